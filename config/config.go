@@ -1,0 +1,325 @@
+// Package config loads SKER's configuration from the environment, a .env
+// file and command-line flags (flags override the environment, which
+// overrides .env), and validates it. A bad value is an error that names the
+// variable and what it expected.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/joho/godotenv"
+)
+
+// Config is the whole configuration of one sker process. The zero value is
+// not useful; Load fills the documented defaults.
+type Config struct {
+	Env  string // SKER_ENV: "development" (default) or "production"
+	Host string // HOST: listen address; default "" (all interfaces)
+	Port int    // PORT: HTTP port; default 3000
+
+	DataDir         string // DATA_DIR: embedded NATS and SQLite store; default "./data"
+	DatabaseURL     string // DATABASE_URL: postgres://… ; empty means embedded SQLite
+	DatabaseReadURL string // DATABASE_READ_URL: optional read replica (PostgreSQL only)
+	RedisURL        string // REDIS_URL: optional
+	RabbitMQURL     string // RABBITMQ_URL: optional
+	NatsURL         string // NATS_URL: external NATS; empty means embedded server
+	NatsConfig      string // NATS_CONFIG: embedded server config; default "nats.conf" when present
+	NatsListen      string // NATS_LISTEN: host:port the embedded server listens on; default none (in-process only)
+
+	OpenAIKey        string // OPENAI_API_KEY
+	OpenAIBaseURL    string // OPENAI_BASE_URL
+	AnthropicKey     string // ANTHROPIC_API_KEY
+	AnthropicBaseURL string // ANTHROPIC_BASE_URL
+
+	JWTSecret       string        // JWT_SECRET: in development a random secret is kept in DATA_DIR when empty
+	AccessTokenTTL  time.Duration // ACCESS_TOKEN_TTL: default 15m
+	RefreshTokenTTL time.Duration // REFRESH_TOKEN_TTL: default 720h (30 days)
+	CORSOrigin      string        // CORS_ORIGIN: comma-separated allowed origins; empty means same-origin only
+
+	UploadPath  string // UPLOAD_PATH: default DATA_DIR/uploads
+	MaxFileSize int64  // MAX_FILE_SIZE: bytes, or with a KB/MB/GB suffix; default 10MB
+	BodyLimit   int64  // BODY_LIMIT: largest request body; default 4MB
+
+	CanvasIdleTimeout time.Duration // CANVAS_IDLE_TIMEOUT: passivate a canvas idle this long; default 5m
+	ShutdownTimeout   time.Duration // SHUTDOWN_TIMEOUT: how long shutdown waits for in-flight work; default 15s
+
+	LogLevel  string // LOG_LEVEL: debug | info (default) | warn | error
+	LogFormat string // LOG_FORMAT: text (default) | json
+}
+
+// Production reports whether SKER_ENV is production.
+func (c Config) Production() bool { return c.Env == "production" }
+
+// Addr is the HTTP listen address.
+func (c Config) Addr() string { return fmt.Sprintf("%s:%d", c.Host, c.Port) }
+
+// setting is one configuration variable with its flag and parser.
+type setting struct {
+	env   string
+	def   string
+	usage string
+	parse func(c *Config, v string) error
+}
+
+func str(dst func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *dst(c) = v; return nil }
+}
+
+var settings = []setting{
+	{"SKER_ENV", "development", "development or production", func(c *Config, v string) error {
+		if v != "development" && v != "production" {
+			return fmt.Errorf("want development or production, got %q", v)
+		}
+		c.Env = v
+		return nil
+	}},
+	{"HOST", "", "HTTP listen host (empty: all interfaces)", str(func(c *Config) *string { return &c.Host })},
+	{"PORT", "3000", "HTTP port", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 65535 {
+			return fmt.Errorf("want a port number 0-65535, got %q", v)
+		}
+		c.Port = n
+		return nil
+	}},
+	{"DATA_DIR", "./data", "folder for the embedded NATS and SQLite store", func(c *Config, v string) error {
+		if v == "" {
+			return errors.New("want a folder path, got an empty value")
+		}
+		c.DataDir = v
+		return nil
+	}},
+	{"DATABASE_URL", "", "postgres://… (empty: embedded SQLite in DATA_DIR)", dbURL(func(c *Config) *string { return &c.DatabaseURL })},
+	{"DATABASE_READ_URL", "", "postgres://… read replica", dbURL(func(c *Config) *string { return &c.DatabaseReadURL })},
+	{"REDIS_URL", "", "redis://… (optional)", schemeURL([]string{"redis", "rediss"}, func(c *Config) *string { return &c.RedisURL })},
+	{"RABBITMQ_URL", "", "amqp://… (optional)", schemeURL([]string{"amqp", "amqps"}, func(c *Config) *string { return &c.RabbitMQURL })},
+	{"NATS_URL", "", "nats://… external NATS (empty: embedded server)", natsURL},
+	{"NATS_CONFIG", "", "embedded NATS config file (default: nats.conf when present)", str(func(c *Config) *string { return &c.NatsConfig })},
+	{"NATS_LISTEN", "", "host:port for the embedded NATS server (empty: in-process only)", str(func(c *Config) *string { return &c.NatsListen })},
+	{"OPENAI_API_KEY", "", "OpenAI API key", str(func(c *Config) *string { return &c.OpenAIKey })},
+	{"OPENAI_BASE_URL", "", "OpenAI-compatible base URL", schemeURL([]string{"http", "https"}, func(c *Config) *string { return &c.OpenAIBaseURL })},
+	{"ANTHROPIC_API_KEY", "", "Anthropic API key", str(func(c *Config) *string { return &c.AnthropicKey })},
+	{"ANTHROPIC_BASE_URL", "", "Anthropic base URL", schemeURL([]string{"http", "https"}, func(c *Config) *string { return &c.AnthropicBaseURL })},
+	{"JWT_SECRET", "", "secret that signs access tokens (at least 32 bytes)", func(c *Config, v string) error {
+		if v != "" && len(v) < 32 {
+			return fmt.Errorf("want at least 32 bytes, got %d", len(v))
+		}
+		c.JWTSecret = v
+		return nil
+	}},
+	{"ACCESS_TOKEN_TTL", "15m", "lifetime of access tokens", duration(time.Minute, 24*time.Hour, func(c *Config) *time.Duration { return &c.AccessTokenTTL })},
+	{"REFRESH_TOKEN_TTL", "720h", "lifetime of refresh tokens", duration(time.Hour, 24*365*time.Hour, func(c *Config) *time.Duration { return &c.RefreshTokenTTL })},
+	{"CORS_ORIGIN", "", "comma-separated allowed origins", str(func(c *Config) *string { return &c.CORSOrigin })},
+	{"UPLOAD_PATH", "", "folder for uploads (default DATA_DIR/uploads)", str(func(c *Config) *string { return &c.UploadPath })},
+	{"MAX_FILE_SIZE", "10MB", "largest upload", size(func(c *Config) *int64 { return &c.MaxFileSize })},
+	{"BODY_LIMIT", "4MB", "largest request body", size(func(c *Config) *int64 { return &c.BodyLimit })},
+	{"CANVAS_IDLE_TIMEOUT", "5m", "passivate a canvas idle this long", duration(time.Second, 24*time.Hour, func(c *Config) *time.Duration { return &c.CanvasIdleTimeout })},
+	{"SHUTDOWN_TIMEOUT", "15s", "how long shutdown waits for in-flight work", duration(0, time.Hour, func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"LOG_LEVEL", "info", "debug, info, warn or error", oneOf([]string{"debug", "info", "warn", "error"}, func(c *Config) *string { return &c.LogLevel })},
+	{"LOG_FORMAT", "text", "text or json", oneOf([]string{"text", "json"}, func(c *Config) *string { return &c.LogFormat })},
+}
+
+// Load reads .env (from envFile, when it exists), then the environment
+// (getenv), then the flags in args, and returns the validated Config.
+// args are the arguments after the subcommand; flag names are the variable
+// names in lower case with dashes (--data-dir for DATA_DIR).
+func Load(args []string, getenv func(string) string, envFile string) (Config, []string, error) {
+	raw := map[string]string{}
+	if envFile != "" {
+		file, err := godotenv.Read(envFile)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return Config{}, nil, fmt.Errorf("config: read %s: %w", envFile, err)
+		}
+		for k, v := range file {
+			raw[k] = v
+		}
+	}
+	for _, s := range settings {
+		if v := getenv(s.env); v != "" {
+			raw[s.env] = v
+		}
+	}
+	fset := flag.NewFlagSet("sker", flag.ContinueOnError)
+	flags := map[string]*string{}
+	for _, s := range settings {
+		flags[s.env] = fset.String(FlagName(s.env), "", s.usage+" (env "+s.env+")")
+	}
+	if err := fset.Parse(args); err != nil {
+		return Config{}, nil, err
+	}
+	fset.Visit(func(f *flag.Flag) {
+		for env, p := range flags {
+			if FlagName(env) == f.Name {
+				raw[env] = *p
+			}
+		}
+	})
+	var c Config
+	for _, s := range settings {
+		v, ok := raw[s.env]
+		if !ok {
+			v = s.def
+		}
+		if err := s.parse(&c, strings.TrimSpace(v)); err != nil {
+			return Config{}, nil, fmt.Errorf("config: %s: %w", s.env, err)
+		}
+	}
+	if err := c.finish(); err != nil {
+		return Config{}, nil, err
+	}
+	return c, fset.Args(), nil
+}
+
+// finish applies defaults that depend on other settings and checks the
+// combinations.
+func (c *Config) finish() error {
+	if c.UploadPath == "" {
+		c.UploadPath = c.DataDir + "/uploads"
+	}
+	if c.NatsConfig == "" {
+		if _, err := os.Stat("nats.conf"); err == nil {
+			c.NatsConfig = "nats.conf"
+		}
+	}
+	if c.DatabaseReadURL != "" && c.DatabaseURL == "" {
+		return errors.New("config: DATABASE_READ_URL: needs DATABASE_URL (a read replica of PostgreSQL)")
+	}
+	if c.Production() && c.JWTSecret == "" {
+		return errors.New("config: JWT_SECRET: required when SKER_ENV=production (at least 32 random bytes)")
+	}
+	return nil
+}
+
+// FlagName is the flag for an environment variable: DATA_DIR → data-dir.
+func FlagName(env string) string {
+	return strings.ReplaceAll(strings.ToLower(env), "_", "-")
+}
+
+func dbURL(dst func(*Config) *string) func(*Config, string) error {
+	return schemeURL([]string{"postgres", "postgresql"}, dst)
+}
+
+func natsURL(c *Config, v string) error {
+	if v == "" {
+		c.NatsURL = ""
+		return nil
+	}
+	for _, part := range strings.Split(v, ",") {
+		if err := checkScheme(strings.TrimSpace(part), []string{"nats", "tls", "ws", "wss"}); err != nil {
+			return err
+		}
+	}
+	c.NatsURL = v
+	return nil
+}
+
+func schemeURL(schemes []string, dst func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if v == "" {
+			*dst(c) = ""
+			return nil
+		}
+		if err := checkScheme(v, schemes); err != nil {
+			return err
+		}
+		*dst(c) = v
+		return nil
+	}
+}
+
+func checkScheme(v string, schemes []string) error {
+	u, err := url.Parse(v)
+	if err == nil {
+		for _, s := range schemes {
+			if u.Scheme == s && u.Host != "" {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("want a URL of scheme %s with a host, got %q", strings.Join(schemes, " or "), redact(v))
+}
+
+// redact hides a password in a URL so it never reaches a log.
+func redact(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || u.User == nil {
+		return v
+	}
+	return u.Redacted()
+}
+
+func oneOf(allowed []string, dst func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		for _, a := range allowed {
+			if strings.EqualFold(v, a) {
+				*dst(c) = a
+				return nil
+			}
+		}
+		return fmt.Errorf("want one of %s, got %q", strings.Join(allowed, ", "), v)
+	}
+}
+
+func duration(lo, hi time.Duration, dst func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < lo || d > hi {
+			return fmt.Errorf("want a duration between %v and %v (like 30s, 5m), got %q", lo, hi, v)
+		}
+		*dst(c) = d
+		return nil
+	}
+}
+
+func size(dst func(*Config) *int64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := ParseSize(v)
+		if err != nil {
+			return err
+		}
+		*dst(c) = n
+		return nil
+	}
+}
+
+// ParseSize reads a byte count with an optional KB, MB or GB suffix
+// (powers of 1024): "512", "64KB", "10MB".
+func ParseSize(v string) (int64, error) {
+	s := strings.ToUpper(strings.TrimSpace(v))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || n > (1<<40)/mult {
+		return 0, fmt.Errorf("want a positive size like 512KB or 10MB, got %q", v)
+	}
+	return n * mult, nil
+}
+
+// Usage lists every setting with its default, for `sker help`.
+func Usage() string {
+	var b strings.Builder
+	for _, s := range settings {
+		def := s.def
+		if def == "" {
+			def = "(empty)"
+		}
+		fmt.Fprintf(&b, "  --%-22s %-20s %s; default %s\n", FlagName(s.env), s.env, s.usage, def)
+	}
+	return b.String()
+}
