@@ -1,0 +1,54 @@
+# syntax=docker/dockerfile:1
+#
+# SKER in a container: one static binary on distroless, running as non-root,
+# data in the /data volume. Build:   docker build -t sker .
+#                               or docker compose build sker
+# Run (embedded NATS and SQLite):  docker run -p 3000:3000 -v sker-data:/data sker
+#
+# No HEALTHCHECK here: distroless has no shell or curl to probe with. The
+# liveness endpoint is GET /health on port 3000 (see docker-compose.yml).
+
+# --- web UI (optional) --------------------------------------------------------
+# Builds web/ when it has a package.json; otherwise leaves an empty dist, so a
+# tree without the UI still builds.
+FROM node:22-bookworm-slim AS web
+WORKDIR /src
+COPY . .
+RUN --mount=type=cache,target=/root/.npm \
+    mkdir -p web/dist && \
+    if [ -f web/package.json ]; then \
+      cd web && \
+      if [ -f package-lock.json ]; then npm ci; else npm install; fi && \
+      npm run build; \
+    fi
+
+# --- Go binary ----------------------------------------------------------------
+FROM golang:1.26 AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
+COPY . .
+# The built UI, where the Go build (go:embed) and the server expect it.
+COPY --from=web /src/web/dist ./web/dist
+ARG VERSION=dev
+RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" \
+      -o /out/sker ./cmd/sker && \
+    mkdir -p /out/data
+
+# --- runtime ------------------------------------------------------------------
+FROM gcr.io/distroless/static-debian12:nonroot
+WORKDIR /app
+COPY --from=build /out/sker /app/sker
+COPY --from=build /src/nats.conf /app/nats.conf
+COPY --from=build /src/web/dist /app/web/dist
+# The volume starts out owned by the non-root user (65532 in distroless).
+COPY --from=build --chown=65532:65532 /out/data /data
+ENV DATA_DIR=/data \
+    PORT=3000
+VOLUME ["/data"]
+EXPOSE 3000
+USER nonroot:nonroot
+ENTRYPOINT ["/app/sker"]
+CMD ["serve"]

@@ -1,0 +1,67 @@
+# Makefile — SKER's everyday commands. A fresh clone needs only two:
+#   make run    build the web UI when there is one, then serve on :3000
+#   make test   THE test command (scripts/test.sh; CI runs it via .ci/run)
+
+GO      ?= go
+BIN     ?= bin/sker
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+.PHONY: run test build lint migrate seed bench clean web
+
+## run: build the web UI if needed, then `sker serve` (http://localhost:3000)
+run: web
+	$(GO) run ./cmd/sker serve
+
+## test: services check, gofmt, vet, staticcheck, go test -race (scripts/test.sh)
+test:
+	bash scripts/test.sh
+
+## build: a static binary in bin/sker, with the version from git
+build: web
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/sker
+
+## lint: gofmt, go vet and staticcheck without running the tests
+lint:
+	@unformatted=$$(find . \( -path ./.git -o -path ./web/node_modules -o -name testdata \) -prune \
+		-o -type f -name '*.go' -print | xargs -r gofmt -l); \
+	if [ -n "$$unformatted" ]; then echo "gofmt: not formatted:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+## migrate: apply the database migrations (DATABASE_URL, or SQLite in DATA_DIR)
+migrate:
+	$(GO) run ./cmd/sker migrate
+
+## seed: create the demo user and a demo canvas (prints the password)
+seed:
+	$(GO) run ./cmd/sker seed
+
+## bench: benchmarks for now; the load harness will run here
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## clean: remove build output (never DATA_DIR: ./data holds your canvases)
+clean:
+	rm -rf bin web/dist
+
+# The web UI is built only when web/package.json exists, and only when
+# web/dist is missing or older than a source file; a tree without web/
+# skips it.
+ifneq ($(wildcard web/package.json),)
+WEB_SOURCES := $(shell find web \( -path web/node_modules -o -path web/dist \) -prune -o -type f -print)
+WEB_STAMP   := web/dist/.built
+
+web: $(WEB_STAMP)
+
+web/node_modules/.installed: web/package.json $(wildcard web/package-lock.json)
+	cd web && if [ -f package-lock.json ]; then npm ci; else npm install; fi
+	mkdir -p web/node_modules && touch $@
+
+$(WEB_STAMP): web/node_modules/.installed $(WEB_SOURCES)
+	cd web && npm run build
+	touch $@
+else
+web:
+	@true
+endif

@@ -1,0 +1,245 @@
+package actors
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/skerhq/sker/canvas"
+)
+
+type phase int
+
+const (
+	phaseLoading  phase = iota // reading checkpoint and journal; requests wait
+	phaseLive                  // taking requests
+	phaseStopping              // finishing work before stopping; takes none
+	phaseFailed                // lost ownership or failed to load; answers ErrUnavailable
+)
+
+// canvasActor owns one canvas. All fields are touched only inside Receive,
+// on the actor's goroutine; slow work (journal appends, store writes,
+// loading) runs in goroutines that report back with a message carrying the
+// epoch of the incarnation that started it.
+type canvasActor struct {
+	hub   *Hub
+	id    string
+	log   *slog.Logger
+	epoch string // random id of this incarnation; also the journal epoch marker
+	phase phase
+	self  *actor.PID
+
+	queue   []envelope // requests that arrived while loading
+	failErr error      // the answer to every request once failed
+
+	st        *canvas.State
+	streamSeq uint64 // stream sequence of the canvas's last journal record (the fence)
+	committed uint64 // seq of the last batch the journal holds
+	history   *ring
+
+	pending  []*entry // applied to st, not yet sent to the journal
+	inflight []*entry // in the journal append in flight
+	attempt  int      // retries of the append in flight
+
+	cp checkpointer
+}
+
+// entry is one accepted batch on its way to the journal.
+type entry struct {
+	seq   uint64
+	raw   []byte // encoded journal.Committed
+	ops   int
+	undo  *canvas.Undo
+	reply *actor.PID
+}
+
+func newCanvasActor(h *Hub, id string) *canvasActor {
+	return &canvasActor{hub: h, id: id, log: h.cfg.Logger.With("canvas_id", id)}
+}
+
+func newEpoch() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Receive is the actor's only entry point.
+func (a *canvasActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		a.start(ctx)
+	case *actor.Restarting:
+		a.failAll(ctx, ErrUnavailable)
+	case *actor.Stopping:
+		a.failAll(ctx, ErrUnavailable)
+	case *loaded:
+		if m.epoch == a.epoch {
+			a.onLoaded(ctx, m)
+		}
+	case *appendDone:
+		if m.epoch == a.epoch {
+			a.onAppendDone(ctx, m)
+		}
+	case *checkpointDone:
+		if m.epoch == a.epoch {
+			a.onCheckpointDone(ctx, m)
+		}
+	case *retryAppend:
+		if m.epoch == a.epoch && a.inflight != nil {
+			a.sendAppend()
+		}
+	case *checkpointTick:
+		if m.epoch == a.epoch {
+			a.onTick(ctx)
+		}
+	case *actor.ReceiveTimeout:
+		a.onIdle(ctx)
+	case *passivate:
+		a.onPassivate(ctx)
+	case canvasMsg:
+		a.request(ctx, envelope{msg: m, sender: ctx.Sender()})
+	}
+}
+
+func (a *canvasActor) start(ctx actor.Context) {
+	a.epoch = newEpoch()
+	a.self = ctx.Self()
+	a.phase = phaseLoading
+	a.history = newRing(a.hub.cfg.History)
+	a.cp = newCheckpointer()
+	go a.load(a.epoch)
+}
+
+// request handles a routed request according to the phase.
+func (a *canvasActor) request(ctx actor.Context, env envelope) {
+	switch a.phase {
+	case phaseLoading:
+		a.queue = append(a.queue, env)
+		return
+	case phaseStopping:
+		ctx.Send(env.sender, ErrUnavailable)
+		return
+	case phaseFailed:
+		ctx.Send(env.sender, a.failErr)
+		return
+	}
+	switch m := env.msg.(type) {
+	case *submit:
+		a.onSubmit(ctx, m, env.sender)
+	case *getSnapshot:
+		ctx.Send(env.sender, &snapshotResult{Export: a.committedExport()})
+	case *getSince:
+		a.onSince(ctx, m, env.sender)
+	case *crash:
+		panic("canvas actor: crash requested")
+	}
+}
+
+func (a *canvasActor) onSince(ctx actor.Context, m *getSince, sender *actor.PID) {
+	batches, ok := a.history.since(m.Since, a.committed, m.Limit)
+	if ok {
+		ctx.Send(sender, &sinceResult{Seq: a.committed, Batches: toRaw(batches)})
+		return
+	}
+	ex := a.committedExport()
+	ctx.Send(sender, &sinceResult{Seq: a.committed, Snapshot: &ex})
+}
+
+// onIdle asks the supervisor to passivate this canvas when nothing is in
+// flight; otherwise the timeout fires again later.
+func (a *canvasActor) onIdle(ctx actor.Context) {
+	if a.phase != phaseLive {
+		return
+	}
+	if len(a.pending) > 0 || a.inflight != nil {
+		ctx.SetReceiveTimeout(a.hub.cfg.IdleTimeout) // it fires once; arm it again
+		return
+	}
+	ctx.Send(ctx.Parent(), &idle{canvas: a.id, pid: ctx.Self()})
+}
+
+// onPassivate stops taking requests, lets the append in flight finish,
+// writes a final checkpoint and stops.
+func (a *canvasActor) onPassivate(ctx actor.Context) {
+	if a.phase == phaseLoading {
+		// The supervisor stops routing to a loading actor only at shutdown.
+		a.phase = phaseStopping
+		a.failQueue(ctx, ErrUnavailable)
+		ctx.Stop(ctx.Self())
+		return
+	}
+	if a.phase == phaseFailed {
+		ctx.Stop(ctx.Self())
+		return
+	}
+	a.phase = phaseStopping
+	a.maybeFinish(ctx)
+}
+
+// maybeFinish stops a stopping actor once its work has drained and its
+// final checkpoint is written (or failed: the journal still has it all).
+func (a *canvasActor) maybeFinish(ctx actor.Context) {
+	if a.phase != phaseStopping || a.inflight != nil || len(a.pending) > 0 {
+		return
+	}
+	if a.cp.running {
+		return
+	}
+	if a.committed > a.cp.seq && !a.cp.finalTried {
+		a.cp.finalTried = true
+		a.startCheckpoint(ctx)
+		if a.cp.running {
+			return
+		}
+	}
+	a.log.Debug("canvas passivated", "seq", a.committed)
+	ctx.Stop(ctx.Self())
+}
+
+// fail makes the actor refuse all work and asks the supervisor to route no
+// more to it; it stops when the supervisor answers with passivate, so the
+// requests already routed to it are answered, not lost.
+func (a *canvasActor) fail(ctx actor.Context, reason string, err error) {
+	a.log.Error("canvas actor stops", "reason", reason, "err", err, "seq", a.committed)
+	a.retire(ctx, ErrUnavailable)
+}
+
+func (a *canvasActor) retire(ctx actor.Context, answer error) {
+	a.phase = phaseFailed
+	a.failErr = answer
+	a.failQueue(ctx, answer)
+	a.failAll(ctx, ErrUnavailable)
+	ctx.Send(ctx.Parent(), &retire{canvas: a.id, pid: ctx.Self()})
+}
+
+// failAll answers every waiting request with err. Batches in pending were
+// never sent to the journal, so ErrUnavailable is the truth for them.
+func (a *canvasActor) failAll(ctx actor.Context, err error) {
+	a.failQueue(ctx, err)
+	for _, e := range a.pending {
+		ctx.Send(e.reply, &submitResult{Err: err})
+	}
+	a.pending = nil
+	for _, e := range a.inflight {
+		ctx.Send(e.reply, &submitResult{Err: ErrOutcomeUnknown})
+	}
+	a.inflight = nil
+}
+
+func (a *canvasActor) failQueue(ctx actor.Context, err error) {
+	for _, env := range a.queue {
+		ctx.Send(env.sender, err)
+	}
+	a.queue = nil
+}
+
+func (a *canvasActor) now() int64 { return a.hub.cfg.Now().UnixMilli() }
+
+// after sends msg to the actor after d.
+func (a *canvasActor) after(d time.Duration, msg any) {
+	self, root := a.self, a.hub.system.Root
+	time.AfterFunc(d, func() { root.Send(self, msg) })
+}

@@ -1,0 +1,185 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/store"
+)
+
+// checkpointer tracks what changed since the store's checkpoint. Touched only
+// by the canvas actor's goroutine.
+type checkpointer struct {
+	seq        uint64 // the store's checkpoint seq
+	ops        int    // ops committed since the last checkpoint started
+	nodes      map[string]struct{}
+	edges      map[string]struct{}
+	meta       bool
+	running    bool
+	taken      *dirtySet // what the checkpoint in flight covers
+	finalTried bool
+}
+
+type dirtySet struct {
+	nodes, edges map[string]struct{}
+	meta         bool
+}
+
+func newCheckpointer() checkpointer {
+	return checkpointer{nodes: map[string]struct{}{}, edges: map[string]struct{}{}}
+}
+
+// markUndo records the ids a committed batch touched.
+func (c *checkpointer) markUndo(u *canvas.Undo) {
+	for _, id := range u.NodeIDs() {
+		c.nodes[id] = struct{}{}
+	}
+	for _, id := range u.EdgeIDs() {
+		c.edges[id] = struct{}{}
+	}
+	if u.PrevMeta() != nil {
+		c.meta = true
+	}
+}
+
+// markAll marks the whole state dirty, after a replay whose changes the
+// store does not have. Ids deleted by the replay are not in the state, so
+// the delta also deletes every stored id the state lacks (see delta).
+func (c *checkpointer) markAll(st *canvas.State) {
+	for id := range st.Nodes {
+		c.nodes[id] = struct{}{}
+	}
+	for id := range st.Edges {
+		c.edges[id] = struct{}{}
+	}
+	c.meta = true
+}
+
+func (a *canvasActor) onTick(ctx actor.Context) {
+	if a.phase != phaseLive {
+		return
+	}
+	if a.committed > a.cp.seq {
+		a.startCheckpoint(ctx)
+	}
+	a.after(a.hub.cfg.CheckpointInterval, &checkpointTick{epoch: a.epoch})
+}
+
+// startCheckpoint writes the committed changes since the last checkpoint to
+// the store, on another goroutine. One checkpoint runs at a time.
+func (a *canvasActor) startCheckpoint(ctx actor.Context) {
+	if a.cp.running || a.committed <= a.cp.seq {
+		return
+	}
+	taken := &dirtySet{nodes: a.cp.nodes, edges: a.cp.edges, meta: a.cp.meta}
+	a.cp.nodes, a.cp.edges, a.cp.meta = map[string]struct{}{}, map[string]struct{}{}, false
+	a.cp.ops = 0
+	a.cp.running = true
+	a.cp.taken = taken
+
+	unc := a.uncommitted()
+	d := store.CheckpointDelta{CanvasID: a.id, FromSeq: a.cp.seq, Seq: a.committed, At: a.hub.cfg.Now()}
+	for id := range taken.nodes {
+		if n := a.committedNode(id, unc); n != nil {
+			d.PutNodes = append(d.PutNodes, nodeToStore(n))
+		} else {
+			d.DeleteNodes = append(d.DeleteNodes, id)
+		}
+	}
+	for id := range taken.edges {
+		if e := a.committedEdge(id, unc); e != nil {
+			d.PutEdges = append(d.PutEdges, edgeToStore(e))
+		} else {
+			d.DeleteEdges = append(d.DeleteEdges, id)
+		}
+	}
+	if taken.meta {
+		meta := a.st.Meta
+		for _, e := range unc {
+			if m := e.undo.PrevMeta(); m != nil {
+				meta = *m
+				break
+			}
+		}
+		settings, _ := json.Marshal(meta.Settings)
+		d.Meta = &store.CanvasMeta{Title: meta.Title, Settings: settings}
+	}
+	epoch, st, timeout := a.epoch, a.hub.cfg.Store, a.hub.cfg.AskTimeout*3
+	self, root := a.self, a.hub.system.Root
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		err := st.SaveCheckpoint(ctx, d)
+		root.Send(self, &checkpointDone{epoch: epoch, seq: d.Seq, err: err})
+	}()
+}
+
+func (a *canvasActor) onCheckpointDone(ctx actor.Context, m *checkpointDone) {
+	a.cp.running = false
+	taken := a.cp.taken
+	a.cp.taken = nil
+	if m.err != nil {
+		// Put back what the failed checkpoint covered; the next one retries.
+		for id := range taken.nodes {
+			a.cp.nodes[id] = struct{}{}
+		}
+		for id := range taken.edges {
+			a.cp.edges[id] = struct{}{}
+		}
+		a.cp.meta = a.cp.meta || taken.meta
+		if errors.Is(m.err, store.ErrConflict) {
+			a.fail(ctx, "another owner checkpointed this canvas", m.err)
+			return
+		}
+		a.log.Warn("checkpoint failed; the journal keeps the changes", "err", m.err, "seq", m.seq)
+		a.maybeFinish(ctx)
+		return
+	}
+	a.cp.seq = m.seq
+	a.trim()
+	if a.phase == phaseLive && a.cp.ops >= a.hub.cfg.CheckpointOps {
+		a.startCheckpoint(ctx)
+	}
+	a.maybeFinish(ctx)
+}
+
+// trim removes journal records that the checkpoint covers and that are older
+// than the history kept for catch-up.
+func (a *canvasActor) trim() {
+	keepFrom, ok := a.history.streamSeqOf(a.cp.seq + 1)
+	if !ok {
+		keepFrom = a.streamSeq // everything is covered: keep the last record, the fence
+	}
+	if old, ok := a.history.oldest(); ok && old.streamSeq < keepFrom {
+		keepFrom = old.streamSeq
+	}
+	j, id, log := a.hub.cfg.Journal, a.id, a.log
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := j.Trim(ctx, id, keepFrom); err != nil {
+			log.Warn("journal trim failed", "err", err)
+		}
+	}()
+}
+
+func nodeToStore(n *canvas.Node) store.Node {
+	data, _ := json.Marshal(n.Data)
+	return store.Node{
+		ID: n.ID, Kind: n.Kind, X: n.X, Y: n.Y, W: n.W, H: n.H, Z: n.Z, Data: data,
+		AuthorID: n.Author, CreatedAt: time.UnixMilli(n.CreatedAt).UTC(), UpdatedAt: time.UnixMilli(n.UpdatedAt).UTC(),
+	}
+}
+
+func edgeToStore(e *canvas.Edge) store.Edge {
+	data, _ := json.Marshal(e.Data)
+	return store.Edge{
+		ID: e.ID, Source: e.Source, Target: e.Target, Kind: e.Kind, Data: data,
+		AuthorID: e.Author, CreatedAt: time.UnixMilli(e.CreatedAt).UTC(),
+	}
+}

@@ -1,0 +1,256 @@
+package actors
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/nats-io/nats.go"
+
+	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/journal"
+)
+
+// Headers of a fanout message; its body is a "changes" frame ready to send
+// to WebSocket clients as is.
+const (
+	HeaderFirstSeq = "Sker-First-Seq"
+	HeaderLastSeq  = "Sker-Last-Seq"
+)
+
+// onSubmit validates and applies a batch to the state at once (so the next
+// batch is validated against it) and queues it for the journal. The sender
+// is answered only when the journal has it, or at once when it is invalid.
+func (a *canvasActor) onSubmit(ctx actor.Context, m *submit, sender *actor.PID) {
+	b := canvas.Batch{Author: m.Author, At: a.now(), Ops: m.Ops}
+	undo, err := a.st.Apply(b)
+	if err != nil {
+		ctx.Send(sender, &submitResult{Err: err})
+		return
+	}
+	raw, err := json.Marshal(journal.Committed{Seq: a.st.Seq, Author: m.Author, At: b.At, ClientBatchID: m.ClientBatchID, Ops: m.Ops})
+	if err == nil && len(raw)+256 > a.hub.cfg.MaxRecordBytes {
+		err = &canvas.OpError{Code: canvas.CodeBatchTooLarge, Index: -1,
+			Message: "batch is " + strconv.Itoa(len(raw)) + " bytes encoded; at most " + strconv.Itoa(a.hub.cfg.MaxRecordBytes-256)}
+	}
+	if err != nil {
+		a.st.Revert(undo)
+		ctx.Send(sender, &submitResult{Err: err})
+		return
+	}
+	a.pending = append(a.pending, &entry{seq: a.st.Seq, raw: raw, ops: len(m.Ops), undo: undo, reply: sender})
+	a.maybeAppend()
+}
+
+// maybeAppend sends the pending batches to the journal as one record when no
+// append is in flight (group commit: one fenced append in flight per canvas,
+// everything that arrives meanwhile rides the next one).
+func (a *canvasActor) maybeAppend() {
+	if a.inflight != nil || len(a.pending) == 0 {
+		return
+	}
+	size, n := 64, 0
+	for n < len(a.pending) && (n == 0 || size+len(a.pending[n].raw)+1 <= a.hub.cfg.MaxRecordBytes) {
+		size += len(a.pending[n].raw) + 1
+		n++
+	}
+	a.inflight, a.pending = a.pending[:n:n], a.pending[n:]
+	a.attempt = 0
+	a.sendAppend()
+}
+
+func (a *canvasActor) sendAppend() {
+	rec := encodeRecord(a.epoch, a.inflight)
+	msgID := a.epoch + ":" + strconv.FormatUint(a.inflight[0].seq, 10)
+	epoch, expect, j, timeout := a.epoch, a.streamSeq, a.hub.cfg.Journal, a.hub.cfg.AppendTimeout
+	self, root, id := a.self, a.hub.system.Root, a.id
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		seq, err := j.Append(ctx, id, expect, msgID, rec)
+		root.Send(self, &appendDone{epoch: epoch, streamSeq: seq, err: err})
+	}()
+}
+
+// encodeRecord builds a journal.Record from already encoded batches without
+// encoding them again.
+func encodeRecord(epoch string, entries []*entry) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"epoch":`)
+	e, _ := json.Marshal(epoch)
+	b.Write(e)
+	b.WriteString(`,"batches":[`)
+	for i, en := range entries {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(en.raw)
+	}
+	b.WriteString("]}")
+	return b.Bytes()
+}
+
+func (a *canvasActor) onAppendDone(ctx actor.Context, m *appendDone) {
+	if m.err != nil {
+		a.onAppendFailed(ctx, m.err)
+		return
+	}
+	a.streamSeq = m.streamSeq
+	done := a.inflight
+	a.inflight = nil
+	ops := 0
+	for _, e := range done {
+		a.committed = e.seq
+		a.history.push(recent{seq: e.seq, raw: e.raw, streamSeq: m.streamSeq})
+		a.cp.markUndo(e.undo)
+		ops += e.ops
+	}
+	a.publish(done)
+	for _, e := range done {
+		ctx.Send(e.reply, &submitResult{Seq: e.seq})
+	}
+	a.cp.ops += ops
+	a.maybeAppend()
+	if a.cp.ops >= a.hub.cfg.CheckpointOps {
+		a.startCheckpoint(ctx)
+	}
+	a.maybeFinish(ctx)
+}
+
+// onAppendFailed stops the actor when another owner has appended (the
+// fence), and otherwise retries the same record with the same message id,
+// which the journal deduplicates, until the outcome is known.
+func (a *canvasActor) onAppendFailed(ctx actor.Context, err error) {
+	if errors.Is(err, journal.ErrFenced) {
+		for _, e := range a.inflight {
+			ctx.Send(e.reply, &submitResult{Err: ErrUnavailable})
+		}
+		a.inflight = nil
+		a.fail(ctx, "another owner appended to the journal", err)
+		return
+	}
+	if errors.Is(err, journal.ErrTooLarge) || a.attempt >= a.hub.cfg.AppendRetries {
+		a.fail(ctx, "journal append failed", err)
+		return
+	}
+	a.attempt++
+	backoff := time.Duration(50<<min(a.attempt, 6)) * time.Millisecond
+	a.log.Warn("journal append failed; retrying", "err", err, "attempt", a.attempt, "backoff", backoff)
+	epoch := a.epoch
+	a.after(backoff, &retryAppend{epoch: epoch})
+}
+
+// retryAppend resends the record in flight.
+type retryAppend struct{ epoch string }
+
+func (*retryAppend) NotInfluenceReceiveTimeout() {}
+
+// publish sends the committed batches to the gateways as one "changes"
+// frame, encoded once for every client of every gateway.
+func (a *canvasActor) publish(done []*entry) {
+	var b bytes.Buffer
+	b.WriteString(`{"type":"changes","canvas":`)
+	id, _ := json.Marshal(a.id)
+	b.Write(id)
+	b.WriteString(`,"batches":[`)
+	for i, e := range done {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(e.raw)
+	}
+	b.WriteString("]}")
+	msg := &nats.Msg{Subject: a.hub.FanoutSubject(a.id), Data: b.Bytes(), Header: nats.Header{}}
+	msg.Header.Set(HeaderFirstSeq, strconv.FormatUint(done[0].seq, 10))
+	msg.Header.Set(HeaderLastSeq, strconv.FormatUint(done[len(done)-1].seq, 10))
+	if err := a.hub.cfg.Conn.PublishMsg(msg); err != nil {
+		// Gateways notice the gap at the next batch and catch up.
+		a.log.Warn("fanout publish failed", "err", err)
+	}
+}
+
+// uncommitted lists the batches applied to the state that the journal does
+// not have yet, oldest first.
+func (a *canvasActor) uncommitted() []*entry {
+	if len(a.inflight) == 0 {
+		return a.pending
+	}
+	return append(append([]*entry(nil), a.inflight...), a.pending...)
+}
+
+// committedNode returns node id as the journal has it: the value before the
+// oldest uncommitted batch that touched it, or the current one.
+func (a *canvasActor) committedNode(id string, unc []*entry) *canvas.Node {
+	for _, e := range unc {
+		if n, ok := e.undo.PrevNode(id); ok {
+			return n
+		}
+	}
+	return a.st.Nodes[id]
+}
+
+func (a *canvasActor) committedEdge(id string, unc []*entry) *canvas.Edge {
+	for _, e := range unc {
+		if ed, ok := e.undo.PrevEdge(id); ok {
+			return ed
+		}
+	}
+	return a.st.Edges[id]
+}
+
+// committedExport is the snapshot clients may see: only what the journal
+// holds, never a batch still on its way.
+func (a *canvasActor) committedExport() canvas.Export {
+	ex := a.st.Export()
+	unc := a.uncommitted()
+	if len(unc) == 0 {
+		return ex
+	}
+	ex.Seq = a.committed
+	for _, e := range unc {
+		if m := e.undo.PrevMeta(); m != nil {
+			ex.Title, ex.Settings = m.Title, m.Settings
+			break
+		}
+	}
+	nodeIDs, edgeIDs := map[string]bool{}, map[string]bool{}
+	for _, e := range unc {
+		for _, id := range e.undo.NodeIDs() {
+			nodeIDs[id] = true
+		}
+		for _, id := range e.undo.EdgeIDs() {
+			edgeIDs[id] = true
+		}
+	}
+	nodes := ex.Nodes[:0:0]
+	for _, n := range ex.Nodes {
+		if !nodeIDs[n.ID] {
+			nodes = append(nodes, n)
+		}
+	}
+	for id := range nodeIDs {
+		if n := a.committedNode(id, unc); n != nil {
+			nodes = append(nodes, n)
+		}
+	}
+	edges := ex.Edges[:0:0]
+	for _, e := range ex.Edges {
+		if !edgeIDs[e.ID] {
+			edges = append(edges, e)
+		}
+	}
+	for id := range edgeIDs {
+		if e := a.committedEdge(id, unc); e != nil {
+			edges = append(edges, e)
+		}
+	}
+	sort.Slice(nodes, func(i, j int) bool { return nodes[i].ID < nodes[j].ID })
+	sort.Slice(edges, func(i, j int) bool { return edges[i].ID < edges[j].ID })
+	ex.Nodes, ex.Edges = nodes, edges
+	return ex
+}

@@ -1,0 +1,10 @@
+// Package actors runs one supervised canvas actor (protoactor-go) per
+// active canvas. The actor owns the canvas's state, orders every change,
+// journals it (package journal) before acknowledging it, publishes what it
+// committed for the gateways to fan out, and checkpoints the state to the
+// store behind that path.
+//
+// Hub is the package's front door: callers (HTTP handlers, the WebSocket
+// gateway, the bridge) submit batches and read snapshots through it; it
+// activates canvases on first use and passivates idle ones.
+package actors

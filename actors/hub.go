@@ -1,0 +1,260 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/nats-io/nats.go"
+
+	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/journal"
+	"github.com/skerhq/sker/store"
+)
+
+// Config configures a Hub. Zero durations and counts take the documented
+// defaults.
+type Config struct {
+	Store   store.Store
+	Journal *journal.Journal
+	// Conn publishes committed batches for the gateways.
+	Conn   *nats.Conn
+	Logger *slog.Logger
+	Limits canvas.Limits
+
+	// FanoutPrefix: committed batches go to FanoutPrefix.<canvas>.changes;
+	// default "sker.canvas".
+	FanoutPrefix string
+	// IdleTimeout passivates a canvas with no request for this long;
+	// default 5m.
+	IdleTimeout time.Duration
+	// CheckpointOps checkpoints after this many committed ops; default 1000.
+	CheckpointOps int
+	// CheckpointInterval checkpoints changes at least this often; default 30s.
+	CheckpointInterval time.Duration
+	// History is how many recent batches each canvas keeps for catch-up
+	// (in memory and, at least, in the journal); default 1000.
+	History int
+	// MaxRecordBytes caps one journal record, so one batch; default 900 KiB
+	// (under NATS's default 1 MiB max payload).
+	MaxRecordBytes int
+	// AskTimeout bounds a request to a canvas actor; default 10s.
+	AskTimeout time.Duration
+	// AppendTimeout bounds one journal append attempt; default 5s.
+	AppendTimeout time.Duration
+	// AppendRetries is how many times an append whose outcome is unknown is
+	// retried (with the same message id) before giving up; default 8.
+	AppendRetries int
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.FanoutPrefix == "" {
+		c.FanoutPrefix = "sker.canvas"
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 5 * time.Minute
+	}
+	if c.CheckpointOps <= 0 {
+		c.CheckpointOps = 1000
+	}
+	if c.CheckpointInterval <= 0 {
+		c.CheckpointInterval = 30 * time.Second
+	}
+	if c.History <= 0 {
+		c.History = 1000
+	}
+	if c.MaxRecordBytes <= 0 {
+		c.MaxRecordBytes = 900 << 10
+	}
+	if c.AskTimeout <= 0 {
+		c.AskTimeout = 10 * time.Second
+	}
+	if c.AppendTimeout <= 0 {
+		c.AppendTimeout = 5 * time.Second
+	}
+	if c.AppendRetries <= 0 {
+		c.AppendRetries = 8
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.Store == nil:
+		return errors.New("actors: Config.Store is required")
+	case c.Journal == nil:
+		return errors.New("actors: Config.Journal is required")
+	case c.Conn == nil:
+		return errors.New("actors: Config.Conn is required")
+	}
+	return nil
+}
+
+// Hub is the node's set of canvas actors under one supervisor.
+type Hub struct {
+	cfg      Config
+	system   *actor.ActorSystem
+	super    *actor.PID
+	shutdown sync.Once
+}
+
+// NewHub starts the actor system and the canvases supervisor.
+func NewHub(cfg Config) (*Hub, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger.With("component", "actors")
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return log.With("lib", "protoactor")
+	}))
+	h := &Hub{cfg: cfg, system: system}
+	props := actor.PropsFromProducer(func() actor.Actor { return newSupervisor(h) },
+		actor.WithSupervisor(canvasStrategy(log)))
+	pid, err := system.Root.SpawnNamed(props, "canvases")
+	if err != nil {
+		return nil, fmt.Errorf("actors: spawn supervisor: %w", err)
+	}
+	h.super = pid
+	return h, nil
+}
+
+// FanoutSubject is the NATS subject on which a canvas's committed batches
+// are published.
+func (h *Hub) FanoutSubject(canvasID string) string {
+	return h.cfg.FanoutPrefix + "." + canvasID + ".changes"
+}
+
+// Submit commits ops to a canvas and returns the batch's seq once the
+// journal has it. A rejected batch returns a *canvas.OpError and changes
+// nothing. The caller has checked that author may edit the canvas.
+func (h *Hub) Submit(ctx context.Context, canvasID, author, clientBatchID string, ops []canvas.Op) (uint64, error) {
+	res, err := ask[*submitResult](ctx, h, &submit{Canvas: canvasID, Author: author, ClientBatchID: clientBatchID, Ops: ops})
+	if err != nil {
+		return 0, err
+	}
+	return res.Seq, res.Err
+}
+
+// Snapshot returns the committed state of a canvas.
+func (h *Hub) Snapshot(ctx context.Context, canvasID string) (canvas.Export, error) {
+	res, err := ask[*snapshotResult](ctx, h, &getSnapshot{Canvas: canvasID})
+	if err != nil {
+		return canvas.Export{}, err
+	}
+	return res.Export, res.Err
+}
+
+// CatchUp is the answer to Since: the batches after the seq asked for, or a
+// snapshot when the history kept does not reach back that far.
+type CatchUp struct {
+	Seq      uint64
+	Batches  [][]byte // each an encoded journal.Committed, in seq order
+	Snapshot *canvas.Export
+}
+
+// Since returns what a client that has seen up to seq needs to catch up.
+func (h *Hub) Since(ctx context.Context, canvasID string, seq uint64) (CatchUp, error) {
+	res, err := ask[*sinceResult](ctx, h, &getSince{Canvas: canvasID, Since: seq})
+	if err != nil {
+		return CatchUp{}, err
+	}
+	if res.Err != nil {
+		return CatchUp{}, res.Err
+	}
+	cu := CatchUp{Seq: res.Seq, Snapshot: res.Snapshot}
+	for _, b := range res.Batches {
+		cu.Batches = append(cu.Batches, b)
+	}
+	return cu, nil
+}
+
+// History returns up to limit committed batches after seq, or
+// ErrHistoryTrimmed when they are older than the history kept.
+func (h *Hub) History(ctx context.Context, canvasID string, seq uint64, limit int) ([][]byte, uint64, error) {
+	res, err := ask[*sinceResult](ctx, h, &getSince{Canvas: canvasID, Since: seq, Limit: limit})
+	if err != nil {
+		return nil, 0, err
+	}
+	if res.Err != nil {
+		return nil, 0, res.Err
+	}
+	if res.Snapshot != nil {
+		return nil, res.Seq, ErrHistoryTrimmed
+	}
+	out := make([][]byte, len(res.Batches))
+	for i, b := range res.Batches {
+		out[i] = b
+	}
+	return out, res.Seq, nil
+}
+
+// Active returns the number of canvas actors alive on this node, counting
+// those still finishing their work before a stop.
+func (h *Hub) Active(ctx context.Context) (int, error) {
+	f := h.system.Root.RequestFuture(h.super, &countActive{}, h.cfg.AskTimeout)
+	v, err := f.Result()
+	if err != nil {
+		return 0, fmt.Errorf("actors: count: %w", err)
+	}
+	return v.(int), nil
+}
+
+// Shutdown passivates every canvas (finishing appends in flight and writing
+// a final checkpoint) and stops the actor system. It returns ctx's error if
+// ctx ends first.
+// A second call does nothing.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	var err error
+	h.shutdown.Do(func() {
+		done := make(chan struct{})
+		h.system.Root.Send(h.super, &stopAll{done: done})
+		select {
+		case <-done:
+		case <-ctx.Done():
+			err = fmt.Errorf("actors: shutdown: %w", ctx.Err())
+		}
+		h.system.Shutdown()
+	})
+	return err
+}
+
+// ask sends a request to the canvas's actor through the supervisor and
+// waits for the answer of type T.
+func ask[T any](ctx context.Context, h *Hub, msg canvasMsg) (T, error) {
+	var zero T
+	timeout := h.cfg.AskTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(dl))
+	}
+	if timeout <= 0 {
+		return zero, ctx.Err()
+	}
+	f := h.system.Root.RequestFuture(h.super, msg, timeout)
+	v, err := f.Result()
+	if err != nil {
+		if _, isSubmit := msg.(*submit); isSubmit && errors.Is(err, actor.ErrTimeout) {
+			return zero, fmt.Errorf("%w: no answer from canvas %s in %v", ErrOutcomeUnknown, msg.canvasID(), timeout)
+		}
+		return zero, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	switch r := v.(type) {
+	case T:
+		return r, nil
+	case error:
+		return zero, r
+	default:
+		return zero, fmt.Errorf("actors: unexpected answer %T", v)
+	}
+}

@@ -1,0 +1,343 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/journal"
+)
+
+func TestSubmitAcksInOrderAndPublishes(t *testing.T) {
+	e := newEnv(t)
+	h := e.hub(nil)
+	id := e.canvas("c1")
+	sub, err := e.nc.SubscribeSync(h.FanoutSubject(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mustSubmit(t, h, id, addNode("n1")); got != 1 {
+		t.Fatalf("first seq: got %d; want 1", got)
+	}
+	if got := mustSubmit(t, h, id, setText("n1", "hello")); got != 2 {
+		t.Fatalf("second seq: got %d; want 2", got)
+	}
+	for want := uint64(1); want <= 2; want++ {
+		msg, err := sub.NextMsg(2 * time.Second)
+		if err != nil {
+			t.Fatalf("fanout %d: %v", want, err)
+		}
+		if got := msg.Header.Get(HeaderFirstSeq); got != strconv.FormatUint(want, 10) {
+			t.Fatalf("fanout first seq: got %s; want %d", got, want)
+		}
+		var frame struct {
+			Type    string              `json:"type"`
+			Canvas  string              `json:"canvas"`
+			Batches []journal.Committed `json:"batches"`
+		}
+		if err := json.Unmarshal(msg.Data, &frame); err != nil {
+			t.Fatalf("fanout frame: %v", err)
+		}
+		if frame.Type != "changes" || frame.Canvas != id || len(frame.Batches) != 1 || frame.Batches[0].Seq != want {
+			t.Fatalf("fanout frame: got %+v; want one batch of seq %d on %s", frame, want, id)
+		}
+	}
+	ex := snapshot(t, h, id)
+	if ex.Seq != 2 || len(ex.Nodes) != 1 || string(ex.Nodes[0].Data["text"]) != `"hello"` {
+		t.Fatalf("snapshot: got seq %d nodes %v; want seq 2 with text hello", ex.Seq, ex.Nodes)
+	}
+}
+
+func TestRejectedBatchChangesNothing(t *testing.T) {
+	e := newEnv(t)
+	h := e.hub(nil)
+	id := e.canvas("c1")
+	mustSubmit(t, h, id, addNode("n1"))
+	before := exportJSON(t, snapshot(t, h, id))
+	sub, _ := e.nc.SubscribeSync(h.FanoutSubject(id))
+
+	_, err := h.Submit(context.Background(), id, "a", "", []canvas.Op{setText("n1", "changed"), addNode("n1")})
+	var opErr *canvas.OpError
+	if !errors.As(err, &opErr) || opErr.Code != canvas.CodeDuplicateID || opErr.Index != 1 {
+		t.Fatalf("submit: got %v; want duplicate_id at op 1", err)
+	}
+	if after := exportJSON(t, snapshot(t, h, id)); after != before {
+		t.Fatalf("state changed by a rejected batch:\n got %s\nwant %s", after, before)
+	}
+	if got := mustSubmit(t, h, id, setText("n1", "x")); got != 2 {
+		t.Fatalf("seq after a rejection: got %d; want 2 (a rejection takes no seq)", got)
+	}
+	msg, err := sub.NextMsg(2 * time.Second)
+	if err != nil || msg.Header.Get(HeaderFirstSeq) != "2" {
+		t.Fatalf("first fanout after rejection: got %v %v; want seq 2 only", msg, err)
+	}
+}
+
+func TestUnknownCanvas(t *testing.T) {
+	e := newEnv(t)
+	h := e.hub(nil)
+	if _, err := h.Snapshot(context.Background(), "nope"); !errors.Is(err, ErrCanvasNotFound) {
+		t.Fatalf("snapshot of a missing canvas: got %v; want ErrCanvasNotFound", err)
+	}
+	if _, err := h.Submit(context.Background(), "nope", "a", "", []canvas.Op{addNode("n")}); !errors.Is(err, ErrCanvasNotFound) {
+		t.Fatalf("submit to a missing canvas: got %v; want ErrCanvasNotFound", err)
+	}
+}
+
+// TestGroupCommit sends many batches at once: every one is acknowledged
+// with a distinct seq, and the journal holds them in fewer records.
+func TestGroupCommit(t *testing.T) {
+	e := newEnv(t)
+	h := e.hub(nil)
+	id := e.canvas("c1")
+	mustSubmit(t, h, id, addNode("n1"))
+	const n = 300
+	seqs := make([]uint64, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			seq, err := h.Submit(context.Background(), id, "a", "", []canvas.Op{setText("n1", fmt.Sprint(i))})
+			if err != nil {
+				t.Errorf("submit %d: %v", i, err)
+			}
+			seqs[i] = seq
+		}()
+	}
+	wg.Wait()
+	seen := map[uint64]bool{}
+	for _, s := range seqs {
+		if s < 2 || s > n+1 || seen[s] {
+			t.Fatalf("seq %d out of range or repeated", s)
+		}
+		seen[s] = true
+	}
+	records, batches := 0, 0
+	_, err := e.journal.Read(context.Background(), id, func(_ uint64, rec journal.Record) error {
+		if len(rec.Batches) > 0 {
+			records++
+			batches += len(rec.Batches)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if batches != n+1 {
+		t.Fatalf("journal batches: got %d; want %d", batches, n+1)
+	}
+	if records >= batches {
+		t.Fatalf("journal records: got %d for %d batches; want fewer (group commit)", records, batches)
+	}
+	t.Logf("%d batches in %d journal records", batches, records)
+}
+
+// TestCheckpointPlusReplayEqualsLive is guarantee 5: after a crash (no final
+// checkpoint), a new actor built from checkpoint + journal has the same
+// export, byte for byte.
+func TestCheckpointPlusReplayEqualsLive(t *testing.T) {
+	e := newEnv(t)
+	id := e.canvas("c1")
+	title := "Renamed"
+	step := func(h *Hub, i int) {
+		nid := fmt.Sprintf("n%d", i%12)
+		if nid == "n5" && i > 29 {
+			nid = "n4" // n5 is deleted at 29
+		}
+		ops := []canvas.Op{setText(nid, fmt.Sprint("v", i))}
+		switch {
+		case i < 12:
+			ops = []canvas.Op{addNode(nid)}
+		case i == 29:
+			ops = []canvas.Op{{Op: canvas.OpNodeDelete, ID: "n5"}}
+		case i == 33:
+			ops = []canvas.Op{{Op: canvas.OpCanvasUpdate, Title: &title, Settings: map[string]json.RawMessage{"grid": json.RawMessage(`true`)}}}
+		}
+		if i%9 == 8 && i != 29 {
+			ops = append(ops, canvas.Op{Op: canvas.OpEdgeAdd, ID: fmt.Sprint("e", i), Source: "n1", Target: nid})
+		}
+		mustSubmit(t, h, id, ops...)
+	}
+
+	// Phase 1 checkpoints incrementally (every 7 ops) and at shutdown.
+	h1 := e.hub(func(c *Config) { c.CheckpointOps = 7 })
+	for i := range 30 {
+		step(h1, i)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h1.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Phase 2 never checkpoints: everything after seq 30 is journal only.
+	h2 := e.hub(func(c *Config) { c.CheckpointOps = 1 << 30; c.CheckpointInterval = time.Hour })
+	for i := 30; i < 45; i++ {
+		step(h2, i)
+	}
+	live := exportJSON(t, snapshot(t, h2, id))
+	cp, err := e.store.LoadCheckpoint(context.Background(), id)
+	if err != nil || cp.Seq != 30 {
+		t.Fatalf("checkpoint: got seq %d (%v); want 30", cp.Seq, err)
+	}
+
+	// Another node activates the canvas while h2 still runs (as after a
+	// crash of h2): checkpoint 30 + journal 31..45 must equal the live state.
+	h3 := e.hub(nil)
+	if got := exportJSON(t, snapshot(t, h3, id)); got != live {
+		t.Fatalf("checkpoint+replay differs from live:\n got %s\nwant %s", got, live)
+	}
+}
+
+// TestPassivationRestoresState: an idle canvas is checkpointed and stopped;
+// the next request reactivates it with the same state.
+func TestPassivationRestoresState(t *testing.T) {
+	e := newEnv(t)
+	h := e.hub(func(c *Config) { c.IdleTimeout = 200 * time.Millisecond })
+	id := e.canvas("c1")
+	mustSubmit(t, h, id, addNode("n1"), addNode("n2"))
+	mustSubmit(t, h, id, canvas.Op{Op: canvas.OpEdgeAdd, ID: "e1", Source: "n1", Target: "n2"})
+	before := exportJSON(t, snapshot(t, h, id))
+	waitFor(t, "passivation", 5*time.Second, func() bool {
+		n, err := h.Active(context.Background())
+		return err == nil && n == 0
+	})
+	cp, err := e.store.LoadCheckpoint(context.Background(), id)
+	if err != nil || cp.Seq != 2 || len(cp.Nodes) != 2 || len(cp.Edges) != 1 {
+		t.Fatalf("checkpoint after passivation: got seq %d, %d nodes, %d edges (%v); want 2, 2, 1", cp.Seq, len(cp.Nodes), len(cp.Edges), err)
+	}
+	if after := exportJSON(t, snapshot(t, h, id)); after != before {
+		t.Fatalf("state after reactivation:\n got %s\nwant %s", after, before)
+	}
+	if got := mustSubmit(t, h, id, setText("n1", "again")); got != 3 {
+		t.Fatalf("seq after reactivation: got %d; want 3", got)
+	}
+}
+
+// TestStaleOwnerIsFenced is guarantee 2: two actors for one canvas on one
+// journal; the older one's next append fails, it stops, and nothing is
+// committed twice.
+func TestStaleOwnerIsFenced(t *testing.T) {
+	e := newEnv(t)
+	h1 := e.hub(nil)
+	h2 := e.hub(nil)
+	id := e.canvas("c1")
+	mustSubmit(t, h1, id, addNode("n1"))
+	mustSubmit(t, h2, id, setText("n1", "from h2")) // h2 activates: its epoch marker fences h1
+
+	_, err := h1.Submit(context.Background(), id, "a", "", []canvas.Op{setText("n1", "from h1")})
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("stale owner's submit: got %v; want ErrUnavailable", err)
+	}
+	waitFor(t, "the stale actor to stop", 5*time.Second, func() bool {
+		n, err := h1.Active(context.Background())
+		return err == nil && n == 0
+	})
+	var seqs []uint64
+	_, err = e.journal.Read(context.Background(), id, func(_ uint64, rec journal.Record) error {
+		for _, raw := range rec.Batches {
+			var c journal.Committed
+			if err := json.Unmarshal(raw, &c); err != nil {
+				return err
+			}
+			seqs = append(seqs, c.Seq)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(seqs) != "[1 2]" {
+		t.Fatalf("journal seqs: got %v; want [1 2]", seqs)
+	}
+	ex := snapshot(t, h2, id)
+	if string(ex.Nodes[0].Data["text"]) != `"from h2"` {
+		t.Fatalf("text: got %s; want from h2", ex.Nodes[0].Data["text"])
+	}
+}
+
+func TestSinceReturnsExactlyTheMissedBatches(t *testing.T) {
+	e := newEnv(t)
+	h := e.hub(func(c *Config) { c.History = 5 })
+	id := e.canvas("c1")
+	mustSubmit(t, h, id, addNode("n1"))
+	for i := range 7 {
+		mustSubmit(t, h, id, setText("n1", fmt.Sprint(i)))
+	}
+	cu, err := h.Since(context.Background(), id, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uint64
+	for _, raw := range cu.Batches {
+		var c journal.Committed
+		_ = json.Unmarshal(raw, &c)
+		got = append(got, c.Seq)
+	}
+	if fmt.Sprint(got) != "[6 7 8]" || cu.Snapshot != nil || cu.Seq != 8 {
+		t.Fatalf("since 5: got %v (snapshot %v, seq %d); want [6 7 8]", got, cu.Snapshot != nil, cu.Seq)
+	}
+	cu, err = h.Since(context.Background(), id, 8)
+	if err != nil || len(cu.Batches) != 0 || cu.Snapshot != nil {
+		t.Fatalf("since the head: got %+v, %v; want nothing", cu, err)
+	}
+	cu, err = h.Since(context.Background(), id, 1) // older than the 5 kept
+	if err != nil || cu.Snapshot == nil || cu.Snapshot.Seq != 8 {
+		t.Fatalf("since older than history: got %+v, %v; want a snapshot at 8", cu, err)
+	}
+}
+
+// TestPanicRestartsFromCheckpointAndJournal: a panicking actor is restarted
+// and serves the same committed state.
+func TestPanicRestartsFromCheckpointAndJournal(t *testing.T) {
+	e := newEnv(t)
+	h := e.hub(nil)
+	id := e.canvas("c1")
+	mustSubmit(t, h, id, addNode("n1"))
+	mustSubmit(t, h, id, setText("n1", "before crash"))
+	before := exportJSON(t, snapshot(t, h, id))
+	h.system.Root.Send(h.super, &crash{Canvas: id})
+	if after := exportJSON(t, snapshot(t, h, id)); after != before {
+		t.Fatalf("state after restart:\n got %s\nwant %s", after, before)
+	}
+	if got := mustSubmit(t, h, id, setText("n1", "after")); got != 3 {
+		t.Fatalf("seq after restart: got %d; want 3", got)
+	}
+}
+
+// TestRepeatedPanicsStopTheActor: past the restart budget the actor stops
+// instead of looping, and a later request activates a fresh one.
+func TestRepeatedPanicsStopTheActor(t *testing.T) {
+	e := newEnv(t)
+	h := e.hub(func(c *Config) { c.AskTimeout = time.Second })
+	id := e.canvas("c1")
+	mustSubmit(t, h, id, addNode("n1"))
+	for range 5 {
+		h.system.Root.Send(h.super, &crash{Canvas: id})
+		// A request queued behind the crash that stops the actor is lost
+		// with its mailbox and times out; the next one gets a new actor.
+		_, _ = h.Snapshot(context.Background(), id)
+	}
+	ex := snapshot(t, h, id)
+	if ex.Seq != 1 {
+		t.Fatalf("seq: got %d; want 1", ex.Seq)
+	}
+}
+
+func TestNodeCapAndLimitsApply(t *testing.T) {
+	e := newEnv(t)
+	h := e.hub(func(c *Config) { c.Limits = canvas.Limits{MaxNodes: 2} })
+	id := e.canvas("c1")
+	mustSubmit(t, h, id, addNode("a"), addNode("b"))
+	_, err := h.Submit(context.Background(), id, "x", "", []canvas.Op{addNode("c")})
+	var opErr *canvas.OpError
+	if !errors.As(err, &opErr) || opErr.Code != canvas.CodeCanvasFull {
+		t.Fatalf("third node: got %v; want canvas_full", err)
+	}
+}

@@ -1,0 +1,154 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/journal"
+	"github.com/skerhq/sker/store"
+)
+
+// loadResult is what activation found: the state at the journal's end.
+type loadResult struct {
+	st        *canvas.State
+	streamSeq uint64
+	cpSeq     uint64
+	history   []recent
+}
+
+// replayLimits are generous so that history written under older, looser
+// limits always replays.
+var replayLimits = canvas.Limits{MaxNodes: math.MaxInt32, MaxBatchOps: math.MaxInt32, MaxDataBytes: math.MaxInt32}
+
+// load runs on its own goroutine: it reads the checkpoint and replays the
+// journal after it, then appends this incarnation's epoch marker, which
+// fences any older owner still running.
+func (a *canvasActor) load(epoch string) {
+	res, err := a.loadState(context.Background(), epoch)
+	a.hub.system.Root.Send(a.self, &loaded{epoch: epoch, res: res, err: err})
+}
+
+func (a *canvasActor) loadState(ctx context.Context, epoch string) (*loadResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, a.hub.cfg.AskTimeout*3)
+	defer cancel()
+	c, err := a.hub.cfg.Store.Canvas(ctx, a.id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrCanvasNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load canvas: %w", err)
+	}
+	cp, err := a.hub.cfg.Store.LoadCheckpoint(ctx, a.id)
+	if err != nil {
+		return nil, fmt.Errorf("load checkpoint: %w", err)
+	}
+	st := stateFromStore(c, cp, replayLimits)
+	res := &loadResult{st: st, cpSeq: cp.Seq}
+	last, err := a.hub.cfg.Journal.Read(ctx, a.id, func(streamSeq uint64, rec journal.Record) error {
+		return replay(st, res, streamSeq, rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	st.SetLimits(a.hub.cfg.Limits)
+	marker, _ := json.Marshal(journal.Record{Epoch: epoch})
+	res.streamSeq, err = a.hub.cfg.Journal.Append(ctx, a.id, last, epoch+":epoch", marker)
+	if err != nil {
+		return nil, fmt.Errorf("append epoch marker: %w", err)
+	}
+	return res, nil
+}
+
+// replay applies the batches of one journal record that the checkpoint does
+// not cover. A gap or a batch that does not apply means the journal and the
+// checkpoint disagree: loading fails loudly rather than guessing.
+func replay(st *canvas.State, res *loadResult, streamSeq uint64, rec journal.Record) error {
+	for _, raw := range rec.Batches {
+		var c journal.Committed
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return fmt.Errorf("replay: record %d: %w", streamSeq, err)
+		}
+		res.history = append(res.history, recent{seq: c.Seq, raw: raw, streamSeq: streamSeq})
+		if c.Seq <= st.Seq {
+			continue
+		}
+		if c.Seq != st.Seq+1 {
+			return fmt.Errorf("replay: journal jumps from seq %d to %d at record %d", st.Seq, c.Seq, streamSeq)
+		}
+		if _, err := st.Apply(c.Batch()); err != nil {
+			return fmt.Errorf("replay: seq %d does not apply: %w", c.Seq, err)
+		}
+	}
+	return nil
+}
+
+func (a *canvasActor) onLoaded(ctx actor.Context, m *loaded) {
+	if m.err != nil {
+		if errors.Is(m.err, ErrCanvasNotFound) {
+			a.retire(ctx, ErrCanvasNotFound)
+			return
+		}
+		a.fail(ctx, "activation failed", m.err)
+		return
+	}
+	r := m.res
+	a.st, a.streamSeq, a.committed = r.st, r.streamSeq, r.st.Seq
+	a.cp.seq = r.cpSeq
+	for _, h := range r.history {
+		a.history.push(h)
+	}
+	// Everything replayed from the journal is newer than the checkpoint.
+	if a.committed > a.cp.seq {
+		a.cp.markAll(a.st)
+	}
+	a.phase = phaseLive
+	ctx.SetReceiveTimeout(a.hub.cfg.IdleTimeout)
+	a.after(a.hub.cfg.CheckpointInterval, &checkpointTick{epoch: a.epoch})
+	a.log.Debug("canvas activated", "seq", a.committed, "checkpoint_seq", a.cp.seq, "nodes", len(a.st.Nodes))
+	queue := a.queue
+	a.queue = nil
+	for _, env := range queue {
+		a.request(ctx, env)
+	}
+}
+
+// stateFromStore builds a State from the store's metadata and checkpoint.
+func stateFromStore(c store.Canvas, cp store.Checkpoint, limits canvas.Limits) *canvas.State {
+	meta := canvas.Meta{Title: c.Title, Settings: rawObject(c.Settings)}
+	st := canvas.NewState(c.ID, meta, limits)
+	st.Seq = cp.Seq
+	for _, n := range cp.Nodes {
+		st.PutNode(&canvas.Node{
+			ID: n.ID, Kind: n.Kind, X: n.X, Y: n.Y, W: n.W, H: n.H, Z: n.Z,
+			Data: rawObject(n.Data), Author: n.AuthorID,
+			CreatedAt: n.CreatedAt.UnixMilli(), UpdatedAt: n.UpdatedAt.UnixMilli(),
+		})
+	}
+	for _, e := range cp.Edges {
+		st.PutEdge(&canvas.Edge{
+			ID: e.ID, Source: e.Source, Target: e.Target, Kind: e.Kind,
+			Data: rawObject(e.Data), Author: e.AuthorID, CreatedAt: e.CreatedAt.UnixMilli(),
+		})
+	}
+	return st
+}
+
+// rawObject decodes a JSON object column; anything else becomes {}.
+func rawObject(b []byte) map[string]json.RawMessage {
+	m := map[string]json.RawMessage{}
+	if len(b) > 0 {
+		_ = json.Unmarshal(b, &m)
+	}
+	if m == nil {
+		m = map[string]json.RawMessage{}
+	}
+	return m
+}
+
+func toRaw(in []json.RawMessage) []json.RawMessage { return in }

@@ -1,0 +1,101 @@
+package actors
+
+import (
+	"encoding/json"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/skerhq/sker/canvas"
+)
+
+// canvasMsg is a request routed to the actor of one canvas.
+type canvasMsg interface{ canvasID() string }
+
+// submit asks the actor to commit a batch; the answer is a *submitResult.
+type submit struct {
+	Canvas        string
+	Author        string
+	ClientBatchID string
+	Ops           []canvas.Op
+}
+
+type submitResult struct {
+	Seq uint64
+	Err error // *canvas.OpError, ErrUnavailable, ErrOutcomeUnknown
+}
+
+// getSnapshot asks for the committed state; the answer is a *snapshotResult.
+type getSnapshot struct{ Canvas string }
+
+type snapshotResult struct {
+	Export canvas.Export
+	Err    error
+}
+
+// getSince asks for the committed batches after a seq; the answer is a
+// *sinceResult with the batches, or with a snapshot when the history kept
+// does not reach back that far.
+type getSince struct {
+	Canvas string
+	Since  uint64
+	// Limit caps the number of batches (0: all kept).
+	Limit int
+}
+
+type sinceResult struct {
+	Seq      uint64            // the canvas's committed seq
+	Batches  []json.RawMessage // encoded journal.Committed, in seq order
+	Snapshot *canvas.Export    // set instead of Batches when history is short
+	Err      error
+}
+
+func (m *submit) canvasID() string      { return m.Canvas }
+func (m *getSnapshot) canvasID() string { return m.Canvas }
+func (m *getSince) canvasID() string    { return m.Canvas }
+
+// Internal messages of the canvas actor. Each carries the epoch of the
+// incarnation that started the work, so a result that outlives a restart is
+// ignored.
+type (
+	loaded struct {
+		epoch string
+		res   *loadResult
+		err   error
+	}
+	appendDone struct {
+		epoch     string
+		streamSeq uint64
+		err       error
+	}
+	checkpointDone struct {
+		epoch string
+		seq   uint64
+		err   error
+	}
+	checkpointTick struct{ epoch string }
+	// idle: a child tells the supervisor it has been idle long enough.
+	idle struct {
+		canvas string
+		pid    *actor.PID
+	}
+	// retire: a child tells the supervisor to route no more to it.
+	retire struct {
+		canvas string
+		pid    *actor.PID
+	}
+	// passivate: the supervisor tells a child to finish and stop.
+	passivate struct{}
+	// stopAll: the supervisor passivates every child and closes done when
+	// all have stopped.
+	stopAll struct{ done chan struct{} }
+	// countActive asks the supervisor how many canvases are active.
+	countActive struct{}
+)
+
+func (*checkpointTick) NotInfluenceReceiveTimeout() {}
+
+// crash makes the canvas actor panic, to exercise supervision; only the
+// package's tests send it.
+type crash struct{ Canvas string }
+
+func (m *crash) canvasID() string { return m.Canvas }

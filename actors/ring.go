@@ -1,0 +1,75 @@
+package actors
+
+import "encoding/json"
+
+// recent is one committed batch kept for catch-up: its seq, its encoded
+// form, and the stream sequence of the journal record that holds it.
+type recent struct {
+	seq       uint64
+	raw       json.RawMessage
+	streamSeq uint64
+}
+
+// ring keeps the last cap committed batches, oldest first. Touched only by
+// the canvas actor's goroutine.
+type ring struct {
+	buf   []recent
+	start int // index of the oldest entry
+	n     int
+}
+
+func newRing(capacity int) *ring {
+	if capacity < 1 {
+		capacity = 1
+	}
+	return &ring{buf: make([]recent, capacity)}
+}
+
+func (r *ring) push(e recent) {
+	if r.n < len(r.buf) {
+		r.buf[(r.start+r.n)%len(r.buf)] = e
+		r.n++
+		return
+	}
+	r.buf[r.start] = e
+	r.start = (r.start + 1) % len(r.buf)
+}
+
+func (r *ring) at(i int) recent { return r.buf[(r.start+i)%len(r.buf)] }
+
+// oldest returns the oldest entry kept, if any.
+func (r *ring) oldest() (recent, bool) {
+	if r.n == 0 {
+		return recent{}, false
+	}
+	return r.at(0), true
+}
+
+// since returns the batches after seq, in order, or ok=false when the ring
+// does not reach back to seq+1. committed is the canvas's committed seq.
+func (r *ring) since(seq, committed uint64, limit int) ([]json.RawMessage, bool) {
+	if seq >= committed {
+		return nil, seq == committed
+	}
+	if r.n == 0 || r.at(0).seq > seq+1 {
+		return nil, false
+	}
+	first := int(seq + 1 - r.at(0).seq)
+	count := r.n - first
+	if limit > 0 && count > limit {
+		count = limit
+	}
+	out := make([]json.RawMessage, 0, count)
+	for i := first; i < first+count; i++ {
+		out = append(out, r.at(i).raw)
+	}
+	return out, true
+}
+
+// streamSeqOf returns the stream sequence of the record holding seq.
+func (r *ring) streamSeqOf(seq uint64) (uint64, bool) {
+	if r.n == 0 || seq < r.at(0).seq || seq > r.at(r.n-1).seq {
+		return 0, false
+	}
+	return r.at(int(seq - r.at(0).seq)).streamSeq, true
+}

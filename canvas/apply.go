@@ -1,0 +1,347 @@
+package canvas
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"unicode/utf8"
+)
+
+// Node and edge kinds a canvas accepts.
+var (
+	NodeKinds = map[string]bool{"text": true, "note": true, "image": true, "ai": true, "file": true}
+	EdgeKinds = map[string]bool{"default": true}
+)
+
+// Bounds for numbers and sizes that are not configurable.
+const (
+	MaxCoord         = 1e7
+	MaxSize          = 1e5
+	MaxZ             = 1e9
+	MaxTitleLen      = 200
+	MaxSettingsBytes = 16 << 10
+	MaxIDLen         = 64
+	MaxKeyLen        = 100
+	defaultW         = 240
+	defaultH         = 120
+)
+
+// Undo holds what a batch replaced, so the batch can be reverted and so the
+// value before it can be read back. Only the first touch of each id is kept.
+type Undo struct {
+	nodes map[string]*Node // previous value; nil: the node did not exist
+	edges map[string]*Edge
+	meta  *Meta
+	seq   uint64
+}
+
+// PrevNode returns the node id as it was before the batch and whether the
+// batch touched it at all.
+func (u *Undo) PrevNode(id string) (n *Node, touched bool) {
+	n, touched = u.nodes[id]
+	return n, touched
+}
+
+// PrevEdge is PrevNode for edges.
+func (u *Undo) PrevEdge(id string) (e *Edge, touched bool) {
+	e, touched = u.edges[id]
+	return e, touched
+}
+
+// PrevMeta returns the metadata before the batch, or nil when untouched.
+func (u *Undo) PrevMeta() *Meta { return u.meta }
+
+// NodeIDs and EdgeIDs list the ids the batch touched.
+func (u *Undo) NodeIDs() []string { return keys(u.nodes) }
+
+// EdgeIDs lists the edge ids the batch touched.
+func (u *Undo) EdgeIDs() []string { return keys(u.edges) }
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func (u *Undo) saveNode(s *State, id string) {
+	if _, ok := u.nodes[id]; !ok {
+		u.nodes[id] = s.Nodes[id]
+	}
+}
+
+func (u *Undo) saveEdge(s *State, id string) {
+	if _, ok := u.edges[id]; !ok {
+		u.edges[id] = s.Edges[id]
+	}
+}
+
+// Apply validates b against the current state and applies it as one unit:
+// on success the state has every op and Seq is one higher; on error the
+// state is exactly as before and the error is an *OpError.
+func (s *State) Apply(b Batch) (*Undo, error) {
+	if len(b.Ops) == 0 {
+		return nil, &OpError{Code: CodeEmptyBatch, Message: "a batch needs at least one op", Index: -1}
+	}
+	if len(b.Ops) > s.limits.MaxBatchOps {
+		return nil, opErr(-1, CodeBatchTooLarge, "%d ops; at most %d per batch", len(b.Ops), s.limits.MaxBatchOps)
+	}
+	u := &Undo{nodes: map[string]*Node{}, edges: map[string]*Edge{}, seq: s.Seq}
+	for i := range b.Ops {
+		if err := s.applyOp(i, &b.Ops[i], b, u); err != nil {
+			s.Revert(u)
+			return nil, err
+		}
+	}
+	s.Seq++
+	return u, nil
+}
+
+// Revert undoes the batch that produced u. Batches must be reverted newest
+// first.
+func (s *State) Revert(u *Undo) {
+	for id, n := range u.nodes {
+		s.setNode(id, n)
+	}
+	for id, e := range u.edges {
+		s.setEdge(id, e)
+	}
+	if u.meta != nil {
+		s.Meta = *u.meta
+	}
+	s.Seq = u.seq
+}
+
+func (s *State) applyOp(i int, op *Op, b Batch, u *Undo) error {
+	switch op.Op {
+	case OpNodeAdd:
+		return s.nodeAdd(i, op, b, u)
+	case OpNodeUpdate:
+		return s.nodeUpdate(i, op, b, u)
+	case OpNodeDelete:
+		return s.nodeDelete(i, op, u)
+	case OpEdgeAdd:
+		return s.edgeAdd(i, op, b, u)
+	case OpEdgeDelete:
+		return s.edgeDelete(i, op, u)
+	case OpCanvasUpdate:
+		return s.canvasUpdate(i, op, u)
+	case "":
+		return opErr(i, CodeInvalidOp, "op is required")
+	default:
+		return opErr(i, CodeUnknownOp, "unknown op %q", op.Op)
+	}
+}
+
+func (s *State) nodeAdd(i int, op *Op, b Batch, u *Undo) error {
+	if err := checkID(i, op.ID); err != nil {
+		return err
+	}
+	if err := onlyFields(i, op, "id", "kind", "x", "y", "w", "h", "z", "data"); err != nil {
+		return err
+	}
+	if s.Nodes[op.ID] != nil {
+		return opErr(i, CodeDuplicateID, "node %q already exists", op.ID)
+	}
+	if op.Kind == "" {
+		return opErr(i, CodeInvalidOp, "node.add needs a kind")
+	}
+	if !NodeKinds[op.Kind] {
+		return opErr(i, CodeKindNotAllowed, "node kind %q is not allowed", op.Kind)
+	}
+	if len(s.Nodes) >= s.limits.MaxNodes {
+		return opErr(i, CodeCanvasFull, "the canvas holds its maximum of %d nodes", s.limits.MaxNodes)
+	}
+	n := &Node{ID: op.ID, Kind: op.Kind, W: defaultW, H: defaultH, Author: b.Author, CreatedAt: b.At, UpdatedAt: b.At}
+	for _, f := range []struct {
+		name string
+		v    *float64
+		dst  *float64
+	}{{"x", op.X, &n.X}, {"y", op.Y, &n.Y}, {"w", op.W, &n.W}, {"h", op.H, &n.H}} {
+		if f.v != nil {
+			if err := setGeometry(i, n, f.name, *f.v); err != nil {
+				return err
+			}
+		}
+	}
+	if op.Z != nil {
+		if err := setGeometry(i, n, "z", *op.Z); err != nil {
+			return err
+		}
+	}
+	data, err := s.cleanData(i, op.Data, "data")
+	if err != nil {
+		return err
+	}
+	n.Data = data
+	u.saveNode(s, n.ID)
+	s.setNode(n.ID, n)
+	return nil
+}
+
+func (s *State) nodeUpdate(i int, op *Op, b Batch, u *Undo) error {
+	if err := onlyFields(i, op, "id", "set", "unset"); err != nil {
+		return err
+	}
+	old := s.Nodes[op.ID]
+	if old == nil {
+		return opErr(i, CodeUnknownID, "no node %q", op.ID)
+	}
+	if len(op.Set) == 0 && len(op.Unset) == 0 {
+		return opErr(i, CodeInvalidOp, "node.update needs set or unset")
+	}
+	n := *old
+	n.Data = cloneRaw(old.Data)
+	for key, raw := range op.Set {
+		if dk, ok := strings.CutPrefix(key, "data."); ok {
+			if err := checkKey(i, dk, "set"); err != nil {
+				return err
+			}
+			v, err := compactValue(i, raw, key)
+			if err != nil {
+				return err
+			}
+			n.Data[dk] = v
+			continue
+		}
+		var f float64
+		if err := json.Unmarshal(raw, &f); err != nil {
+			return opErr(i, CodeInvalidOp, "set.%s: want a number or a data.<key> name", key)
+		}
+		if err := setGeometry(i, &n, key, f); err != nil {
+			return err
+		}
+	}
+	for _, key := range op.Unset {
+		dk, ok := strings.CutPrefix(key, "data.")
+		if !ok {
+			return opErr(i, CodeInvalidOp, "unset %q: only data.<key> can be unset", key)
+		}
+		if _, both := op.Set[key]; both {
+			return opErr(i, CodeInvalidOp, "%q is both set and unset", key)
+		}
+		if err := checkKey(i, dk, "unset"); err != nil {
+			return err
+		}
+		delete(n.Data, dk)
+	}
+	if size := dataSize(n.Data); size > s.limits.MaxDataBytes {
+		return opErr(i, CodeDataTooLarge, "node data would be %d bytes; at most %d", size, s.limits.MaxDataBytes)
+	}
+	n.UpdatedAt = b.At
+	u.saveNode(s, n.ID)
+	s.setNode(n.ID, &n)
+	return nil
+}
+
+func (s *State) nodeDelete(i int, op *Op, u *Undo) error {
+	if err := onlyFields(i, op, "id"); err != nil {
+		return err
+	}
+	if s.Nodes[op.ID] == nil {
+		return opErr(i, CodeUnknownID, "no node %q", op.ID)
+	}
+	for eid := range s.links[op.ID] {
+		u.saveEdge(s, eid)
+		s.setEdge(eid, nil)
+	}
+	u.saveNode(s, op.ID)
+	s.setNode(op.ID, nil)
+	return nil
+}
+
+func (s *State) edgeAdd(i int, op *Op, b Batch, u *Undo) error {
+	if err := checkID(i, op.ID); err != nil {
+		return err
+	}
+	if err := onlyFields(i, op, "id", "kind", "source", "target", "data"); err != nil {
+		return err
+	}
+	if s.Edges[op.ID] != nil {
+		return opErr(i, CodeDuplicateID, "edge %q already exists", op.ID)
+	}
+	kind := op.Kind
+	if kind == "" {
+		kind = "default"
+	}
+	if !EdgeKinds[kind] {
+		return opErr(i, CodeKindNotAllowed, "edge kind %q is not allowed", kind)
+	}
+	for _, end := range [2]string{op.Source, op.Target} {
+		if end == "" {
+			return opErr(i, CodeInvalidOp, "edge.add needs a source and a target")
+		}
+		if s.Nodes[end] == nil {
+			return opErr(i, CodeMissingNode, "no node %q to connect", end)
+		}
+	}
+	if op.Source == op.Target {
+		return opErr(i, CodeInvalidOp, "an edge cannot connect node %q to itself", op.Source)
+	}
+	data, err := s.cleanData(i, op.Data, "data")
+	if err != nil {
+		return err
+	}
+	e := &Edge{ID: op.ID, Source: op.Source, Target: op.Target, Kind: kind, Data: data, Author: b.Author, CreatedAt: b.At}
+	u.saveEdge(s, e.ID)
+	s.setEdge(e.ID, e)
+	return nil
+}
+
+func (s *State) edgeDelete(i int, op *Op, u *Undo) error {
+	if err := onlyFields(i, op, "id"); err != nil {
+		return err
+	}
+	if s.Edges[op.ID] == nil {
+		return opErr(i, CodeUnknownID, "no edge %q", op.ID)
+	}
+	u.saveEdge(s, op.ID)
+	s.setEdge(op.ID, nil)
+	return nil
+}
+
+func (s *State) canvasUpdate(i int, op *Op, u *Undo) error {
+	if err := onlyFields(i, op, "title", "settings"); err != nil {
+		return err
+	}
+	// len, not nil: "settings":{} is dropped when the op is encoded for the
+	// journal (omitempty), and replay must accept what was accepted live.
+	if op.Title == nil && len(op.Settings) == 0 {
+		return opErr(i, CodeInvalidOp, "canvas.update needs a title or settings")
+	}
+	meta := Meta{Title: s.Meta.Title, Settings: s.Meta.Settings}
+	if op.Title != nil {
+		t := strings.TrimSpace(*op.Title)
+		if t == "" || utf8.RuneCountInString(t) > MaxTitleLen || !utf8.ValidString(t) {
+			return opErr(i, CodeInvalidOp, "title: want 1 to %d characters", MaxTitleLen)
+		}
+		meta.Title = t
+	}
+	if op.Settings != nil {
+		meta.Settings = cloneRaw(s.Meta.Settings)
+		for k, raw := range op.Settings {
+			if err := checkKey(i, k, "settings"); err != nil {
+				return err
+			}
+			if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+				delete(meta.Settings, k)
+				continue
+			}
+			v, err := compactValue(i, raw, "settings."+k)
+			if err != nil {
+				return err
+			}
+			meta.Settings[k] = v
+		}
+		if size := dataSize(meta.Settings); size > MaxSettingsBytes {
+			return opErr(i, CodeDataTooLarge, "settings would be %d bytes; at most %d", size, MaxSettingsBytes)
+		}
+	}
+	if u.meta == nil {
+		prev := s.Meta
+		u.meta = &prev
+	}
+	s.Meta = meta
+	return nil
+}

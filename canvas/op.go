@@ -1,0 +1,79 @@
+package canvas
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
+// Op names.
+const (
+	OpNodeAdd      = "node.add"
+	OpNodeUpdate   = "node.update"
+	OpNodeDelete   = "node.delete"
+	OpEdgeAdd      = "edge.add"
+	OpEdgeDelete   = "edge.delete"
+	OpCanvasUpdate = "canvas.update"
+)
+
+// Op is one change. Which fields matter depends on Op:
+//
+//	node.add      id, kind, x, y, w, h, z, data
+//	node.update   id, set (x, y, w, h, z or "data.<key>"), unset ("data.<key>")
+//	node.delete   id (its edges go with it)
+//	edge.add      id, source, target, kind, data
+//	edge.delete   id
+//	canvas.update title, settings (a key set to null is removed)
+type Op struct {
+	Op       string                     `json:"op"`
+	ID       string                     `json:"id,omitempty"`
+	Kind     string                     `json:"kind,omitempty"`
+	X        *float64                   `json:"x,omitempty"`
+	Y        *float64                   `json:"y,omitempty"`
+	W        *float64                   `json:"w,omitempty"`
+	H        *float64                   `json:"h,omitempty"`
+	Z        *float64                   `json:"z,omitempty"`
+	Data     map[string]json.RawMessage `json:"data,omitempty"`
+	Set      map[string]json.RawMessage `json:"set,omitempty"`
+	Unset    []string                   `json:"unset,omitempty"`
+	Source   string                     `json:"source,omitempty"`
+	Target   string                     `json:"target,omitempty"`
+	Title    *string                    `json:"title,omitempty"`
+	Settings map[string]json.RawMessage `json:"settings,omitempty"`
+}
+
+// Batch is a list of ops that commits atomically, with who sent it and the
+// commit time (unix milliseconds) that application stamps on what it
+// changes. The time is chosen once by the actor and journaled, so replay
+// reproduces the same state.
+type Batch struct {
+	Author string `json:"author"`
+	At     int64  `json:"at"`
+	Ops    []Op   `json:"ops"`
+}
+
+// DecodeOps decodes a JSON array of ops strictly: unknown fields, trailing
+// data and non-JSON are errors with code invalid_op.
+func DecodeOps(raw []byte) ([]Op, error) {
+	var ops []Op
+	if err := decodeStrict(raw, &ops); err != nil {
+		return nil, &OpError{Code: CodeInvalidOp, Message: err.Error(), Index: -1}
+	}
+	if ops == nil { // the input was null, which decodes without error
+		return nil, &OpError{Code: CodeInvalidOp, Message: "malformed ops: want a JSON array", Index: -1}
+	}
+	return ops, nil
+}
+
+func decodeStrict(raw []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("malformed ops: %w", err)
+	}
+	// Not dec.More(): it reports false for a trailing ']' or '}'.
+	if rest := raw[dec.InputOffset():]; len(bytes.TrimLeft(rest, " \t\r\n")) > 0 {
+		return fmt.Errorf("malformed ops: data after the array")
+	}
+	return nil
+}

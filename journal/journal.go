@@ -1,0 +1,220 @@
+// Package journal is the durable, fenced log of every canvas's committed
+// changes, on a JetStream stream with one subject per canvas.
+//
+// Every append is fenced with the expected last sequence of the canvas's
+// subject (JetStream's Nats-Expected-Last-Subject-Sequence) and carries a
+// message id for deduplication, so that a stale owner's append fails with
+// ErrFenced and a retried append is never stored twice. The journal is
+// trimmed only up to a checkpoint that the caller has made durable.
+package journal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/skerhq/sker/canvas"
+)
+
+// Errors of Append.
+var (
+	// ErrFenced: the subject's last sequence is not the expected one: another
+	// owner appended meanwhile. The caller must stop writing this canvas.
+	ErrFenced = errors.New("journal: fenced: another writer appended to this canvas")
+	// ErrTooLarge: the record is over the stream's message size limit.
+	ErrTooLarge = errors.New("journal: record too large")
+)
+
+// Config describes the stream. Zero fields take the documented defaults.
+type Config struct {
+	Stream  string // stream name; default "SKER_JOURNAL"
+	Prefix  string // subject prefix; default "sker.journal" (subjects prefix.<canvas id>)
+	Replica int    // replicas; default 1 (3 on a NATS cluster protects against losing a node)
+	// DuplicateWindow is how long message ids are remembered; default 2m.
+	DuplicateWindow time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.Stream == "" {
+		c.Stream = "SKER_JOURNAL"
+	}
+	if c.Prefix == "" {
+		c.Prefix = "sker.journal"
+	}
+	if c.Replica <= 0 {
+		c.Replica = 1
+	}
+	if c.DuplicateWindow <= 0 {
+		c.DuplicateWindow = 2 * time.Minute
+	}
+}
+
+// Journal appends and reads canvas records.
+type Journal struct {
+	cfg    Config
+	js     jetstream.JetStream
+	stream jetstream.Stream
+}
+
+// Open creates or updates the journal stream and returns the Journal.
+func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Journal, error) {
+	cfg.setDefaults()
+	stream, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        cfg.Stream,
+		Description: "SKER canvas journal: one subject per canvas",
+		Subjects:    []string{cfg.Prefix + ".*"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Replicas:    cfg.Replica,
+		Duplicates:  cfg.DuplicateWindow,
+		Discard:     jetstream.DiscardOld,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("journal: create stream %s: %w", cfg.Stream, err)
+	}
+	return &Journal{cfg: cfg, js: js, stream: stream}, nil
+}
+
+// Subject is the journal subject of a canvas.
+func (j *Journal) Subject(canvasID string) string { return j.cfg.Prefix + "." + canvasID }
+
+// Record is one journal message: an owner's epoch marker (no batches) or a
+// group of batches committed together.
+type Record struct {
+	Epoch   string            `json:"epoch"`
+	Batches []json.RawMessage `json:"batches,omitempty"` // each an encoded Committed
+}
+
+// Committed is one batch as journaled and as fanned out to clients.
+type Committed struct {
+	Seq           uint64      `json:"seq"`
+	Author        string      `json:"author"`
+	At            int64       `json:"at"`
+	ClientBatchID string      `json:"cbid,omitempty"`
+	Ops           []canvas.Op `json:"ops"`
+}
+
+// Batch returns the batch to apply.
+func (c *Committed) Batch() canvas.Batch {
+	return canvas.Batch{Author: c.Author, At: c.At, Ops: c.Ops}
+}
+
+// Append stores rec on the canvas's subject if its last stream sequence is
+// expectLast (0: the subject is empty) and returns the new stream sequence.
+// msgID makes a retry of the same append idempotent within the duplicate
+// window. ErrFenced means another writer appended; other errors (timeouts)
+// leave the outcome unknown, and the caller retries with the same msgID.
+func (j *Journal) Append(ctx context.Context, canvasID string, expectLast uint64, msgID string, rec []byte) (uint64, error) {
+	ack, err := j.js.Publish(ctx, j.Subject(canvasID), rec,
+		jetstream.WithExpectLastSequencePerSubject(expectLast),
+		jetstream.WithMsgID(msgID),
+		jetstream.WithRetryAttempts(0))
+	if err != nil {
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) {
+			switch apiErr.ErrorCode {
+			case jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant:
+				return 0, fmt.Errorf("%w (%s)", ErrFenced, apiErr.Description)
+			case jetstream.JSErrCodeStreamMessageExceedsMaximum:
+				return 0, ErrTooLarge
+			}
+		}
+		return 0, fmt.Errorf("journal: append %s: %w", canvasID, err)
+	}
+	return ack.Sequence, nil
+}
+
+// Last returns the stream sequence of the canvas's last record, 0 when it
+// has none.
+func (j *Journal) Last(ctx context.Context, canvasID string) (uint64, error) {
+	msg, err := j.stream.GetLastMsgForSubject(ctx, j.Subject(canvasID))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("journal: last %s: %w", canvasID, err)
+	}
+	return msg.Sequence, nil
+}
+
+// Read calls fn for every retained record of the canvas up to its current
+// last record, in order, and returns the last stream sequence read.
+func (j *Journal) Read(ctx context.Context, canvasID string, fn func(streamSeq uint64, rec Record) error) (uint64, error) {
+	last, err := j.Last(ctx, canvasID)
+	if err != nil || last == 0 {
+		return 0, err
+	}
+	cons, err := j.stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		FilterSubject:     j.Subject(canvasID),
+		DeliverPolicy:     jetstream.DeliverAllPolicy,
+		AckPolicy:         jetstream.AckNonePolicy,
+		InactiveThreshold: time.Minute,
+		MemoryStorage:     true,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("journal: read %s: %w", canvasID, err)
+	}
+	defer func() {
+		// Best effort: an ephemeral consumer left behind expires on its own.
+		_ = j.stream.DeleteConsumer(context.WithoutCancel(ctx), cons.CachedInfo().Name)
+	}()
+	for {
+		batch, err := cons.FetchNoWait(256)
+		if err != nil {
+			return 0, fmt.Errorf("journal: read %s: %w", canvasID, err)
+		}
+		n := 0
+		for msg := range batch.Messages() {
+			n++
+			meta, err := msg.Metadata()
+			if err != nil {
+				return 0, fmt.Errorf("journal: read %s: %w", canvasID, err)
+			}
+			var rec Record
+			if err := json.Unmarshal(msg.Data(), &rec); err != nil {
+				return 0, fmt.Errorf("journal: read %s at %d: corrupt record: %w", canvasID, meta.Sequence.Stream, err)
+			}
+			if err := fn(meta.Sequence.Stream, rec); err != nil {
+				return 0, err
+			}
+			if meta.Sequence.Stream >= last {
+				return last, nil
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return 0, fmt.Errorf("journal: read %s: %w", canvasID, err)
+		}
+		if n == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// Trim removes the canvas's records with a stream sequence below keepFrom.
+// The caller passes a sequence no higher than the first record that its
+// durable checkpoint does not cover.
+func (j *Journal) Trim(ctx context.Context, canvasID string, keepFrom uint64) error {
+	if keepFrom <= 1 {
+		return nil
+	}
+	err := j.stream.Purge(ctx, jetstream.WithPurgeSubject(j.Subject(canvasID)), jetstream.WithPurgeSequence(keepFrom))
+	if err != nil {
+		return fmt.Errorf("journal: trim %s below %d: %w", canvasID, keepFrom, err)
+	}
+	return nil
+}
+
+// Delete removes every record of a deleted canvas.
+func (j *Journal) Delete(ctx context.Context, canvasID string) error {
+	if err := j.stream.Purge(ctx, jetstream.WithPurgeSubject(j.Subject(canvasID))); err != nil {
+		return fmt.Errorf("journal: delete %s: %w", canvasID, err)
+	}
+	return nil
+}
