@@ -52,6 +52,8 @@ const (
 	CodeRateLimited      = "rate_limited"
 	CodeUnavailable      = "unavailable"
 	CodeInternal         = "internal"
+	CodeUserNotFound     = "user_not_found"     // adding a member by an email with no account
+	CodeMethodNotAllowed = "method_not_allowed" // a known path with the wrong HTTP method
 )
 
 // New returns an *Error with the given status, code and message.

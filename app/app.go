@@ -1,0 +1,243 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/skerhq/sker/actors"
+	"github.com/skerhq/sker/auth"
+	"github.com/skerhq/sker/config"
+	"github.com/skerhq/sker/embednats"
+	skerhttp "github.com/skerhq/sker/http"
+	"github.com/skerhq/sker/journal"
+	"github.com/skerhq/sker/store"
+)
+
+// App is one running sker process.
+type App struct {
+	cfg     config.Config
+	log     *slog.Logger
+	version string
+
+	nats    *embednats.Server // nil with an external NATS
+	nc      *nats.Conn
+	store   store.Store
+	journal *journal.Journal
+	hub     *actors.Hub
+	auth    *auth.Service
+	http    *skerhttp.Server
+	ln      net.Listener
+}
+
+// New builds every component but serves nothing until Run. On error, what was built is closed again.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, version string) (a *App, err error) {
+	a = &App{cfg: cfg, log: log, version: version}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("app: DATA_DIR %s: %w", cfg.DataDir, err)
+	}
+	if a.store, err = OpenStore(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if err := a.connectNATS(ctx); err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(a.nc)
+	if err != nil {
+		return nil, fmt.Errorf("app: jetstream: %w", err)
+	}
+	if a.journal, err = journal.Open(ctx, js, journal.Config{}); err != nil {
+		return nil, err
+	}
+	a.hub, err = actors.NewHub(actors.Config{
+		Store: a.store, Journal: a.journal, Conn: a.nc, Logger: log,
+		IdleTimeout: cfg.CanvasIdleTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if a.auth, err = a.newAuth(); err != nil {
+		return nil, err
+	}
+	a.http = skerhttp.New(skerhttp.Config{
+		BodyLimit: cfg.BodyLimit, CORSOrigin: cfg.CORSOrigin, Version: version, StartedAt: time.Now(),
+	}, skerhttp.Deps{
+		Store: a.store, Auth: a.auth, Logger: log, Registry: prometheus.NewRegistry(),
+		Checks: a.checks(),
+	})
+	return a, nil
+}
+
+// Listen binds the HTTP port; Run calls it when it has not been called.
+func (a *App) Listen() error {
+	if a.ln != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", a.cfg.Addr())
+	if err != nil {
+		return fmt.Errorf("app: listen on %s (PORT): %w", a.cfg.Addr(), err)
+	}
+	a.ln = ln
+	return nil
+}
+
+// Hub is the process's canvas actors.
+func (a *App) Hub() *actors.Hub { return a.hub }
+
+// Auth is the process's account service.
+func (a *App) Auth() *auth.Service { return a.auth }
+
+// Store is the process's store.
+func (a *App) Store() store.Store { return a.store }
+
+// OpenStore opens the configured store: PostgreSQL with DATABASE_URL
+// (which must be migrated), otherwise SQLite in DATA_DIR (migrated here).
+func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+	if cfg.DatabaseURL != "" {
+		return store.OpenPostgres(ctx, cfg.DatabaseURL, cfg.DatabaseReadURL)
+	}
+	return store.OpenSQLite(ctx, SQLitePath(cfg))
+}
+
+// SQLitePath is where the embedded store lives.
+func SQLitePath(cfg config.Config) string { return filepath.Join(cfg.DataDir, "sker.db") }
+
+func (a *App) connectNATS(ctx context.Context) error {
+	opts := []nats.Option{nats.Name("sker"), nats.MaxReconnects(-1)}
+	if a.cfg.NatsURL != "" {
+		nc, err := nats.Connect(a.cfg.NatsURL, opts...)
+		if err != nil {
+			return fmt.Errorf("app: connect to NATS_URL: %w", err)
+		}
+		a.nc = nc
+		return nil
+	}
+	srv, err := embednats.Start(ctx, embednats.Config{
+		DataDir: a.cfg.DataDir, ConfigFile: a.cfg.NatsConfig, Listen: a.cfg.NatsListen,
+	}, a.log)
+	if err != nil {
+		return err
+	}
+	a.nats = srv
+	if a.nc, err = srv.Conn(opts...); err != nil {
+		return fmt.Errorf("app: connect to the embedded NATS: %w", err)
+	}
+	if url := srv.ClientURL(); url != "" {
+		a.log.Info("embedded NATS listening", "url", url)
+	}
+	return nil
+}
+
+func (a *App) newAuth() (*auth.Service, error) {
+	secret := []byte(a.cfg.JWTSecret)
+	if len(secret) == 0 {
+		var err error
+		if secret, err = auth.LoadOrCreateSecret(a.cfg.DataDir, a.log); err != nil {
+			return nil, err
+		}
+	}
+	cfg := auth.Config{Secret: secret, AccessTTL: a.cfg.AccessTokenTTL, RefreshTTL: a.cfg.RefreshTokenTTL}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("app: JWT_SECRET: %w", err)
+	}
+	return auth.New(cfg, a.store, auth.NewMemoryLimiter(100_000, nil), a.log), nil
+}
+
+// checks are what /ready probes.
+func (a *App) checks() []skerhttp.Check {
+	checks := []skerhttp.Check{
+		{Name: "store", Ping: a.store.Ping},
+		{Name: "nats", Ping: func(ctx context.Context) error {
+			if !a.nc.IsConnected() {
+				return errors.New("not connected")
+			}
+			return a.nc.FlushWithContext(ctx)
+		}},
+	}
+	return checks
+}
+
+// Addr is the address the HTTP server listens on.
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// Run serves until ctx ends, then shuts down in order within
+// SHUTDOWN_TIMEOUT.
+func (a *App) Run(ctx context.Context) error {
+	if err := a.Listen(); err != nil {
+		return err
+	}
+	a.log.Info("sker serving", "addr", a.Addr(), "version", a.version,
+		"store", storeKind(a.cfg), "nats", natsKind(a.cfg), "data_dir", a.cfg.DataDir)
+	errc := make(chan error, 1)
+	go func() { errc <- a.http.Serve(a.ln) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		err = fmt.Errorf("app: http server: %w", err)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	return errors.Join(err, a.Shutdown(sctx))
+}
+
+// Shutdown stops accepting connections and drains requests, stops every
+// canvas actor with a final checkpoint, and closes NATS and the store.
+func (a *App) Shutdown(ctx context.Context) error {
+	a.log.Info("sker shutting down")
+	var errs []error
+	if a.http != nil {
+		errs = append(errs, a.http.Shutdown(ctx))
+	}
+	if a.hub != nil {
+		errs = append(errs, a.hub.Shutdown(ctx))
+	}
+	a.close()
+	a.log.Info("sker stopped")
+	return errors.Join(errs...)
+}
+
+// close releases NATS and the store.
+func (a *App) close() {
+	if a.ln != nil {
+		_ = a.ln.Close()
+	}
+	if a.nc != nil {
+		_ = a.nc.Flush()
+		a.nc.Close()
+	}
+	if a.nats != nil {
+		a.nats.Shutdown()
+	}
+	if a.store != nil {
+		_ = a.store.Close()
+	}
+}
+
+func storeKind(cfg config.Config) string {
+	if cfg.DatabaseURL != "" {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+func natsKind(cfg config.Config) string {
+	if cfg.NatsURL != "" {
+		return "external"
+	}
+	return "embedded"
+}

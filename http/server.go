@@ -1,0 +1,176 @@
+// Package skerhttp is SKER's HTTP front door: a Fiber app serving the REST
+// API under /api/v1 (auth, API tokens, canvases and members), the
+// operational endpoints /health, /ready and /metrics, and the middleware
+// every request passes through (request id, access log, metrics, panic
+// recovery, security headers, CORS, gzip, body size cap).
+//
+// Every error leaves as one JSON shape, {"error":{"code","message","field"}},
+// with codes from package apierr. Handlers are thin: parse, call the store or
+// the auth service, respond. Canvas content (nodes, edges) is not written
+// here; the canvas actor layer adds its routes through API.
+//
+// The package lives in folder http/ but is named skerhttp so that it does
+// not shadow net/http.
+package skerhttp
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/skerhq/sker/auth"
+	"github.com/skerhq/sker/store"
+)
+
+// DefaultBodyLimit is the request body cap when Config.BodyLimit is zero.
+const DefaultBodyLimit = 4 << 20
+
+// Config configures a Server. Zero values take the documented defaults.
+type Config struct {
+	// BodyLimit is the largest request body in bytes; larger bodies get 413
+	// payload_too_large. Zero means DefaultBodyLimit (4 MiB).
+	BodyLimit int64
+	// CORSOrigin is a comma-separated list of origins allowed to call the
+	// API from a browser ("*" for any). Empty means same-origin only: no
+	// CORS headers at all.
+	CORSOrigin string
+	// Version is reported by /health.
+	Version string
+	// StartedAt is the process start, for /health's uptime. Zero means
+	// the time New ran.
+	StartedAt time.Time
+	// TrustProxy makes the client address the last entry of
+	// X-Forwarded-For (the one the nearest proxy added) instead of the
+	// peer address. Set it only behind exactly one reverse proxy that
+	// appends to X-Forwarded-For; otherwise clients could pick their own
+	// address and evade per-IP login limits.
+	TrustProxy bool
+}
+
+// Check is one dependency /ready probes: a store, NATS, Redis, RabbitMQ.
+type Check struct {
+	Name string
+	// Ping returns nil when the dependency answers. It gets a context
+	// with a ReadyTimeout deadline.
+	Ping func(ctx context.Context) error
+}
+
+// CanvasContentFunc returns extra fields for GET /api/v1/canvases/:id
+// (the live canvas layer adds nodes, edges and seq). The caller has been
+// checked to be a member.
+type CanvasContentFunc func(ctx context.Context, canvasID string) (map[string]any, error)
+
+// Deps are the components a Server uses. Store and Auth are required.
+type Deps struct {
+	Store store.Store
+	Auth  *auth.Service
+	// Logger receives access and error logs. Nil discards.
+	Logger *slog.Logger
+	// Registry receives the HTTP metrics and, if not already there, the Go
+	// runtime and process collectors; /metrics serves it. Nil means a new
+	// registry.
+	Registry *prometheus.Registry
+	// Checks are probed by /ready.
+	Checks []Check
+	// CanvasContent, when set, adds fields to GET /api/v1/canvases/:id.
+	CanvasContent CanvasContentFunc
+}
+
+// Server is SKER's HTTP server.
+type Server struct {
+	cfg     Config
+	deps    Deps
+	st      store.Store
+	auth    *auth.Service
+	log     *slog.Logger
+	app     *fiber.App
+	api     fiber.Router
+	metrics *metrics
+}
+
+// New builds the Fiber app with its middleware and routes. It panics when
+// Deps.Store or Deps.Auth is nil.
+func New(cfg Config, deps Deps) *Server {
+	if deps.Store == nil || deps.Auth == nil {
+		panic("skerhttp: Deps.Store and Deps.Auth are required")
+	}
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = DefaultBodyLimit
+	}
+	if cfg.StartedAt.IsZero() {
+		cfg.StartedAt = time.Now()
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if deps.Registry == nil {
+		deps.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{cfg: cfg, deps: deps, st: deps.Store, auth: deps.Auth, log: deps.Logger}
+	s.metrics = newMetrics(deps.Registry)
+	s.app = fiber.New(fiber.Config{
+		AppName:               "sker",
+		BodyLimit:             int(min(cfg.BodyLimit, math.MaxInt32)),
+		ErrorHandler:          s.errorHandler,
+		DisableStartupMessage: true,
+		// Values from the request outlive it when handlers pass them on
+		// (to actors, logs): make them safe to keep.
+		Immutable:   true,
+		IdleTimeout: 2 * time.Minute,
+	})
+	s.middleware()
+	s.routes()
+	return s
+}
+
+// routes registers every route this package owns.
+func (s *Server) routes() {
+	s.app.Get("/health", s.health)
+	s.app.Get("/ready", s.ready)
+	s.app.Get("/metrics", s.metricsHandler())
+
+	api := s.app.Group("/api/v1")
+	s.api = api
+	api.Post("/auth/register", s.register)
+	api.Post("/auth/login", s.login)
+	api.Post("/auth/refresh", s.refresh)
+	api.Post("/auth/logout", s.logout)
+
+	authed := s.RequireAuth()
+	api.Get("/me", authed, s.me)
+
+	api.Get("/tokens", authed, s.listTokens)
+	api.Post("/tokens", authed, s.createToken)
+	api.Delete("/tokens/:id", authed, s.deleteToken)
+
+	api.Get("/canvases", authed, s.listCanvases)
+	api.Post("/canvases", authed, s.createCanvas)
+	api.Get("/canvases/:id", authed, s.getCanvas)
+	api.Patch("/canvases/:id", authed, s.updateCanvas)
+	api.Delete("/canvases/:id", authed, s.deleteCanvas)
+
+	api.Get("/canvases/:id/members", authed, s.listMembers)
+	api.Post("/canvases/:id/members", authed, s.addMember)
+	api.Patch("/canvases/:id/members/:userId", authed, s.updateMember)
+	api.Delete("/canvases/:id/members/:userId", authed, s.removeMember)
+}
+
+// App is the underlying Fiber app (for app.Test and for mounting the UI).
+func (s *Server) App() *fiber.App { return s.app }
+
+// API is the /api/v1 group, for routes other packages add (canvas
+// snapshot, ops, history, WebSocket). Wrap handlers that need a user in
+// RequireAuth and check canvas membership with CanvasAccess.
+func (s *Server) API() fiber.Router { return s.api }
+
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+
+// Shutdown stops accepting connections and waits, until ctx ends, for
+// requests in flight to finish.
+func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }

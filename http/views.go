@@ -1,0 +1,66 @@
+package skerhttp
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/skerhq/sker/store"
+)
+
+// The JSON forms of store values. Hashes never leave the server.
+
+type userView struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func viewUser(u store.User) userView {
+	return userView{ID: u.ID, Email: u.Email, Name: u.Name, CreatedAt: u.CreatedAt}
+}
+
+type canvasView struct {
+	ID        string          `json:"id"`
+	Title     string          `json:"title"`
+	Settings  json.RawMessage `json:"settings"`
+	CreatedBy string          `json:"created_by"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+	Role      store.Role      `json:"role"`
+}
+
+func viewCanvas(c store.Canvas, role store.Role) canvasView {
+	settings := c.Settings
+	if len(settings) == 0 {
+		settings = json.RawMessage("{}")
+	}
+	return canvasView{ID: c.ID, Title: c.Title, Settings: settings, CreatedBy: c.CreatedBy,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Role: role}
+}
+
+type memberView struct {
+	UserID    string     `json:"user_id"`
+	Email     string     `json:"email"`
+	Name      string     `json:"name"`
+	Role      store.Role `json:"role"`
+	CreatedAt time.Time  `json:"created_at"`
+}
+
+func viewMember(m store.Member) memberView {
+	return memberView{UserID: m.UserID, Email: m.Email, Name: m.Name, Role: m.Role, CreatedAt: m.CreatedAt}
+}
+
+type tokenView struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	// Token is the secret itself, present only in the creation response.
+	Token string `json:"token,omitempty"`
+}
+
+func viewToken(t store.APIToken) tokenView {
+	return tokenView{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt}
+}
