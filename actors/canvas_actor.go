@@ -135,6 +135,11 @@ func (a *canvasActor) request(ctx actor.Context, env envelope) {
 		a.onSince(ctx, m, env.sender)
 	case *crash:
 		panic("canvas actor: crash requested")
+	case *forget:
+		a.cp = newCheckpointer() // nothing left to checkpoint
+		a.cp.seq = a.committed
+		a.retire(ctx, ErrCanvasNotFound)
+		ctx.Send(env.sender, true)
 	}
 }
 

@@ -103,8 +103,9 @@ func (a *canvasActor) onAppendDone(ctx actor.Context, m *appendDone) {
 	a.streamSeq = m.streamSeq
 	done := a.inflight
 	a.inflight = nil
-	ops := 0
+	ops, metaChanged := 0, false
 	for _, e := range done {
+		metaChanged = metaChanged || e.undo.PrevMeta() != nil
 		a.committed = e.seq
 		a.history.push(recent{seq: e.seq, raw: e.raw, streamSeq: m.streamSeq})
 		a.cp.markUndo(e.undo)
@@ -116,7 +117,9 @@ func (a *canvasActor) onAppendDone(ctx actor.Context, m *appendDone) {
 	}
 	a.cp.ops += ops
 	a.maybeAppend()
-	if a.cp.ops >= a.hub.cfg.CheckpointOps {
+	// A title or settings change is checkpointed at once, so that canvas
+	// lists (read from the store) show it.
+	if a.cp.ops >= a.hub.cfg.CheckpointOps || metaChanged {
 		a.startCheckpoint(ctx)
 	}
 	a.maybeFinish(ctx)

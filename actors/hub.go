@@ -156,6 +156,16 @@ func (h *Hub) Snapshot(ctx context.Context, canvasID string) (canvas.Export, err
 	return res.Export, res.Err
 }
 
+// Forget stops the actor of a deleted canvas (without a checkpoint) and
+// removes the canvas's journal. Call it after deleting the canvas from the
+// store, so that no new activation can find it.
+func (h *Hub) Forget(ctx context.Context, canvasID string) error {
+	if _, err := ask[bool](ctx, h, &forget{Canvas: canvasID}); err != nil && !errors.Is(err, ErrCanvasNotFound) {
+		return err
+	}
+	return h.cfg.Journal.Delete(ctx, canvasID)
+}
+
 // CatchUp is the answer to Since: the batches after the seq asked for, or a
 // snapshot when the history kept does not reach back that far.
 type CatchUp struct {

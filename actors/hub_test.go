@@ -341,3 +341,34 @@ func TestNodeCapAndLimitsApply(t *testing.T) {
 		t.Fatalf("third node: got %v; want canvas_full", err)
 	}
 }
+
+func TestForgetStopsAndDeletesTheJournal(t *testing.T) {
+	e := newEnv(t)
+	h := e.hub(nil)
+	id := e.canvas("c1")
+	mustSubmit(t, h, id, addNode("n1"))
+	if err := e.store.DeleteCanvas(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Forget(context.Background(), id); err != nil {
+		t.Fatalf("forget: %v", err)
+	}
+	if last, err := e.journal.Last(context.Background(), id); err != nil || last != 0 {
+		t.Fatalf("journal after forget: last %d, %v; want empty", last, err)
+	}
+	if _, err := h.Snapshot(context.Background(), id); !errors.Is(err, ErrCanvasNotFound) {
+		t.Fatalf("snapshot after forget: got %v; want ErrCanvasNotFound", err)
+	}
+}
+
+func TestTitleChangeReachesTheStoreAtOnce(t *testing.T) {
+	e := newEnv(t)
+	h := e.hub(nil)
+	id := e.canvas("c1")
+	title := "New title"
+	mustSubmit(t, h, id, canvas.Op{Op: canvas.OpCanvasUpdate, Title: &title})
+	waitFor(t, "the title in the store", 5*time.Second, func() bool {
+		c, err := e.store.Canvas(context.Background(), id)
+		return err == nil && c.Title == title
+	})
+}

@@ -49,6 +49,11 @@ type sinceResult struct {
 	Err      error
 }
 
+// forget tells the actor its canvas was deleted: it stops without a
+// checkpoint and answers ErrCanvasNotFound meanwhile. The answer is nil.
+type forget struct{ Canvas string }
+
+func (m *forget) canvasID() string      { return m.Canvas }
 func (m *submit) canvasID() string      { return m.Canvas }
 func (m *getSnapshot) canvasID() string { return m.Canvas }
 func (m *getSince) canvasID() string    { return m.Canvas }
