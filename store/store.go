@@ -18,7 +18,14 @@ import (
 
 // Store is the contract both implementations keep. Every method returns
 // ErrNotFound, ErrConflict or ErrLastOwner (matched with errors.Is) for the
-// expected failures and a wrapped driver error otherwise.
+// expected failures and a wrapped driver error otherwise. A write that
+// refers to a missing row (a token of an unknown user, a member of an
+// unknown canvas) is ErrNotFound.
+//
+// Times come back in UTC, truncated to the microsecond (PostgreSQL's
+// precision; SQLite stores the same). Lists are empty, not nil, when there
+// is nothing to list. JSON columns (settings, data) keep the exact bytes
+// written, "{}" for empty.
 type Store interface {
 	// CreateUser inserts u. A second user with the same email (compared
 	// case-insensitively) fails with ErrConflict.
@@ -46,10 +53,13 @@ type Store interface {
 	CreateAPIToken(ctx context.Context, t APIToken) error
 	// APITokenByHash returns a token that is not expired at now.
 	APITokenByHash(ctx context.Context, hash string, now time.Time) (APIToken, error)
+	// ListAPITokens lists a user's tokens, expired ones included, newest
+	// first.
 	ListAPITokens(ctx context.Context, userID string) ([]APIToken, error)
 	// DeleteAPIToken deletes a token of userID; ErrNotFound if there is none.
 	DeleteAPIToken(ctx context.Context, userID, id string) error
-	// TouchAPIToken records that a token was used at now.
+	// TouchAPIToken records that a token was used at now; ErrNotFound if
+	// the token is gone.
 	TouchAPIToken(ctx context.Context, id string, now time.Time) error
 
 	// CreateCanvas inserts c and makes ownerID its owner, atomically.
@@ -66,7 +76,8 @@ type Store interface {
 
 	// Role returns userID's role on canvasID, ErrNotFound when none.
 	Role(ctx context.Context, canvasID, userID string) (Role, error)
-	// Members lists the members of a canvas, owners first, then by email.
+	// Members lists the members of a canvas, owners first, then by email
+	// case-insensitively; an unknown canvas has none.
 	Members(ctx context.Context, canvasID string) ([]Member, error)
 	// AddMember adds userID with role; ErrConflict if already a member.
 	AddMember(ctx context.Context, canvasID, userID string, role Role, now time.Time) error
@@ -78,10 +89,14 @@ type Store interface {
 	RemoveMember(ctx context.Context, canvasID, userID string) error
 
 	// LoadCheckpoint returns the materialized content of a canvas and the
-	// seq it reflects (0 with no content when never checkpointed).
+	// seq it reflects, read in one snapshot (0 with empty Nodes and Edges
+	// when never checkpointed); ErrNotFound when there is no such canvas.
 	LoadCheckpoint(ctx context.Context, canvasID string) (Checkpoint, error)
 	// SaveCheckpoint applies d atomically when the stored checkpoint seq is
-	// d.FromSeq, and fails with ErrConflict otherwise (a stale writer).
+	// d.FromSeq, and fails with ErrConflict otherwise (a stale writer),
+	// changing nothing. It also sets the canvas's UpdatedAt to d.At, so
+	// that ListCanvases shows recently edited canvases first. ErrNotFound
+	// when there is no such canvas.
 	SaveCheckpoint(ctx context.Context, d CheckpointDelta) error
 
 	// Ping checks that the store answers.
@@ -198,7 +213,9 @@ type Checkpoint struct {
 	Edges    []Edge // ordered by ID
 }
 
-// CheckpointDelta moves a canvas's materialized content from FromSeq to Seq.
+// CheckpointDelta moves a canvas's materialized content from FromSeq to Seq
+// (Seq >= FromSeq). When an ID is put twice the last put counts; an ID
+// both put and deleted ends up deleted (puts are applied first).
 type CheckpointDelta struct {
 	CanvasID    string
 	FromSeq     uint64
