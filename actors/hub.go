@@ -147,6 +147,22 @@ func (h *Hub) Submit(ctx context.Context, canvasID, author, clientBatchID string
 	return res.Seq, res.Err
 }
 
+// SubmitAsync is Submit without waiting: batches sent by one goroutine reach
+// the canvas in the order they were sent, so a connection can pipeline its
+// batches and still have them committed in its order. The returned function
+// waits for the outcome.
+func (h *Hub) SubmitAsync(canvasID, author, clientBatchID string, ops []canvas.Op) func(context.Context) (uint64, error) {
+	msg := &submit{Canvas: canvasID, Author: author, ClientBatchID: clientBatchID, Ops: ops}
+	f := h.system.Root.RequestFuture(h.super, msg, h.cfg.AskTimeout)
+	return func(ctx context.Context) (uint64, error) {
+		res, err := result[*submitResult](f, msg)
+		if err != nil {
+			return 0, err
+		}
+		return res.Seq, res.Err
+	}
+}
+
 // Snapshot returns the committed state of a canvas.
 func (h *Hub) Snapshot(ctx context.Context, canvasID string) (canvas.Export, error) {
 	res, err := ask[*snapshotResult](ctx, h, &getSnapshot{Canvas: canvasID})
@@ -251,11 +267,16 @@ func ask[T any](ctx context.Context, h *Hub, msg canvasMsg) (T, error) {
 	if timeout <= 0 {
 		return zero, ctx.Err()
 	}
-	f := h.system.Root.RequestFuture(h.super, msg, timeout)
+	return result[T](h.system.Root.RequestFuture(h.super, msg, timeout), msg)
+}
+
+// result waits for a future's answer of type T.
+func result[T any](f *actor.Future, msg canvasMsg) (T, error) {
+	var zero T
 	v, err := f.Result()
 	if err != nil {
 		if _, isSubmit := msg.(*submit); isSubmit && errors.Is(err, actor.ErrTimeout) {
-			return zero, fmt.Errorf("%w: no answer from canvas %s in %v", ErrOutcomeUnknown, msg.canvasID(), timeout)
+			return zero, fmt.Errorf("%w: no answer from canvas %s in time", ErrOutcomeUnknown, msg.canvasID())
 		}
 		return zero, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}

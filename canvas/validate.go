@@ -113,12 +113,12 @@ func (s *State) cleanData(i int, in map[string]json.RawMessage, where string) (m
 // the bytes kept here are the bytes journaled, replayed and exported, and
 // the size caps count the same live and on replay.
 func compactValue(i int, raw json.RawMessage, where string) (json.RawMessage, error) {
-	if len(raw) == 0 || !json.Valid(raw) {
+	if len(raw) == 0 {
 		return nil, opErr(i, CodeInvalidOp, "%s: not a JSON value", where)
 	}
-	out, err := json.Marshal(raw)
+	out, err := json.Marshal(raw) // validates as it compacts
 	if err != nil {
-		return nil, opErr(i, CodeInvalidOp, "%s: %v", where, err)
+		return nil, opErr(i, CodeInvalidOp, "%s: not a JSON value", where)
 	}
 	return json.RawMessage(out), nil
 }

@@ -1,0 +1,170 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/skerhq/sker/canvas"
+)
+
+// inFrame is any frame a client sends; Type says which fields matter.
+type inFrame struct {
+	Type   string `json:"type"`
+	ID     string `json:"id,omitempty"`     // ping: echoed in pong
+	Token  string `json:"token,omitempty"`  // auth
+	Canvas string `json:"canvas,omitempty"` // join, leave, ops, presence
+	// Since: join; absent means "send a snapshot".
+	Since *uint64     `json:"since,omitempty"`
+	CBID  string      `json:"cbid,omitempty"` // ops: client batch id
+	Ops   []canvas.Op `json:"ops,omitempty"`
+	// Presence fields.
+	Cursor    *cursor  `json:"cursor,omitempty"`
+	Selection []string `json:"selection,omitempty"`
+	Name      string   `json:"name,omitempty"`
+	Color     string   `json:"color,omitempty"`
+}
+
+type cursor struct {
+	X float64 `json:"x"`
+	Y float64 `json:"y"`
+}
+
+// Frame types.
+const (
+	typeAuth     = "auth"
+	typeJoin     = "join"
+	typeLeave    = "leave"
+	typeOps      = "ops"
+	typePresence = "presence"
+	typePing     = "ping"
+)
+
+// Limits on presence content.
+const (
+	maxSelection = 1000
+	maxNameLen   = 100
+	maxCBIDLen   = 64
+)
+
+var errBadFrame = errors.New("bad frame")
+
+// decodeFrame decodes one client frame strictly: unknown fields, unknown
+// types and fields that do not fit the type are errors.
+func decodeFrame(data []byte) (*inFrame, error) {
+	var f inFrame
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("%w: %v", errBadFrame, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: data after the frame", errBadFrame)
+	}
+	switch f.Type {
+	case typeAuth:
+		if f.Token == "" {
+			return nil, fmt.Errorf("%w: auth needs a token", errBadFrame)
+		}
+	case typeJoin, typeLeave, typePresence:
+		if f.Canvas == "" {
+			return nil, fmt.Errorf("%w: %s needs a canvas", errBadFrame, f.Type)
+		}
+	case typeOps:
+		if f.Canvas == "" || f.Ops == nil {
+			return nil, fmt.Errorf("%w: ops needs a canvas and ops", errBadFrame)
+		}
+		if len(f.CBID) > maxCBIDLen {
+			return nil, fmt.Errorf("%w: cbid is over %d bytes", errBadFrame, maxCBIDLen)
+		}
+	case typePing:
+	case "":
+		return nil, fmt.Errorf("%w: type is required", errBadFrame)
+	default:
+		return nil, fmt.Errorf("%w: unknown type %q", errBadFrame, f.Type)
+	}
+	if f.Type == typePresence && (len(f.Selection) > maxSelection || len(f.Name) > maxNameLen || len(f.Color) > 32) {
+		return nil, fmt.Errorf("%w: presence over its limits (selection %d ids, name %d bytes, color 32 bytes)", errBadFrame, maxSelection, maxNameLen)
+	}
+	return &f, nil
+}
+
+// Server frames. Each is marshalled once where it is built.
+type (
+	helloFrame struct {
+		Type    string `json:"type"`
+		Session string `json:"session"`
+		User    string `json:"user"`
+		Limits  Limits `json:"limits"`
+	}
+	joinedFrame struct {
+		Type     string         `json:"type"`
+		Canvas   string         `json:"canvas"`
+		Role     string         `json:"role"`
+		Seq      uint64         `json:"seq"`
+		Snapshot *canvas.Export `json:"snapshot,omitempty"`
+	}
+	ackFrame struct {
+		Type   string `json:"type"`
+		Canvas string `json:"canvas"`
+		CBID   string `json:"cbid,omitempty"`
+		Seq    uint64 `json:"seq"`
+	}
+	rejectFrame struct {
+		Type    string `json:"type"`
+		Canvas  string `json:"canvas"`
+		CBID    string `json:"cbid,omitempty"`
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Index   *int   `json:"index,omitempty"`
+	}
+	errorFrame struct {
+		Type    string `json:"type"`
+		Canvas  string `json:"canvas,omitempty"`
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	leftFrame struct {
+		Type   string `json:"type"`
+		Canvas string `json:"canvas"`
+	}
+	pongFrame struct {
+		Type string `json:"type"`
+		ID   string `json:"id,omitempty"`
+	}
+	presenceFrame struct {
+		Type      string   `json:"type"` // presence | presence.leave
+		Canvas    string   `json:"canvas"`
+		Session   string   `json:"session"`
+		User      string   `json:"user,omitempty"`
+		Name      string   `json:"name,omitempty"`
+		Color     string   `json:"color,omitempty"`
+		Cursor    *cursor  `json:"cursor,omitempty"`
+		Selection []string `json:"selection,omitempty"`
+	}
+)
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("gateway: encode %T: %v", v, err))
+	}
+	return b
+}
+
+// changesFrame builds a "changes" frame from encoded batches.
+func changesFrame(canvasID string, batches [][]byte) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"type":"changes","canvas":`)
+	b.Write(mustJSON(canvasID))
+	b.WriteString(`,"batches":[`)
+	for i, raw := range batches {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(raw)
+	}
+	b.WriteString("]}")
+	return b.Bytes()
+}

@@ -1,0 +1,235 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+	"github.com/nats-io/nats.go"
+
+	"github.com/skerhq/sker/actors"
+	"github.com/skerhq/sker/auth"
+	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/store"
+)
+
+// Canvases is what the gateway needs of the canvas actors (*actors.Hub).
+type Canvases interface {
+	SubmitAsync(canvasID, author, clientBatchID string, ops []canvas.Op) func(context.Context) (uint64, error)
+	Since(ctx context.Context, canvasID string, seq uint64) (actors.CatchUp, error)
+	Snapshot(ctx context.Context, canvasID string) (canvas.Export, error)
+	FanoutSubject(canvasID string) string
+}
+
+// Authenticator checks a bearer token (*auth.Service).
+type Authenticator interface {
+	Authenticate(ctx context.Context, bearer string) (auth.Principal, error)
+}
+
+// Roles looks up a user's role on a canvas (store.Store).
+type Roles interface {
+	Role(ctx context.Context, canvasID, userID string) (store.Role, error)
+}
+
+// Limits are the per-connection limits, announced to the client in hello.
+// Zero fields take the documented defaults.
+type Limits struct {
+	MaxFrameBytes    int64 `json:"max_frame_bytes"`      // largest frame read; default 1 MiB
+	MaxCanvases      int   `json:"max_canvases"`         // canvases joined at once; default 16
+	OpsPerSecond     int   `json:"ops_per_second"`       // sustained ops; default 2,000
+	OpsBurst         int   `json:"ops_burst"`            // ops in a burst; default 5,000
+	PresenceInterval int   `json:"presence_interval_ms"` // min ms between presence frames per canvas; default 50
+	SendQueue        int   `json:"send_queue"`           // frames queued to the client before it is dropped; default 1,024
+}
+
+func (l *Limits) setDefaults() {
+	if l.MaxFrameBytes <= 0 {
+		l.MaxFrameBytes = 1 << 20
+	}
+	if l.MaxCanvases <= 0 {
+		l.MaxCanvases = 16
+	}
+	if l.OpsPerSecond <= 0 {
+		l.OpsPerSecond = 2000
+	}
+	if l.OpsBurst <= 0 {
+		l.OpsBurst = 5000
+	}
+	if l.PresenceInterval <= 0 {
+		l.PresenceInterval = 50
+	}
+	if l.SendQueue <= 0 {
+		l.SendQueue = 1024
+	}
+}
+
+// Config configures a Gateway.
+type Config struct {
+	Canvases Canvases
+	Auth     Authenticator
+	Roles    Roles
+	Conn     *nats.Conn
+	Logger   *slog.Logger
+	Limits   Limits
+	// Origins allowed to open a WebSocket (empty: any; the token, not a
+	// cookie, authenticates, so a foreign page gains nothing without one).
+	Origins []string
+	// AuthTimeout: how long a connection may wait before authenticating;
+	// default 10s.
+	AuthTimeout time.Duration
+	// PingInterval: how often the server pings; default 25s. A connection
+	// that sends nothing (not even a pong) for 2.5 intervals is closed.
+	PingInterval time.Duration
+	// WriteTimeout bounds one write to a client; default 10s.
+	WriteTimeout time.Duration
+	// PresencePrefix: presence goes to PresencePrefix.<canvas>.presence;
+	// default "sker.canvas".
+	PresencePrefix string
+	// RoleTTL: how long a joined connection trusts its role before looking
+	// it up again for its next batch; default 10s.
+	RoleTTL time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	c.Limits.setDefaults()
+	if c.AuthTimeout <= 0 {
+		c.AuthTimeout = 10 * time.Second
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 25 * time.Second
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.PresencePrefix == "" {
+		c.PresencePrefix = "sker.canvas"
+	}
+	if c.RoleTTL <= 0 {
+		c.RoleTTL = 10 * time.Second
+	}
+}
+
+// Gateway serves /ws.
+type Gateway struct {
+	cfg Config
+	log *slog.Logger
+
+	mu       sync.Mutex
+	rooms    map[string]*room
+	sessions map[*session]struct{}
+	closing  bool
+	wg       sync.WaitGroup
+}
+
+// New returns a Gateway; it serves nothing until Handler is mounted.
+func New(cfg Config) (*Gateway, error) {
+	cfg.setDefaults()
+	if cfg.Canvases == nil || cfg.Auth == nil || cfg.Roles == nil || cfg.Conn == nil {
+		return nil, errors.New("gateway: Config needs Canvases, Auth, Roles and Conn")
+	}
+	return &Gateway{
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "gateway"),
+		rooms:    map[string]*room{},
+		sessions: map[*session]struct{}{},
+	}, nil
+}
+
+// Handler is the Fiber handler for GET /ws.
+func (g *Gateway) Handler() fiber.Handler {
+	ws := websocket.New(g.serve, websocket.Config{
+		Origins:          g.cfg.Origins,
+		HandshakeTimeout: 10 * time.Second,
+		ReadBufferSize:   4096,
+		WriteBufferSize:  4096,
+	})
+	return func(c *fiber.Ctx) error {
+		if !websocket.IsWebSocketUpgrade(c) {
+			return fiber.NewError(fiber.StatusUpgradeRequired, "this endpoint speaks WebSocket")
+		}
+		return ws(c)
+	}
+}
+
+// Connections returns the number of open sessions.
+func (g *Gateway) Connections() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.sessions)
+}
+
+// Shutdown closes every connection with 1001 (going away) and waits for
+// them to end, or for ctx.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.mu.Lock()
+	g.closing = true
+	for s := range g.sessions {
+		s.kill(websocket.CloseGoingAway, "server shutting down")
+	}
+	g.mu.Unlock()
+	done := make(chan struct{})
+	go func() { g.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (g *Gateway) addSession(s *session) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closing {
+		return false
+	}
+	g.sessions[s] = struct{}{}
+	g.wg.Add(1)
+	return true
+}
+
+func (g *Gateway) removeSession(s *session) {
+	g.mu.Lock()
+	delete(g.sessions, s)
+	g.mu.Unlock()
+	g.wg.Done()
+}
+
+// room returns the room of a canvas, creating and subscribing it; the
+// caller then joins it, which keeps it alive.
+func (g *Gateway) room(id string) (*room, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if r := g.rooms[id]; r != nil {
+		r.refs++
+		return r, nil
+	}
+	r := newRoom(g, id)
+	if err := r.subscribe(); err != nil {
+		return nil, err
+	}
+	r.refs = 1
+	g.rooms[id] = r
+	return r, nil
+}
+
+// release drops a reference to a room, unsubscribing it with the last.
+func (g *Gateway) release(r *room) {
+	g.mu.Lock()
+	r.refs--
+	last := r.refs == 0
+	if last {
+		delete(g.rooms, r.id)
+	}
+	g.mu.Unlock()
+	if last {
+		r.unsubscribe()
+	}
+}

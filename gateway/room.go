@@ -1,0 +1,278 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"sync"
+
+	"github.com/fasthttp/websocket"
+	"github.com/nats-io/nats.go"
+
+	"github.com/skerhq/sker/actors"
+	"github.com/skerhq/sker/canvas"
+)
+
+// CloseResync asks the client to reconnect and rejoin with since: the
+// gateway could not fill a gap in the changes it received.
+const CloseResync = 4011
+
+// recentCap is how many fanout messages a room keeps for joins that race
+// with live changes.
+const recentCap = 256
+
+// room is a gateway's view of one canvas with local clients: one NATS
+// subscription for its changes and one for its presence, fanned out to the
+// members.
+type room struct {
+	g    *Gateway
+	id   string
+	refs int // guarded by g.mu
+
+	sub, psub *nats.Subscription
+
+	mu      sync.Mutex
+	members map[*session]*membership
+	based   bool     // head is known: every change up to head has been seen
+	head    uint64   // last seq received, when based
+	recent  []fanMsg // the last changes received, contiguous, ending at head
+}
+
+// fanMsg is one fanout message: a "changes" frame of batches first..last.
+type fanMsg struct {
+	first, last uint64
+	frame       []byte
+	prepared    *websocket.PreparedMessage
+}
+
+func newRoom(g *Gateway, id string) *room {
+	return &room{g: g, id: id, members: map[*session]*membership{}}
+}
+
+func (r *room) subscribe() error {
+	var err error
+	if r.sub, err = r.g.cfg.Conn.Subscribe(r.g.cfg.Canvases.FanoutSubject(r.id), r.onChanges); err != nil {
+		return err
+	}
+	_ = r.sub.SetPendingLimits(-1, 256<<20)
+	if r.psub, err = r.g.cfg.Conn.Subscribe(r.presenceSubject(), r.onPresence); err != nil {
+		_ = r.sub.Unsubscribe()
+		return err
+	}
+	// The subscriptions must be live on the server before the catch-up is
+	// read, so that no change falls between the two.
+	return r.g.cfg.Conn.Flush()
+}
+
+func (r *room) unsubscribe() {
+	_ = r.sub.Unsubscribe()
+	_ = r.psub.Unsubscribe()
+}
+
+func seqHeader(msg *nats.Msg, key string) (uint64, bool) {
+	n, err := strconv.ParseUint(msg.Header.Get(key), 10, 64)
+	return n, err == nil && n > 0
+}
+
+// onChanges receives committed batches from the canvas actor, in order per
+// publisher; NATS calls it on one goroutine per subscription.
+func (r *room) onChanges(msg *nats.Msg) {
+	first, ok1 := seqHeader(msg, actors.HeaderFirstSeq)
+	last, ok2 := seqHeader(msg, actors.HeaderLastSeq)
+	if !ok1 || !ok2 || last < first {
+		r.g.log.Warn("fanout message without seq headers", "canvas_id", r.id)
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fm := fanMsg{first: first, last: last, frame: msg.Data}
+	if !r.based {
+		r.recent = appendRecent(r.recent, fm)
+		return
+	}
+	if last <= r.head {
+		return // already seen
+	}
+	if first > r.head+1 && !r.fillGap() {
+		return
+	}
+	if fm.first <= r.head {
+		if fm = slice(fm, r.head); fm.frame == nil {
+			return
+		}
+	}
+	r.deliver(fm)
+}
+
+// fillGap fetches the batches after head that the subscription missed and
+// delivers them. Members that cannot be brought up to date are asked to
+// reconnect with since.
+func (r *room) fillGap() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), r.g.cfg.WriteTimeout)
+	defer cancel()
+	cu, err := r.g.cfg.Canvases.Since(ctx, r.id, r.head)
+	if err != nil || cu.Snapshot != nil {
+		r.g.log.Warn("fanout gap could not be filled; members resync", "canvas_id", r.id, "head", r.head, "err", err)
+		r.resyncAll()
+		return false
+	}
+	if len(cu.Batches) > 0 {
+		r.deliver(fanMsg{first: r.head + 1, last: cu.Seq, frame: changesFrame(r.id, cu.Batches)})
+	}
+	return true
+}
+
+// resyncAll disconnects every member with CloseResync and forgets the
+// room's position; the next join sets it again.
+func (r *room) resyncAll() {
+	for s := range r.members {
+		s.kill(CloseResync, "missed changes: reconnect and rejoin with since")
+	}
+	r.based, r.head, r.recent = false, 0, nil
+}
+
+// deliver sends fm to every member that is up to its first seq. Lock held.
+func (r *room) deliver(fm fanMsg) {
+	r.recent = appendRecent(r.recent, fm)
+	r.head = fm.last
+	if len(r.members) == 0 {
+		return
+	}
+	if fm.prepared == nil {
+		p, err := websocket.NewPreparedMessage(websocket.TextMessage, fm.frame)
+		if err == nil {
+			fm.prepared = p
+		}
+	}
+	for s, m := range r.members {
+		r.sendTo(s, m, fm)
+	}
+}
+
+// sendTo sends a member what it has not seen of fm. Lock held.
+func (r *room) sendTo(s *session, m *membership, fm fanMsg) {
+	switch {
+	case m.seen >= fm.last:
+	case m.seen+1 == fm.first:
+		if fm.prepared != nil {
+			s.enqueue(outMsg{prepared: fm.prepared})
+		} else {
+			s.enqueue(outMsg{data: fm.frame})
+		}
+		m.seen = fm.last
+	case m.seen >= fm.first:
+		if part := slice(fm, m.seen); part.frame != nil {
+			s.enqueue(outMsg{data: part.frame})
+		}
+		m.seen = fm.last
+	default:
+		s.kill(CloseResync, "missed changes: reconnect and rejoin with since")
+	}
+}
+
+func appendRecent(recent []fanMsg, fm fanMsg) []fanMsg {
+	if len(recent) >= recentCap {
+		recent = append(recent[:0], recent[1:]...)
+	}
+	return append(recent, fm)
+}
+
+// slice returns the part of fm after seq, or a zero fanMsg when the frame
+// cannot be read.
+func slice(fm fanMsg, after uint64) fanMsg {
+	var f struct {
+		Batches []json.RawMessage `json:"batches"`
+	}
+	skip := int(after + 1 - fm.first)
+	if err := json.Unmarshal(fm.frame, &f); err != nil || skip < 0 || skip >= len(f.Batches) {
+		return fanMsg{}
+	}
+	batches := make([][]byte, 0, len(f.Batches)-skip)
+	for _, b := range f.Batches[skip:] {
+		batches = append(batches, b)
+	}
+	var id struct {
+		Canvas string `json:"canvas"`
+	}
+	_ = json.Unmarshal(fm.frame, &id)
+	return fanMsg{first: after + 1, last: fm.last, frame: changesFrame(id.Canvas, batches)}
+}
+
+// errTooFast: the canvas moved faster than a join could catch up.
+var errTooFast = errors.New("the canvas changed too fast to catch up; try again")
+
+// join brings a new member up to date and then makes it live: first the
+// joined frame (with a snapshot when since is absent or older than the
+// history kept), then the batches after since, then every live change,
+// with no gap and no duplicate.
+func (r *room) join(ctx context.Context, s *session, m *membership, since *uint64) error {
+	for range 3 {
+		cu, err := r.catchUp(ctx, since)
+		if err != nil {
+			return err
+		}
+		if r.admit(s, m, cu) {
+			return nil
+		}
+	}
+	return errTooFast
+}
+
+func (r *room) catchUp(ctx context.Context, since *uint64) (actors.CatchUp, error) {
+	if since != nil {
+		return r.g.cfg.Canvases.Since(ctx, r.id, *since)
+	}
+	ex, err := r.g.cfg.Canvases.Snapshot(ctx, r.id)
+	if err != nil {
+		return actors.CatchUp{}, err
+	}
+	return actors.CatchUp{Seq: ex.Seq, Snapshot: &ex}, nil
+}
+
+// admit adds the member if the room's recent changes connect to the
+// catch-up; false means fetch a newer catch-up.
+func (r *room) admit(s *session, m *membership, cu actors.CatchUp) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := cu.Seq
+	if !r.based {
+		kept := r.recent[:0]
+		for _, fm := range r.recent {
+			if fm.last > h {
+				kept = append(kept, fm)
+			}
+		}
+		r.recent = kept
+		if len(kept) > 0 && kept[0].first > h+1 {
+			return false
+		}
+		r.based, r.head = true, h
+		if len(kept) > 0 {
+			r.head = kept[len(kept)-1].last
+		}
+	}
+	if r.head > h && (len(r.recent) == 0 || r.recent[0].first > h+1) {
+		return false
+	}
+	jf := joinedFrame{Type: "joined", Canvas: r.id, Role: string(m.role), Seq: h, Snapshot: snapshotOf(cu)}
+	s.enqueue(outMsg{data: mustJSON(jf)})
+	if len(cu.Batches) > 0 {
+		s.enqueue(outMsg{data: changesFrame(r.id, cu.Batches)})
+	}
+	m.seen = h
+	for _, fm := range r.recent {
+		r.sendTo(s, m, fm)
+	}
+	r.members[s] = m
+	return true
+}
+
+func snapshotOf(cu actors.CatchUp) *canvas.Export { return cu.Snapshot }
+
+func (r *room) leave(s *session, m *membership) {
+	r.mu.Lock()
+	delete(r.members, s)
+	r.mu.Unlock()
+	r.publishLeave(s, m)
+}

@@ -1,0 +1,433 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	fws "github.com/gofiber/contrib/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/skerhq/sker/actors"
+	"github.com/skerhq/sker/apierr"
+	"github.com/skerhq/sker/auth"
+	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/store"
+)
+
+// outMsg is one frame to write: raw bytes, or a frame prepared once for
+// many connections.
+type outMsg struct {
+	data     []byte
+	prepared *websocket.PreparedMessage
+}
+
+// session is one WebSocket connection. The read loop (serve) owns the
+// connection's reads; the write loop owns its writes; other goroutines
+// only enqueue frames.
+type session struct {
+	g    *Gateway
+	id   string
+	conn *fws.Conn
+	user auth.Principal
+	log  *slog.Logger
+
+	send      chan outMsg
+	done      chan struct{} // closed by kill
+	closeOnce sync.Once
+	closeCode int
+	closeText string
+
+	mu     sync.Mutex
+	joined map[string]*membership // guarded by mu
+
+	ops       *rate.Limiter
+	badFrames int
+}
+
+// membership is a session's place on one canvas.
+type membership struct {
+	room      *room
+	role      store.Role
+	roleAt    time.Time
+	presence  *presenceState
+	seen      uint64 // guarded by room.mu: the last seq sent to this session
+	live      bool   // guarded by room.mu: caught up, receives fanout
+	sessionID string
+}
+
+var canvasIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// serve runs one connection from authentication to close.
+func (g *Gateway) serve(conn *fws.Conn) {
+	conn.SetReadLimit(g.cfg.Limits.MaxFrameBytes)
+	principal, ok := g.authenticate(conn)
+	if !ok {
+		return
+	}
+	s := &session{
+		g: g, id: newSessionID(), conn: conn, user: principal,
+		send:   make(chan outMsg, g.cfg.Limits.SendQueue),
+		done:   make(chan struct{}),
+		joined: map[string]*membership{},
+		ops:    rate.NewLimiter(rate.Limit(g.cfg.Limits.OpsPerSecond), g.cfg.Limits.OpsBurst),
+	}
+	s.log = g.log.With("session", s.id, "user_id", principal.UserID)
+	if !g.addSession(s) {
+		writeClose(conn, websocket.CloseGoingAway, "server shutting down", g.cfg.WriteTimeout)
+		return
+	}
+	defer g.removeSession(s)
+	writerDone := make(chan struct{})
+	go func() { s.writeLoop(); close(writerDone) }()
+	s.enqueue(outMsg{data: mustJSON(helloFrame{Type: "hello", Session: s.id, User: principal.UserID, Limits: g.cfg.Limits})})
+	s.readLoop()
+	s.kill(websocket.CloseNormalClosure, "")
+	<-writerDone
+	s.leaveAll()
+}
+
+// authenticate takes the token from the "token" query parameter or from a
+// first "auth" frame, and closes the connection with 4001 or 4002 when it
+// cannot.
+func (g *Gateway) authenticate(conn *fws.Conn) (auth.Principal, bool) {
+	token := conn.Query("token")
+	if token == "" {
+		_ = conn.SetReadDeadline(time.Now().Add(g.cfg.AuthTimeout))
+		kind, data, err := conn.ReadMessage()
+		if err != nil {
+			writeClose(conn, CloseAuthTimeout, "authenticate within "+g.cfg.AuthTimeout.String(), g.cfg.WriteTimeout)
+			return auth.Principal{}, false
+		}
+		f, err := decodeFrame(data)
+		if kind != websocket.TextMessage || err != nil || f.Type != typeAuth {
+			writeClose(conn, CloseUnauthorized, "the first frame must be auth with a token", g.cfg.WriteTimeout)
+			return auth.Principal{}, false
+		}
+		token = f.Token
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	p, err := g.cfg.Auth.Authenticate(ctx, token)
+	if err != nil {
+		writeClose(conn, CloseUnauthorized, apierr.From(err).Code, g.cfg.WriteTimeout)
+		return auth.Principal{}, false
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	return p, true
+}
+
+func writeClose(conn *fws.Conn, code int, text string, timeout time.Duration) {
+	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(timeout))
+}
+
+func newSessionID() string {
+	var b [9]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// enqueue queues a frame for the client without ever blocking: a client
+// whose queue is full is disconnected with 4008 (slow consumer).
+func (s *session) enqueue(m outMsg) bool {
+	select {
+	case <-s.done:
+		return false
+	default:
+	}
+	select {
+	case s.send <- m:
+		return true
+	default:
+		s.kill(CloseSlowConsumer, "slow consumer: send queue overflow")
+		return false
+	}
+}
+
+// offer queues a frame that may be dropped (presence) when the queue is
+// more than half full.
+func (s *session) offer(m outMsg) {
+	if len(s.send) > cap(s.send)/2 {
+		return
+	}
+	s.enqueue(m)
+}
+
+// kill ends the session with a close code; the first call wins.
+func (s *session) kill(code int, text string) {
+	s.closeOnce.Do(func() {
+		s.closeCode, s.closeText = code, text
+		close(s.done)
+	})
+}
+
+func (s *session) writeLoop() {
+	ping := time.NewTicker(s.g.cfg.PingInterval)
+	defer ping.Stop()
+	wt := s.g.cfg.WriteTimeout
+	for {
+		// A killed session stops writing changes even when more are queued.
+		select {
+		case <-s.done:
+			s.closeConn(wt)
+			return
+		default:
+		}
+		select {
+		case m := <-s.send:
+			_ = s.conn.SetWriteDeadline(time.Now().Add(wt))
+			var err error
+			if m.prepared != nil {
+				err = s.conn.WritePreparedMessage(m.prepared)
+			} else {
+				err = s.conn.WriteMessage(websocket.TextMessage, m.data)
+			}
+			if err != nil {
+				s.kill(websocket.CloseAbnormalClosure, "")
+				_ = s.conn.Close()
+				return
+			}
+		case <-ping.C:
+			if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(wt)); err != nil {
+				s.kill(websocket.CloseAbnormalClosure, "")
+				_ = s.conn.Close()
+				return
+			}
+		case <-s.done:
+			s.closeConn(wt)
+			return
+		}
+	}
+}
+
+// closeConn sends the close frame with the session's code and closes the
+// connection, which ends the read loop.
+func (s *session) closeConn(wt time.Duration) {
+	if s.closeCode != websocket.CloseAbnormalClosure {
+		writeClose(s.conn, s.closeCode, s.closeText, wt)
+	}
+	_ = s.conn.Close()
+}
+
+// readLoop reads frames until the connection ends.
+func (s *session) readLoop() {
+	idle := s.g.cfg.PingInterval * 5 / 2
+	_ = s.conn.SetReadDeadline(time.Now().Add(idle))
+	s.conn.SetPongHandler(func(string) error {
+		return s.conn.SetReadDeadline(time.Now().Add(idle))
+	})
+	for {
+		kind, data, err := s.conn.ReadMessage()
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				s.kill(websocket.CloseMessageTooBig, "frame over the size limit")
+			}
+			var ne interface{ Timeout() bool }
+			if errors.As(err, &ne) && ne.Timeout() {
+				s.kill(CloseIdle, "no frame or pong in time")
+			}
+			return
+		}
+		_ = s.conn.SetReadDeadline(time.Now().Add(idle))
+		if kind != websocket.TextMessage {
+			s.badFrame("frames must be JSON text")
+			continue
+		}
+		f, err := decodeFrame(data)
+		if err != nil {
+			s.badFrame(err.Error())
+			continue
+		}
+		s.handle(f)
+	}
+}
+
+func (s *session) badFrame(msg string) {
+	s.badFrames++
+	s.enqueue(outMsg{data: mustJSON(errorFrame{Type: "error", Code: CodeBadFrame, Message: msg})})
+	if s.badFrames >= 20 {
+		s.kill(CloseProtocolError, "too many malformed frames")
+	}
+}
+
+func (s *session) sendError(canvasID, code, msg string) {
+	s.enqueue(outMsg{data: mustJSON(errorFrame{Type: "error", Canvas: canvasID, Code: code, Message: msg})})
+}
+
+func (s *session) handle(f *inFrame) {
+	switch f.Type {
+	case typePing:
+		s.enqueue(outMsg{data: mustJSON(pongFrame{Type: "pong", ID: f.ID})})
+	case typeAuth:
+		s.sendError("", CodeAlreadyAuthed, "this connection is already authenticated")
+	case typeJoin:
+		s.join(f)
+	case typeLeave:
+		s.leave(f.Canvas, true)
+	case typeOps:
+		s.submit(f)
+	case typePresence:
+		s.presence(f)
+	}
+}
+
+func (s *session) membership(canvasID string) *membership {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.joined[canvasID]
+}
+
+// join joins a canvas: role check, room subscription, then catch-up (a
+// snapshot, or exactly the batches after since) before any live change.
+func (s *session) join(f *inFrame) {
+	id := f.Canvas
+	if !canvasIDPattern.MatchString(id) {
+		s.sendError(id, CodeNotFound, "canvas not found")
+		return
+	}
+	if s.membership(id) != nil {
+		s.leave(id, false) // a second join resyncs from its since
+	}
+	s.mu.Lock()
+	count := len(s.joined)
+	s.mu.Unlock()
+	if count >= s.g.cfg.Limits.MaxCanvases {
+		s.sendError(id, CodeTooManyCanvases, "at most "+itoa(s.g.cfg.Limits.MaxCanvases)+" canvases per connection")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	role, err := s.g.cfg.Roles.Role(ctx, id, s.user.UserID)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.Error("join: role lookup", "canvas_id", id, "err", err)
+		}
+		s.sendError(id, CodeNotFound, "canvas not found")
+		return
+	}
+	r, err := s.g.room(id)
+	if err != nil {
+		s.log.Error("join: subscribe", "canvas_id", id, "err", err)
+		s.sendError(id, CodeUnavailable, "canvas unavailable; try again")
+		return
+	}
+	m := &membership{room: r, role: role, roleAt: time.Now(), sessionID: s.id}
+	if err := r.join(ctx, s, m, f.Since); err != nil {
+		s.g.release(r)
+		code := CodeUnavailable
+		if errors.Is(err, actors.ErrCanvasNotFound) {
+			code = CodeNotFound
+		}
+		s.sendError(id, code, "could not join: "+err.Error())
+		return
+	}
+	s.mu.Lock()
+	s.joined[id] = m
+	s.mu.Unlock()
+	r.requestPresence(s)
+}
+
+// leave leaves a canvas; with notify the client gets a "left" frame.
+func (s *session) leave(canvasID string, notify bool) {
+	s.mu.Lock()
+	m := s.joined[canvasID]
+	delete(s.joined, canvasID)
+	s.mu.Unlock()
+	if m == nil {
+		if notify {
+			s.sendError(canvasID, CodeNotJoined, "not joined to this canvas")
+		}
+		return
+	}
+	m.room.leave(s, m)
+	s.g.release(m.room)
+	if notify {
+		s.enqueue(outMsg{data: mustJSON(leftFrame{Type: "left", Canvas: canvasID})})
+	}
+}
+
+func (s *session) leaveAll() {
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.joined))
+	for id := range s.joined {
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	for _, id := range ids {
+		s.leave(id, false)
+	}
+}
+
+// submit forwards a batch to the canvas actor in the order the client sent
+// it and answers with ack or reject when the outcome is known.
+func (s *session) submit(f *inFrame) {
+	m := s.membership(f.Canvas)
+	if m == nil {
+		s.reject(f, CodeNotJoined, "join the canvas before sending ops", nil)
+		return
+	}
+	if !s.ops.AllowN(time.Now(), max(len(f.Ops), 1)) {
+		s.reject(f, CodeRateLimited, "over "+itoa(s.g.cfg.Limits.OpsPerSecond)+" ops per second", nil)
+		return
+	}
+	if role, ok := s.currentRole(f.Canvas, m); !ok {
+		s.reject(f, CodeNotFound, "canvas not found", nil)
+		return
+	} else if !role.CanEdit() {
+		s.reject(f, canvas.CodeForbidden, "viewers cannot change this canvas", nil)
+		return
+	}
+	wait := s.g.cfg.Canvases.SubmitAsync(f.Canvas, s.user.UserID, f.CBID, f.Ops)
+	go func() {
+		seq, err := wait(context.Background())
+		if err == nil {
+			s.enqueue(outMsg{data: mustJSON(ackFrame{Type: "ack", Canvas: f.Canvas, CBID: f.CBID, Seq: seq})})
+			return
+		}
+		var opErr *canvas.OpError
+		switch {
+		case errors.As(err, &opErr):
+			var idx *int
+			if opErr.Index >= 0 {
+				idx = &opErr.Index
+			}
+			s.reject(f, opErr.Code, opErr.Message, idx)
+		case errors.Is(err, actors.ErrOutcomeUnknown):
+			s.reject(f, CodeOutcomeUnknown, "the commit outcome is unknown; rejoin with since to learn it", nil)
+		case errors.Is(err, actors.ErrCanvasNotFound):
+			s.reject(f, CodeNotFound, "canvas not found", nil)
+		default:
+			s.reject(f, CodeUnavailable, "canvas unavailable; nothing was committed", nil)
+		}
+	}()
+}
+
+// currentRole returns the role, looked up again when older than RoleTTL.
+// Only the read loop calls it.
+func (s *session) currentRole(canvasID string, m *membership) (store.Role, bool) {
+	if time.Since(m.roleAt) < s.g.cfg.RoleTTL {
+		return m.role, true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	role, err := s.g.cfg.Roles.Role(ctx, canvasID, s.user.UserID)
+	if err != nil {
+		return "", false
+	}
+	m.role, m.roleAt = role, time.Now()
+	return role, true
+}
+
+func (s *session) reject(f *inFrame, code, msg string, index *int) {
+	s.enqueue(outMsg{data: mustJSON(rejectFrame{Type: "reject", Canvas: f.Canvas, CBID: f.CBID, Code: code, Message: msg, Index: index})})
+}
+
+func itoa(n int) string {
+	return fmtInt(int64(n))
+}
