@@ -3,6 +3,7 @@ package canvas
 import (
 	"bytes"
 	"encoding/json"
+	"sort"
 	"strings"
 	"unicode/utf8"
 )
@@ -193,7 +194,10 @@ func (s *State) nodeUpdate(i int, op *Op, b Batch, u *Undo) error {
 	}
 	n := *old
 	n.Data = cloneRaw(old.Data)
-	for key, raw := range op.Set {
+	// Keys in order, so that the error reported for a bad batch does not
+	// depend on map iteration.
+	for _, key := range sortedKeys(op.Set) {
+		raw := op.Set[key]
 		if dk, ok := strings.CutPrefix(key, "data."); ok {
 			if err := checkKey(i, dk, "set"); err != nil {
 				return err
@@ -205,9 +209,9 @@ func (s *State) nodeUpdate(i int, op *Op, b Batch, u *Undo) error {
 			n.Data[dk] = v
 			continue
 		}
-		var f float64
-		if err := json.Unmarshal(raw, &f); err != nil {
-			return opErr(i, CodeInvalidOp, "set.%s: want a number or a data.<key> name", key)
+		f, err := geometryValue(i, key, raw)
+		if err != nil {
+			return err
 		}
 		if err := setGeometry(i, &n, key, f); err != nil {
 			return err
@@ -344,4 +348,24 @@ func (s *State) canvasUpdate(i int, op *Op, u *Undo) error {
 	}
 	s.Meta = meta
 	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := keys(m)
+	sort.Strings(out)
+	return out
+}
+
+// geometryValue reads the number set for a geometry property: null and
+// non-numbers are invalid_op, numbers out of float64's range invalid_number.
+func geometryValue(i int, key string, raw json.RawMessage) (float64, error) {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 || !(t[0] == '-' || t[0] >= '0' && t[0] <= '9') {
+		return 0, opErr(i, CodeInvalidOp, "set.%s: want a number (or use data.<key> for data)", key)
+	}
+	var f float64
+	if err := json.Unmarshal(t, &f); err != nil {
+		return 0, opErr(i, CodeInvalidNumber, "set.%s: %s is out of range", key, t)
+	}
+	return f, nil
 }

@@ -3,6 +3,7 @@ package canvas
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -768,5 +769,25 @@ func TestPutNodeAndEdgeLoadCheckpoint(t *testing.T) {
 	mustApply(t, dst, Batch{Ops: []Op{{Op: OpNodeDelete, ID: "b"}}})
 	if len(dst.Edges) != 0 {
 		t.Fatalf("edges after deleting b: got %v; want none", sortedKeys(dst.Edges))
+	}
+}
+
+func TestSetGeometryNullAndOverflow(t *testing.T) {
+	for _, tc := range []struct {
+		raw  string
+		code string
+	}{{`null`, CodeInvalidOp}, {`"3"`, CodeInvalidOp}, {`1e400`, CodeInvalidNumber}, {`-1e400`, CodeInvalidNumber}} {
+		s := NewState("c", Meta{Title: "t"}, Limits{})
+		if _, err := s.Apply(Batch{Ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text"}}}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.Apply(Batch{Ops: []Op{{Op: OpNodeUpdate, ID: "n", Set: map[string]json.RawMessage{"x": json.RawMessage(tc.raw)}}}})
+		var opErr *OpError
+		if !errors.As(err, &opErr) || opErr.Code != tc.code {
+			t.Fatalf("set x=%s: got %v; want %s", tc.raw, err, tc.code)
+		}
+		if s.Nodes["n"].X != 0 || s.Seq != 1 {
+			t.Fatalf("set x=%s changed the node", tc.raw)
+		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"testing"
 )
 
@@ -194,12 +193,6 @@ func checkLinks(s *State) error {
 		}
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := keys(m)
-	sort.Strings(out)
-	return out
 }
 
 // fixture is the canvas most tests start from: three nodes and one edge.
