@@ -22,7 +22,7 @@ import (
 // env is one node's worth of real dependencies: an in-process JetStream
 // server (no TCP port), a SQLite store and the journal.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	ns      *server.Server
 	nc      *nats.Conn
 	js      jetstream.JetStream
@@ -31,7 +31,7 @@ type env struct {
 	dir     string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	dir := t.TempDir()
 	ns, err := server.NewServer(&server.Options{
