@@ -111,10 +111,18 @@ func (a *canvasActor) startCheckpoint(ctx actor.Context) {
 	}
 	epoch, st, timeout := a.epoch, a.hub.cfg.Store, a.hub.cfg.AskTimeout*3
 	self, root := a.self, a.hub.system.Root
+	m := a.hub.metrics
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
+		start := time.Now()
 		err := st.SaveCheckpoint(ctx, d)
+		m.checkpointTime.Observe(time.Since(start).Seconds())
+		outcome := "ok"
+		if err != nil {
+			outcome = "error"
+		}
+		m.checkpoints.WithLabelValues(outcome).Inc()
 		root.Send(self, &checkpointDone{epoch: epoch, seq: d.Seq, err: err})
 	}()
 }

@@ -30,6 +30,9 @@ func (a *canvasActor) onSubmit(ctx actor.Context, m *submit, sender *actor.PID) 
 	b := canvas.Batch{Author: m.Author, At: a.now(), Ops: m.Ops}
 	undo, err := a.st.Apply(b)
 	if err != nil {
+		if opErr, ok := err.(*canvas.OpError); ok {
+			a.hub.metrics.rejected.WithLabelValues(opErr.Code).Inc()
+		}
 		ctx.Send(sender, &submitResult{Err: err})
 		return
 	}
@@ -69,10 +72,14 @@ func (a *canvasActor) sendAppend() {
 	msgID := a.epoch + ":" + strconv.FormatUint(a.inflight[0].seq, 10)
 	epoch, expect, j, timeout := a.epoch, a.streamSeq, a.hub.cfg.Journal, a.hub.cfg.AppendTimeout
 	self, root, id := a.self, a.hub.system.Root, a.id
+	m := a.hub.metrics
+	m.recordBatches.Observe(float64(len(a.inflight)))
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
+		start := time.Now()
 		seq, err := j.Append(ctx, id, expect, msgID, rec)
+		m.appendSeconds.Observe(time.Since(start).Seconds())
 		root.Send(self, &appendDone{epoch: epoch, streamSeq: seq, err: err})
 	}()
 }
@@ -116,6 +123,8 @@ func (a *canvasActor) onAppendDone(ctx actor.Context, m *appendDone) {
 		ctx.Send(e.reply, &submitResult{Seq: e.seq})
 	}
 	a.cp.ops += ops
+	a.hub.metrics.opsCommitted.Add(float64(ops))
+	a.hub.metrics.batches.Add(float64(len(done)))
 	a.maybeAppend()
 	// A title or settings change is checkpointed at once, so that canvas
 	// lists (read from the store) show it.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/journal"
@@ -25,6 +26,8 @@ type Config struct {
 	Conn   *nats.Conn
 	Logger *slog.Logger
 	Limits canvas.Limits
+	// Registerer receives the actors' metrics; nil leaves them unregistered.
+	Registerer prometheus.Registerer
 
 	// FanoutPrefix: committed batches go to FanoutPrefix.<canvas>.changes;
 	// default "sker.canvas".
@@ -107,6 +110,7 @@ type Hub struct {
 	system   *actor.ActorSystem
 	super    *actor.PID
 	shutdown sync.Once
+	metrics  *metrics
 }
 
 // NewHub starts the actor system and the canvases supervisor.
@@ -119,7 +123,7 @@ func NewHub(cfg Config) (*Hub, error) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return log.With("lib", "protoactor")
 	}))
-	h := &Hub{cfg: cfg, system: system}
+	h := &Hub{cfg: cfg, system: system, metrics: newMetrics(cfg.Registerer)}
 	props := actor.PropsFromProducer(func() actor.Actor { return newSupervisor(h) },
 		actor.WithSupervisor(canvasStrategy(log)))
 	pid, err := system.Root.SpawnNamed(props, "canvases")

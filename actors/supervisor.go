@@ -100,6 +100,7 @@ func (s *supervisor) spawn(ctx actor.Context, id string) (*actor.PID, error) {
 	}
 	s.children[id] = pid
 	s.byPID[pid.Id] = id
+	s.hub.metrics.active.Set(float64(len(s.byPID)))
 	return pid, nil
 }
 
@@ -124,6 +125,7 @@ func (s *supervisor) terminated(ctx actor.Context, who *actor.PID) {
 		return
 	}
 	delete(s.byPID, who.Id)
+	s.hub.metrics.active.Set(float64(len(s.byPID)))
 	if pid := s.children[id]; pid != nil && pid.Id == who.Id {
 		// Stopped without asking (repeated failures): route no more to it.
 		delete(s.children, id)

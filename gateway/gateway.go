@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/auth"
@@ -89,6 +90,9 @@ type Config struct {
 	// PresencePrefix: presence goes to PresencePrefix.<canvas>.presence;
 	// default "sker.canvas".
 	PresencePrefix string
+	// Registerer receives the gateway's metrics; nil leaves them
+	// unregistered.
+	Registerer prometheus.Registerer
 	// RoleTTL: how long a joined connection trusts its role before looking
 	// it up again for its next batch; default 10s.
 	RoleTTL time.Duration
@@ -126,6 +130,7 @@ type Gateway struct {
 	sessions map[*session]struct{}
 	closing  bool
 	wg       sync.WaitGroup
+	metrics  *metrics
 }
 
 // New returns a Gateway; it serves nothing until Handler is mounted.
@@ -139,6 +144,7 @@ func New(cfg Config) (*Gateway, error) {
 		log:      cfg.Logger.With("component", "gateway"),
 		rooms:    map[string]*room{},
 		sessions: map[*session]struct{}{},
+		metrics:  newMetrics(cfg.Registerer),
 	}, nil
 }
 
@@ -191,6 +197,7 @@ func (g *Gateway) addSession(s *session) bool {
 		return false
 	}
 	g.sessions[s] = struct{}{}
+	g.metrics.connections.Set(float64(len(g.sessions)))
 	g.wg.Add(1)
 	return true
 }
@@ -198,6 +205,7 @@ func (g *Gateway) addSession(s *session) bool {
 func (g *Gateway) removeSession(s *session) {
 	g.mu.Lock()
 	delete(g.sessions, s)
+	g.metrics.connections.Set(float64(len(g.sessions)))
 	g.mu.Unlock()
 	g.wg.Done()
 }
@@ -217,6 +225,7 @@ func (g *Gateway) room(id string) (*room, error) {
 	}
 	r.refs = 1
 	g.rooms[id] = r
+	g.metrics.rooms.Set(float64(len(g.rooms)))
 	return r, nil
 }
 
@@ -227,6 +236,7 @@ func (g *Gateway) release(r *room) {
 	last := r.refs == 0
 	if last {
 		delete(g.rooms, r.id)
+		g.metrics.rooms.Set(float64(len(g.rooms)))
 	}
 	g.mu.Unlock()
 	if last {

@@ -164,6 +164,9 @@ func (s *session) kill(code int, text string) {
 	s.closeOnce.Do(func() {
 		s.closeCode, s.closeText = code, text
 		close(s.done)
+		if code != websocket.CloseNormalClosure && code != websocket.CloseAbnormalClosure {
+			s.g.metrics.closed(code)
+		}
 	})
 }
 
@@ -244,6 +247,7 @@ func (s *session) readLoop() {
 			s.badFrame(err.Error())
 			continue
 		}
+		s.g.metrics.frames.WithLabelValues(f.Type).Inc()
 		s.handle(f)
 	}
 }
