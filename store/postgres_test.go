@@ -33,7 +33,7 @@ func TestPostgresSchemaCheck(t *testing.T) {
 
 	applied, err := store.MigratePostgres(ctx, url)
 	isErr(t, "MigratePostgres", err, nil)
-	equal(t, "migrations applied to an empty database", applied, []string{"00001_init.sql"})
+	equal(t, "migrations applied to an empty database", applied, []string{"00001_init.sql", "00002_ai_runs.sql"})
 	applied, err = store.MigratePostgres(ctx, url)
 	isErr(t, "second MigratePostgres", err, nil)
 	equal(t, "migrations applied the second time", applied, []string{})

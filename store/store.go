@@ -99,6 +99,13 @@ type Store interface {
 	// when there is no such canvas.
 	SaveCheckpoint(ctx context.Context, d CheckpointDelta) error
 
+	// RecordAIRun stores a finished AI run; the same id twice is
+	// ErrConflict.
+	RecordAIRun(ctx context.Context, r AIRun) error
+	// AIUsage sums a user's AI runs since a time by UTC day and model,
+	// newest day first.
+	AIUsage(ctx context.Context, userID string, since time.Time) ([]AIUsage, error)
+
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.

@@ -69,6 +69,7 @@ func runContract(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CheckpointOrderAndEdgeCases", testCheckpointOrderAndEdgeCases},
 		{"CheckpointLarge", testCheckpointLarge},
 		{"DeleteWhileSaving", testDeleteWhileSaving},
+		{"AIRuns", testAIRuns},
 		{"Ping", func(t *testing.T, s store.Store) {
 			if err := s.Ping(t.Context()); err != nil {
 				t.Errorf("Ping: got %v; want nil", err)
