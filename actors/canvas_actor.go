@@ -53,7 +53,8 @@ type entry struct {
 	raw   []byte // encoded journal.Committed
 	ops   int
 	undo  *canvas.Undo
-	reply *actor.PID
+	reply *actor.PID  // nil for the actor's own batches
+	after afterCommit // side effect once committed, or nil
 }
 
 func newCanvasActor(h *Hub, id string) *canvasActor {
@@ -133,9 +134,12 @@ func (a *canvasActor) request(ctx actor.Context, env envelope) {
 		ctx.Send(env.sender, &snapshotResult{Export: a.committedExport()})
 	case *getSince:
 		a.onSince(ctx, m, env.sender)
+	case *aiFinish:
+		a.onAIFinish(ctx, m, env.sender)
 	case *crash:
 		panic("canvas actor: crash requested")
 	case *forget:
+		a.cancelAllRuns()
 		a.cp = newCheckpointer() // nothing left to checkpoint
 		a.cp.seq = a.committed
 		a.retire(ctx, ErrCanvasNotFound)
@@ -225,11 +229,15 @@ func (a *canvasActor) retire(ctx actor.Context, answer error) {
 func (a *canvasActor) failAll(ctx actor.Context, err error) {
 	a.failQueue(ctx, err)
 	for _, e := range a.pending {
-		ctx.Send(e.reply, &submitResult{Err: err})
+		if e.reply != nil {
+			ctx.Send(e.reply, &submitResult{Err: err})
+		}
 	}
 	a.pending = nil
 	for _, e := range a.inflight {
-		ctx.Send(e.reply, &submitResult{Err: ErrOutcomeUnknown})
+		if e.reply != nil {
+			ctx.Send(e.reply, &submitResult{Err: ErrOutcomeUnknown})
+		}
 	}
 	a.inflight = nil
 }
@@ -239,6 +247,19 @@ func (a *canvasActor) failQueue(ctx actor.Context, err error) {
 		ctx.Send(env.sender, err)
 	}
 	a.queue = nil
+}
+
+// cancelAllRuns cancels every AI run of the canvas (it is being deleted).
+func (a *canvasActor) cancelAllRuns() {
+	eng := a.hub.cfg.AI
+	if eng == nil || a.st == nil {
+		return
+	}
+	for _, n := range a.st.Nodes {
+		if n.Kind == "ai" && dataString(n, "ai_status") == AIRunning {
+			eng.Cancel(dataString(n, "ai_run"))
+		}
+	}
 }
 
 func (a *canvasActor) now() int64 { return a.hub.cfg.Now().UnixMilli() }

@@ -26,15 +26,41 @@ const (
 // onSubmit validates and applies a batch to the state at once (so the next
 // batch is validated against it) and queues it for the journal. The sender
 // is answered only when the journal has it, or at once when it is invalid.
+// A batch holding an AI op is first turned into node.update ops.
 func (a *canvasActor) onSubmit(ctx actor.Context, m *submit, sender *actor.PID) {
+	ops, fx, isAI, err := a.translateAI(m)
+	if err != nil {
+		a.reject(ctx, sender, err)
+		return
+	}
+	if isAI {
+		tm := *m
+		tm.Ops = ops
+		if !a.commit(ctx, &tm, sender, fx.after) && fx.rejected != nil {
+			fx.rejected()
+		}
+		return
+	}
+	a.commit(ctx, m, sender, nil)
+}
+
+func (a *canvasActor) reject(ctx actor.Context, sender *actor.PID, err error) {
+	if opErr, ok := err.(*canvas.OpError); ok {
+		a.hub.metrics.rejected.WithLabelValues(opErr.Code).Inc()
+	}
+	if sender != nil {
+		ctx.Send(sender, &submitResult{Err: err})
+	}
+}
+
+// commit applies m and queues it for the journal; after runs once the
+// journal has it. It reports whether the batch was accepted.
+func (a *canvasActor) commit(ctx actor.Context, m *submit, sender *actor.PID, after afterCommit) bool {
 	b := canvas.Batch{Author: m.Author, At: a.now(), Ops: m.Ops}
 	undo, err := a.st.Apply(b)
 	if err != nil {
-		if opErr, ok := err.(*canvas.OpError); ok {
-			a.hub.metrics.rejected.WithLabelValues(opErr.Code).Inc()
-		}
-		ctx.Send(sender, &submitResult{Err: err})
-		return
+		a.reject(ctx, sender, err)
+		return false
 	}
 	raw, err := json.Marshal(journal.Committed{Seq: a.st.Seq, Author: m.Author, At: b.At, ClientBatchID: m.ClientBatchID, Ops: m.Ops})
 	if err == nil && len(raw)+256 > a.hub.cfg.MaxRecordBytes {
@@ -43,11 +69,49 @@ func (a *canvasActor) onSubmit(ctx actor.Context, m *submit, sender *actor.PID) 
 	}
 	if err != nil {
 		a.st.Revert(undo)
-		ctx.Send(sender, &submitResult{Err: err})
-		return
+		a.reject(ctx, sender, err)
+		return false
 	}
-	a.pending = append(a.pending, &entry{seq: a.st.Seq, raw: raw, ops: len(m.Ops), undo: undo, reply: sender})
+	if cancels := a.deletedRuns(undo); cancels != nil {
+		after = chain(after, cancels)
+	}
+	a.pending = append(a.pending, &entry{seq: a.st.Seq, raw: raw, ops: len(m.Ops), undo: undo, reply: sender, after: after})
 	a.maybeAppend()
+	return true
+}
+
+func chain(fs ...afterCommit) afterCommit {
+	return func() {
+		for _, f := range fs {
+			if f != nil {
+				f()
+			}
+		}
+	}
+}
+
+// deletedRuns returns a side effect that cancels the AI runs of cards the
+// batch deleted, or nil.
+func (a *canvasActor) deletedRuns(u *canvas.Undo) afterCommit {
+	eng := a.hub.cfg.AI
+	if eng == nil {
+		return nil
+	}
+	var runs []string
+	for _, id := range u.NodeIDs() {
+		prev, _ := u.PrevNode(id)
+		if prev != nil && a.st.Nodes[id] == nil && prev.Kind == "ai" && dataString(prev, "ai_status") == AIRunning {
+			runs = append(runs, dataString(prev, "ai_run"))
+		}
+	}
+	if runs == nil {
+		return nil
+	}
+	return func() {
+		for _, r := range runs {
+			eng.Cancel(r)
+		}
+	}
 }
 
 // maybeAppend sends the pending batches to the journal as one record when no
@@ -120,7 +184,12 @@ func (a *canvasActor) onAppendDone(ctx actor.Context, m *appendDone) {
 	}
 	a.publish(done)
 	for _, e := range done {
-		ctx.Send(e.reply, &submitResult{Seq: e.seq})
+		if e.reply != nil {
+			ctx.Send(e.reply, &submitResult{Seq: e.seq})
+		}
+		if e.after != nil {
+			e.after()
+		}
 	}
 	a.cp.ops += ops
 	a.hub.metrics.opsCommitted.Add(float64(ops))
@@ -140,7 +209,9 @@ func (a *canvasActor) onAppendDone(ctx actor.Context, m *appendDone) {
 func (a *canvasActor) onAppendFailed(ctx actor.Context, err error) {
 	if errors.Is(err, journal.ErrFenced) {
 		for _, e := range a.inflight {
-			ctx.Send(e.reply, &submitResult{Err: ErrUnavailable})
+			if e.reply != nil {
+				ctx.Send(e.reply, &submitResult{Err: ErrUnavailable})
+			}
 		}
 		a.inflight = nil
 		a.fail(ctx, "another owner appended to the journal", err)

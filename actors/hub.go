@@ -52,6 +52,14 @@ type Config struct {
 	// AppendRetries is how many times an append whose outcome is unknown is
 	// retried (with the same message id) before giving up; default 8.
 	AppendRetries int
+	// AI runs AI cards; nil makes every run end with an error on its card.
+	AI AIEngine
+	// AIRunTimeout is how long a run may take; a card still running 30s
+	// after it is marked failed. Default 2m.
+	AIRunTimeout time.Duration
+	// AIContextTokens is the budget of upstream context per run, estimated
+	// at four bytes a token; default 6000.
+	AIContextTokens int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -86,6 +94,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.AppendRetries <= 0 {
 		c.AppendRetries = 8
+	}
+	if c.AIRunTimeout <= 0 {
+		c.AIRunTimeout = 2 * time.Minute
+	}
+	if c.AIContextTokens <= 0 {
+		c.AIContextTokens = 6000
 	}
 	if c.Now == nil {
 		c.Now = time.Now
