@@ -45,6 +45,9 @@ type canvasActor struct {
 	attempt  int      // retries of the append in flight
 
 	cp checkpointer
+	// metaWaiters are committed title/settings changes whose senders wait
+	// for the checkpoint that puts them in the store.
+	metaWaiters []*entry
 }
 
 // entry is one accepted batch on its way to the journal.
@@ -217,10 +220,15 @@ func (a *canvasActor) fail(ctx actor.Context, reason string, err error) {
 }
 
 func (a *canvasActor) retire(ctx actor.Context, answer error) {
+	released := a.phase == phaseStopping // passivate came: nothing is routed here any more
 	a.phase = phaseFailed
 	a.failErr = answer
 	a.failQueue(ctx, answer)
 	a.failAll(ctx, ErrUnavailable)
+	if released {
+		ctx.Stop(ctx.Self())
+		return
+	}
 	ctx.Send(ctx.Parent(), &retire{canvas: a.id, pid: ctx.Self()})
 }
 
@@ -228,6 +236,7 @@ func (a *canvasActor) retire(ctx actor.Context, answer error) {
 // never sent to the journal, so ErrUnavailable is the truth for them.
 func (a *canvasActor) failAll(ctx actor.Context, err error) {
 	a.failQueue(ctx, err)
+	a.releaseMetaWaiters(ctx, ^uint64(0)) // committed: the journal has them
 	for _, e := range a.pending {
 		if e.reply != nil {
 			ctx.Send(e.reply, &submitResult{Err: err})
@@ -247,6 +256,19 @@ func (a *canvasActor) failQueue(ctx actor.Context, err error) {
 		ctx.Send(env.sender, err)
 	}
 	a.queue = nil
+}
+
+// releaseMetaWaiters acknowledges the waiting metadata changes up to seq.
+func (a *canvasActor) releaseMetaWaiters(ctx actor.Context, upTo uint64) {
+	kept := a.metaWaiters[:0]
+	for _, e := range a.metaWaiters {
+		if e.seq <= upTo {
+			ctx.Send(e.reply, &submitResult{Seq: e.seq})
+		} else {
+			kept = append(kept, e)
+		}
+	}
+	a.metaWaiters = kept
 }
 
 // cancelAllRuns cancels every AI run of the canvas (it is being deleted).

@@ -15,14 +15,18 @@ import (
 // checkpointer tracks what changed since the store's checkpoint. Touched only
 // by the canvas actor's goroutine.
 type checkpointer struct {
-	seq        uint64 // the store's checkpoint seq
-	ops        int    // ops committed since the last checkpoint started
-	nodes      map[string]struct{}
-	edges      map[string]struct{}
-	meta       bool
-	running    bool
-	taken      *dirtySet // what the checkpoint in flight covers
-	finalTried bool
+	seq     uint64 // the store's checkpoint seq
+	ops     int    // ops committed since the last checkpoint started
+	nodes   map[string]struct{}
+	edges   map[string]struct{}
+	meta    bool
+	running bool
+	taken   *dirtySet // what the checkpoint in flight covers
+	// takenStream is the journal's last record when the checkpoint in
+	// flight started: that record ends with the checkpoint's seq, so every
+	// record up to it is covered.
+	takenStream uint64
+	finalTried  bool
 }
 
 type dirtySet struct {
@@ -82,6 +86,7 @@ func (a *canvasActor) startCheckpoint(ctx actor.Context) {
 	a.cp.ops = 0
 	a.cp.running = true
 	a.cp.taken = taken
+	a.cp.takenStream = a.streamSeq
 
 	unc := a.uncommitted()
 	d := store.CheckpointDelta{CanvasID: a.id, FromSeq: a.cp.seq, Seq: a.committed, At: a.hub.cfg.Now()}
@@ -146,12 +151,15 @@ func (a *canvasActor) onCheckpointDone(ctx actor.Context, m *checkpointDone) {
 			return
 		}
 		a.log.Warn("checkpoint failed; the journal keeps the changes", "err", m.err, "seq", m.seq)
+		// The changes are durable in the journal; only the store lags.
+		a.releaseMetaWaiters(ctx, m.seq)
 		a.maybeFinish(ctx)
 		return
 	}
 	a.cp.seq = m.seq
+	a.releaseMetaWaiters(ctx, m.seq)
 	a.trim()
-	if a.phase == phaseLive && a.cp.ops >= a.hub.cfg.CheckpointOps {
+	if a.phase == phaseLive && (a.cp.ops >= a.hub.cfg.CheckpointOps || a.cp.meta || len(a.metaWaiters) > 0) {
 		a.startCheckpoint(ctx)
 	}
 	a.maybeFinish(ctx)
@@ -160,15 +168,16 @@ func (a *canvasActor) onCheckpointDone(ctx actor.Context, m *checkpointDone) {
 // trim removes journal records that the checkpoint covers and that are older
 // than the history kept for catch-up.
 func (a *canvasActor) trim() {
-	keepFrom, ok := a.history.streamSeqOf(a.cp.seq + 1)
-	if !ok {
-		keepFrom = a.streamSeq // everything is covered: keep the last record, the fence
-	}
+	// Records up to takenStream are covered; the last record, the fence,
+	// always stays.
+	keepFrom := min(a.cp.takenStream+1, a.streamSeq)
 	if old, ok := a.history.oldest(); ok && old.streamSeq < keepFrom {
 		keepFrom = old.streamSeq
 	}
-	j, id, log := a.hub.cfg.Journal, a.id, a.log
+	j, id, log, bg := a.hub.cfg.Journal, a.id, a.log, &a.hub.bg
+	bg.Add(1)
 	go func() {
+		defer bg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := j.Trim(ctx, id, keepFrom); err != nil {

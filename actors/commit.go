@@ -184,7 +184,14 @@ func (a *canvasActor) onAppendDone(ctx actor.Context, m *appendDone) {
 	}
 	a.publish(done)
 	for _, e := range done {
-		if e.reply != nil {
+		switch {
+		case e.reply == nil:
+		case e.undo.PrevMeta() != nil:
+			// A title or settings change is acknowledged once the store
+			// has it too, so that canvas lists read right after the ack
+			// show it.
+			a.metaWaiters = append(a.metaWaiters, e)
+		default:
 			ctx.Send(e.reply, &submitResult{Seq: e.seq})
 		}
 		if e.after != nil {
@@ -197,7 +204,7 @@ func (a *canvasActor) onAppendDone(ctx actor.Context, m *appendDone) {
 	a.maybeAppend()
 	// A title or settings change is checkpointed at once, so that canvas
 	// lists (read from the store) show it.
-	if a.cp.ops >= a.hub.cfg.CheckpointOps || metaChanged {
+	if a.cp.ops >= a.hub.cfg.CheckpointOps || metaChanged || len(a.metaWaiters) > 0 {
 		a.startCheckpoint(ctx)
 	}
 	a.maybeFinish(ctx)

@@ -125,6 +125,7 @@ type Hub struct {
 	super    *actor.PID
 	shutdown sync.Once
 	metrics  *metrics
+	bg       sync.WaitGroup // journal trims in flight
 }
 
 // NewHub starts the actor system and the canvases supervisor.
@@ -268,6 +269,12 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		case <-done:
 		case <-ctx.Done():
 			err = fmt.Errorf("actors: shutdown: %w", ctx.Err())
+		}
+		trims := make(chan struct{})
+		go func() { h.bg.Wait(); close(trims) }()
+		select {
+		case <-trims:
+		case <-ctx.Done():
 		}
 		h.system.Shutdown()
 	})
