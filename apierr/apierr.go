@@ -54,6 +54,13 @@ const (
 	CodeInternal         = "internal"
 	CodeUserNotFound     = "user_not_found"     // adding a member by an email with no account
 	CodeMethodNotAllowed = "method_not_allowed" // a known path with the wrong HTTP method
+	// CodeOutcomeUnknown: the journal did not answer in time, so a change may
+	// or may not have been committed; the client learns which from the
+	// canvas's history or snapshot before it retries.
+	CodeOutcomeUnknown = "outcome_unknown"
+	// CodeHistoryTrimmed: the changes asked for are older than the history
+	// the server keeps; the client takes a snapshot instead.
+	CodeHistoryTrimmed = "history_trimmed"
 )
 
 // New returns an *Error with the given status, code and message.

@@ -8,19 +8,24 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/auth"
 	"github.com/skerhq/sker/config"
 	"github.com/skerhq/sker/embednats"
+	"github.com/skerhq/sker/gateway"
 	skerhttp "github.com/skerhq/sker/http"
 	"github.com/skerhq/sker/journal"
 	"github.com/skerhq/sker/store"
+	"github.com/skerhq/sker/ui"
 )
 
 // App is one running sker process.
@@ -33,15 +38,19 @@ type App struct {
 	nc      *nats.Conn
 	store   store.Store
 	journal *journal.Journal
+	redis   *redis.Client // nil without REDIS_URL
 	hub     *actors.Hub
+	gateway *gateway.Gateway
 	auth    *auth.Service
 	http    *skerhttp.Server
 	ln      net.Listener
 }
 
 // New builds every component but serves nothing until Run. On error, what was built is closed again.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger, version string) (a *App, err error) {
-	a = &App{cfg: cfg, log: log, version: version}
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, version string) (_ *App, err error) {
+	// Not a named result: every "return nil, err" below would set it to nil
+	// before the deferred close runs, and close would panic on nil.
+	a := &App{cfg: cfg, log: log, version: version}
 	defer func() {
 		if err != nil {
 			a.close()
@@ -56,6 +65,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err := a.connectNATS(ctx); err != nil {
 		return nil, err
 	}
+	if cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("app: REDIS_URL: %w", err)
+		}
+		a.redis = redis.NewClient(opts)
+	}
 	js, err := jetstream.New(a.nc)
 	if err != nil {
 		return nil, fmt.Errorf("app: jetstream: %w", err)
@@ -63,9 +79,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if a.journal, err = journal.Open(ctx, js, journal.Config{}); err != nil {
 		return nil, err
 	}
+	registry := prometheus.NewRegistry()
 	a.hub, err = actors.NewHub(actors.Config{
 		Store: a.store, Journal: a.journal, Conn: a.nc, Logger: log,
-		IdleTimeout: cfg.CanvasIdleTimeout,
+		IdleTimeout: cfg.CanvasIdleTimeout, Registerer: registry,
 	})
 	if err != nil {
 		return nil, err
@@ -76,10 +93,31 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	a.http = skerhttp.New(skerhttp.Config{
 		BodyLimit: cfg.BodyLimit, CORSOrigin: cfg.CORSOrigin, Version: version, StartedAt: time.Now(),
 	}, skerhttp.Deps{
-		Store: a.store, Auth: a.auth, Logger: log, Registry: prometheus.NewRegistry(),
+		Store: a.store, Auth: a.auth, Canvases: a.hub, Logger: log, Registry: registry,
 		Checks: a.checks(),
 	})
+	a.gateway, err = gateway.New(gateway.Config{
+		Canvases: a.hub, Auth: a.auth, Roles: a.store, Conn: a.nc, Logger: log, Registerer: registry,
+		Origins: origins(cfg.CORSOrigin),
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.http.App().Get("/ws", a.gateway.Handler())
+	a.http.App().Use(ui.Handler()) // the studio; after every other route
 	return a, nil
+}
+
+// origins lists the origins allowed to open a WebSocket: CORS_ORIGIN's, or
+// any when it is empty or "*".
+func origins(corsOrigin string) []string {
+	var out []string
+	for _, o := range strings.Split(corsOrigin, ",") {
+		if o = strings.TrimSpace(o); o != "" && o != "*" {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // Listen binds the HTTP port; Run calls it when it has not been called.
@@ -107,10 +145,20 @@ func (a *App) Store() store.Store { return a.store }
 // OpenStore opens the configured store: PostgreSQL with DATABASE_URL
 // (which must be migrated), otherwise SQLite in DATA_DIR (migrated here).
 func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+	// On error, return a nil interface, not a nil *Postgres or *SQLite in
+	// one: a caller's "if st != nil { st.Close() }" must not call Close on nil.
 	if cfg.DatabaseURL != "" {
-		return store.OpenPostgres(ctx, cfg.DatabaseURL, cfg.DatabaseReadURL)
+		pg, err := store.OpenPostgres(ctx, cfg.DatabaseURL, cfg.DatabaseReadURL)
+		if err != nil {
+			return nil, err
+		}
+		return pg, nil
 	}
-	return store.OpenSQLite(ctx, SQLitePath(cfg))
+	sq, err := store.OpenSQLite(ctx, SQLitePath(cfg))
+	if err != nil {
+		return nil, err
+	}
+	return sq, nil
 }
 
 // SQLitePath is where the embedded store lives.
@@ -168,7 +216,30 @@ func (a *App) checks() []skerhttp.Check {
 			return a.nc.FlushWithContext(ctx)
 		}},
 	}
+	if a.redis != nil {
+		checks = append(checks, skerhttp.Check{Name: "redis", Ping: func(ctx context.Context) error {
+			return a.redis.Ping(ctx).Err()
+		}})
+	}
+	if a.cfg.RabbitMQURL != "" {
+		checks = append(checks, skerhttp.Check{Name: "rabbitmq", Ping: func(ctx context.Context) error {
+			return pingRabbitMQ(ctx, a.cfg.RabbitMQURL)
+		}})
+	}
 	return checks
+}
+
+// pingRabbitMQ opens and closes an AMQP connection.
+func pingRabbitMQ(ctx context.Context, url string) error {
+	timeout := 2 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	conn, err := amqp.DialConfig(url, amqp.Config{Dial: amqp.DefaultDial(timeout)})
+	if err != nil {
+		return err
+	}
+	return conn.Close()
 }
 
 // Addr is the address the HTTP server listens on.
@@ -200,6 +271,9 @@ func (a *App) Run(ctx context.Context) error {
 func (a *App) Shutdown(ctx context.Context) error {
 	a.log.Info("sker shutting down")
 	var errs []error
+	if a.gateway != nil {
+		errs = append(errs, a.gateway.Shutdown(ctx))
+	}
 	if a.http != nil {
 		errs = append(errs, a.http.Shutdown(ctx))
 	}
@@ -222,6 +296,9 @@ func (a *App) close() {
 	}
 	if a.nats != nil {
 		a.nats.Shutdown()
+	}
+	if a.redis != nil {
+		_ = a.redis.Close()
 	}
 	if a.store != nil {
 		_ = a.store.Close()

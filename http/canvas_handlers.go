@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/skerhq/sker/apierr"
+	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/store"
 )
 
@@ -78,8 +79,9 @@ func (s *Server) createCanvas(c *fiber.Ctx) error {
 	return c.Status(http.StatusCreated).JSON(viewCanvas(cv, store.RoleOwner))
 }
 
-// getCanvas: GET /api/v1/canvases/:id → metadata, the caller's role and,
-// with Deps.CanvasContent, the live content.
+// getCanvas: GET /api/v1/canvases/:id → metadata, the caller's role and
+// the committed content (seq, nodes, edges); any member. Title and settings
+// come from the snapshot, which is ahead of the store's copy.
 func (s *Server) getCanvas(c *fiber.Ctx) error {
 	id := c.Params("id")
 	role, err := s.CanvasAccess(c, id)
@@ -90,30 +92,20 @@ func (s *Server) getCanvas(c *fiber.Ctx) error {
 	if err != nil {
 		return notFound(err, "canvas", "get canvas")
 	}
-	view := viewCanvas(cv, role)
-	if s.deps.CanvasContent == nil {
-		return c.JSON(view)
-	}
-	extra, err := s.deps.CanvasContent(c.UserContext(), id)
+	ex, err := s.cvs.Snapshot(c.UserContext(), id)
 	if err != nil {
-		return fmt.Errorf("canvas content: %w", err)
+		return canvasError(err)
 	}
-	return c.JSON(mergeFields(view, extra))
+	cv.Title, cv.Settings = ex.Title, snapshotSettings(ex)
+	return c.JSON(snapshotView{canvasView: viewCanvas(cv, role), Seq: ex.Seq, Nodes: ex.Nodes, Edges: ex.Edges})
 }
 
-// mergeFields is v's JSON fields plus extra's (v's win on a clash).
-func mergeFields(v canvasView, extra map[string]any) map[string]any {
-	out := make(map[string]any, len(extra)+7)
-	for k, x := range extra {
-		out[k] = x
-	}
-	out["id"], out["title"], out["settings"], out["role"] = v.ID, v.Title, v.Settings, v.Role
-	out["created_by"], out["created_at"], out["updated_at"] = v.CreatedBy, v.CreatedAt, v.UpdatedAt
-	return out
-}
-
-// updateCanvas: PATCH /api/v1/canvases/:id {title?, settings?} → 200;
-// owners and editors only.
+// updateCanvas: PATCH /api/v1/canvases/:id {title?, settings?} → 200 with
+// the metadata and the seq of the change; owners and editors only. The
+// change is a canvas.update op through the canvas actor. Settings are
+// replaced as a whole: keys of the current settings that the request lacks
+// are removed (computed against the snapshot read just before, so a key
+// that another client adds in between survives).
 func (s *Server) updateCanvas(c *fiber.Ctx) error {
 	id := c.Params("id")
 	role, err := s.CanvasAccess(c, id)
@@ -130,28 +122,108 @@ func (s *Server) updateCanvas(c *fiber.Ctx) error {
 	if req.Title == nil && req.Settings == nil {
 		return apierr.BadRequest("nothing to change: give title or settings")
 	}
-	cv, err := s.st.Canvas(c.UserContext(), id)
+	var title *string
+	if req.Title != nil {
+		t, err := validTitle(*req.Title)
+		if err != nil {
+			return err
+		}
+		title = &t
+	}
+	var settings map[string]json.RawMessage
+	if req.Settings != nil {
+		raw, err := validSettings(req.Settings)
+		if err != nil {
+			return err
+		}
+		_ = json.Unmarshal(raw, &settings) // validSettings checked it is an object
+	}
+	ctx := c.UserContext()
+	cv, err := s.st.Canvas(ctx, id)
 	if err != nil {
 		return notFound(err, "canvas", "get canvas")
 	}
-	if req.Title != nil {
-		if cv.Title, err = validTitle(*req.Title); err != nil {
-			return err
-		}
+	ex, err := s.cvs.Snapshot(ctx, id)
+	if err != nil {
+		return canvasError(err)
 	}
-	if req.Settings != nil {
-		if cv.Settings, err = validSettings(req.Settings); err != nil {
-			return err
-		}
+	cv.Title, cv.Settings = ex.Title, snapshotSettings(ex)
+	op, changed := metaUpdate(ex, title, settings)
+	if !changed {
+		return c.JSON(stateView{canvasView: viewCanvas(cv, role), Seq: ex.Seq})
+	}
+	p, _ := PrincipalFrom(c)
+	seq, err := s.cvs.Submit(ctx, id, p.UserID, "", []canvas.Op{op})
+	if err != nil {
+		return canvasError(err)
+	}
+	if title != nil {
+		cv.Title = *title
+	}
+	if settings != nil {
+		cv.Settings = appliedSettings(settings)
 	}
 	cv.UpdatedAt = time.Now().UTC()
-	if err := s.st.UpdateCanvasMeta(c.UserContext(), id, cv.Title, cv.Settings, cv.UpdatedAt); err != nil {
-		return notFound(err, "canvas", "update canvas")
-	}
-	return c.JSON(viewCanvas(cv, role))
+	return c.JSON(stateView{canvasView: viewCanvas(cv, role), Seq: seq})
 }
 
-// deleteCanvas: DELETE /api/v1/canvases/:id → 204; owners only.
+// metaUpdate is the canvas.update op that gives the canvas in ex the title
+// (unless nil) and the settings (unless nil; they replace the current ones,
+// so the keys they lack are set to null, which removes them). Values that
+// would not change are left out; changed is false when nothing is left.
+func metaUpdate(ex canvas.Export, title *string, settings map[string]json.RawMessage) (op canvas.Op, changed bool) {
+	op = canvas.Op{Op: canvas.OpCanvasUpdate}
+	if title != nil && *title != ex.Title {
+		op.Title = title
+	}
+	if settings != nil {
+		diff := map[string]json.RawMessage{}
+		for k, v := range settings {
+			cur, ok := ex.Settings[k]
+			switch {
+			case string(v) == "null" && ok:
+				diff[k] = v
+			case string(v) != "null" && (!ok || !sameJSON(cur, v)):
+				diff[k] = v
+			}
+		}
+		for k := range ex.Settings {
+			if _, ok := settings[k]; !ok {
+				diff[k] = json.RawMessage("null")
+			}
+		}
+		if len(diff) > 0 {
+			op.Settings = diff
+		}
+	}
+	return op, op.Title != nil || op.Settings != nil
+}
+
+// sameJSON reports whether a committed value equals a compact request
+// value, in the form the canvas commits it (json.Marshal's escaping).
+func sameJSON(committed, v json.RawMessage) bool {
+	enc, err := json.Marshal(v)
+	return err == nil && string(enc) == string(committed)
+}
+
+// appliedSettings is the settings object that settings leave when they
+// replace a canvas's settings: the keys not set to null, encoded as a
+// snapshot encodes them.
+func appliedSettings(settings map[string]json.RawMessage) json.RawMessage {
+	kept := make(map[string]json.RawMessage, len(settings))
+	for k, v := range settings {
+		if string(v) != "null" {
+			kept[k] = v
+		}
+	}
+	return snapshotSettings(canvas.Export{Settings: kept})
+}
+
+// deleteCanvas: DELETE /api/v1/canvases/:id → 204; owners only. The store
+// row goes first, so that no new activation can load the canvas; then
+// Forget stops its actor and removes its journal. A failed Forget is
+// logged, not reported: the canvas is gone, and its journal subject is
+// unreachable without the row.
 func (s *Server) deleteCanvas(c *fiber.Ctx) error {
 	id := c.Params("id")
 	role, err := s.CanvasAccess(c, id)
@@ -164,7 +236,11 @@ func (s *Server) deleteCanvas(c *fiber.Ctx) error {
 	if err := s.st.DeleteCanvas(c.UserContext(), id); err != nil {
 		return notFound(err, "canvas", "delete canvas")
 	}
-	Logger(c).Info("canvas deleted", "canvas_id", id)
+	log := Logger(c)
+	if err := s.cvs.Forget(c.UserContext(), id); err != nil {
+		log.Error("canvas deleted but its actor or journal remains", "canvas_id", id, "err", err)
+	}
+	log.Info("canvas deleted", "canvas_id", id)
 	return c.SendStatus(http.StatusNoContent)
 }
 
@@ -182,7 +258,8 @@ func validTitle(t string) (string, error) {
 }
 
 // validSettings checks that raw is a JSON object of at most MaxSettingsLen
-// bytes once compacted, and returns it compacted.
+// bytes once compacted, with keys of 1 to canvas.MaxKeyLen bytes, and
+// returns it compacted.
 func validSettings(raw json.RawMessage) (json.RawMessage, error) {
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, raw); err != nil || buf.Len() == 0 || buf.Bytes()[0] != '{' {
@@ -190,6 +267,15 @@ func validSettings(raw json.RawMessage) (json.RawMessage, error) {
 	}
 	if buf.Len() > MaxSettingsLen {
 		return nil, apierr.Invalid("settings", "must be at most 16 KiB")
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(buf.Bytes(), &obj); err != nil {
+		return nil, apierr.Invalid("settings", "must be a JSON object")
+	}
+	for k := range obj {
+		if k == "" || len(k) > canvas.MaxKeyLen {
+			return nil, apierr.Invalid("settings", "keys must be 1 to 100 bytes")
+		}
 	}
 	return json.RawMessage(buf.Bytes()), nil
 }

@@ -2,13 +2,14 @@ package skerhttp_test
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/apierr"
-	skerhttp "github.com/skerhq/sker/http"
 )
 
 // cast is the set of callers every canvas route is tried with.
@@ -52,6 +53,12 @@ func TestCanvasRoutesByRole(t *testing.T) {
 			map[string]int{"owner": 200, "editor": 200, "viewer": 403, "stranger": 404}},
 		{"delete canvas", "DELETE", "/api/v1/canvases/{id}", nil,
 			map[string]int{"owner": 204, "editor": 403, "viewer": 403, "stranger": 404}},
+		{"submit ops", "POST", "/api/v1/canvases/{id}/ops", opsBody("", textNode("n1", 0, 0)),
+			map[string]int{"owner": 200, "editor": 200, "viewer": 403, "stranger": 404}},
+		{"history", "GET", "/api/v1/canvases/{id}/history", nil,
+			map[string]int{"owner": 200, "editor": 200, "viewer": 200, "stranger": 404}},
+		{"export", "GET", "/api/v1/canvases/{id}/export", nil,
+			map[string]int{"owner": 200, "editor": 200, "viewer": 200, "stranger": 404}},
 		{"list members", "GET", "/api/v1/canvases/{id}/members", nil,
 			map[string]int{"owner": 200, "editor": 200, "viewer": 200, "stranger": 404}},
 		{"add member", "POST", "/api/v1/canvases/{id}/members", map[string]string{"email": "extra@example.com", "role": "viewer"},
@@ -109,7 +116,11 @@ func TestCanvasNotFound(t *testing.T) {
 			h.do(request{method: method, path: "/api/v1/canvases/" + id, token: ann.AccessToken, body: map[string]string{"title": "x"}}).
 				wantError(t, 404, apierr.CodeNotFound, "")
 		}
-		h.get("/api/v1/canvases/"+id+"/members", ann.AccessToken).wantError(t, 404, apierr.CodeNotFound, "")
+		for _, sub := range []string{"members", "history", "export"} {
+			h.get("/api/v1/canvases/"+id+"/"+sub, ann.AccessToken).wantError(t, 404, apierr.CodeNotFound, "")
+		}
+		h.post("/api/v1/canvases/"+id+"/ops", ann.AccessToken, opsBody("", textNode("n1", 0, 0))).
+			wantError(t, 404, apierr.CodeNotFound, "")
 	}
 }
 
@@ -203,17 +214,95 @@ func TestCanvasValidation(t *testing.T) {
 	h.patch("/api/v1/canvases/"+id, ann.AccessToken, map[string]any{"settings": fits}).decode(t, http.StatusOK, nil)
 }
 
-func TestCanvasContentHook(t *testing.T) {
-	h := newHarness(t, func(_ *skerhttp.Config, d *skerhttp.Deps) {
-		d.CanvasContent = func(_ context.Context, id string) (map[string]any, error) {
-			return map[string]any{"seq": 7, "nodes": []any{}, "id": "overridden?"}, nil
+// TestUpdateCanvasThroughActor: PATCH is a canvas.update op, seen by the
+// snapshot and the history at once and by the canvas list (read from the
+// store) after the actor's checkpoint.
+func TestUpdateCanvasThroughActor(t *testing.T) {
+	h := newHarness(t)
+	c := newCast(h)
+	id := h.sharedCanvas(c)
+	h.submit(c.owner.AccessToken, id, textNode("a", 0, 0))
+
+	var patched struct {
+		canvasBody
+		Seq uint64 `json:"seq"`
+	}
+	h.patch("/api/v1/canvases/"+id, c.editor.AccessToken, map[string]any{"title": " Renamed ", "settings": map[string]any{"grid": 8, "dark": true}}).
+		decode(t, http.StatusOK, &patched)
+	if patched.Title != "Renamed" || string(patched.Settings) != `{"dark":true,"grid":8}` || patched.Seq != 2 || patched.Role != "editor" {
+		t.Fatalf("got %+v; want Renamed, {\"dark\":true,\"grid\":8}, seq 2, as editor", patched)
+	}
+	s := h.snapshot(c.viewer.AccessToken, id)
+	if s.Title != "Renamed" || string(s.Settings) != `{"dark":true,"grid":8}` || s.Seq != 2 || len(s.Nodes) != 1 {
+		t.Fatalf("got snapshot %q %s seq %d with %d nodes; want the change at seq 2 and the node kept", s.Title, s.Settings, s.Seq, len(s.Nodes))
+	}
+	var hist historyBody
+	h.get("/api/v1/canvases/"+id+"/history?since=1", c.viewer.AccessToken).decode(t, http.StatusOK, &hist)
+	if len(hist.Batches) != 1 || hist.Batches[0].Ops[0].Op != "canvas.update" || hist.Batches[0].Author != c.editor.User.ID {
+		t.Fatalf("got history %+v; want one canvas.update by the editor", hist)
+	}
+	// The canvas list reads the store, which the actor's checkpoint updates.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var list struct{ Canvases []canvasBody }
+		h.get("/api/v1/canvases", c.viewer.AccessToken).decode(t, http.StatusOK, &list)
+		if len(list.Canvases) == 1 && list.Canvases[0].Title == "Renamed" && string(list.Canvases[0].Settings) == `{"dark":true,"grid":8}` {
+			break
 		}
-	})
-	ann := h.user("ann@example.com")
-	id := h.canvas(ann.AccessToken, "Plan").ID
-	var got map[string]json.RawMessage
-	h.get("/api/v1/canvases/"+id, ann.AccessToken).decode(t, http.StatusOK, &got)
-	if string(got["seq"]) != "7" || string(got["nodes"]) != "[]" || string(got["id"]) != `"`+id+`"` || string(got["role"]) != `"owner"` {
-		t.Fatalf("got %v; want metadata plus seq 7 and nodes", got)
+		if time.Now().After(deadline) {
+			t.Fatalf("canvas list after 5s: got %+v; want Renamed with {\"dark\":true,\"grid\":8}", list.Canvases)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// Settings are replaced as a whole: dark goes.
+	h.patch("/api/v1/canvases/"+id, c.owner.AccessToken, map[string]any{"settings": map[string]any{"grid": 16}}).
+		decode(t, http.StatusOK, &patched)
+	if s := h.snapshot(c.owner.AccessToken, id); string(s.Settings) != `{"grid":16}` || s.Title != "Renamed" || s.Seq != 3 {
+		t.Fatalf("got %q %s seq %d; want Renamed {\"grid\":16} at seq 3", s.Title, s.Settings, s.Seq)
+	}
+	// Values that are already there commit nothing.
+	for _, body := range []map[string]any{
+		{"settings": map[string]any{"grid": 16}},
+		{"title": "Renamed", "settings": map[string]any{"grid": 16, "gone": nil}},
+	} {
+		h.patch("/api/v1/canvases/"+id, c.owner.AccessToken, body).decode(t, http.StatusOK, &patched)
+		if patched.Seq != 3 || patched.Title != "Renamed" || string(patched.Settings) != `{"grid":16}` {
+			t.Fatalf("PATCH %v: got %+v; want Renamed {\"grid\":16} still at seq 3", body, patched)
+		}
+	}
+
+	h.patch("/api/v1/canvases/"+id, c.viewer.AccessToken, map[string]any{"title": "Mine"}).wantError(t, 403, apierr.CodeForbidden, "")
+	h.patch("/api/v1/canvases/"+id, c.owner.AccessToken, map[string]any{"settings": map[string]any{"": 1}}).
+		wantError(t, 400, apierr.CodeInvalidField, "settings")
+}
+
+// TestDeleteCanvasForgets: DELETE removes the row, stops the actor and
+// empties the canvas's journal subject.
+func TestDeleteCanvasForgets(t *testing.T) {
+	h := newHarness(t)
+	c := newCast(h)
+	id := h.sharedCanvas(c)
+	h.submit(c.editor.AccessToken, id, textNode("a", 0, 0), textNode("b", 0, 0))
+	ctx := context.Background()
+	if last, err := h.journal.Last(ctx, id); err != nil || last == 0 {
+		t.Fatalf("before delete: journal last %d, %v; want records", last, err)
+	}
+	h.del("/api/v1/canvases/"+id, c.editor.AccessToken).wantError(t, 403, apierr.CodeForbidden, "")
+	if r := h.del("/api/v1/canvases/"+id, c.owner.AccessToken); r.status != http.StatusNoContent {
+		t.Fatalf("delete: got %d (%s); want 204", r.status, r.body)
+	}
+	for _, who := range []sessionBody{c.owner, c.editor, c.viewer} {
+		h.get("/api/v1/canvases/"+id, who.AccessToken).wantError(t, 404, apierr.CodeNotFound, "")
+		h.get("/api/v1/canvases/"+id+"/history", who.AccessToken).wantError(t, 404, apierr.CodeNotFound, "")
+	}
+	h.post("/api/v1/canvases/"+id+"/ops", c.owner.AccessToken, opsBody("", textNode("c", 0, 0))).
+		wantError(t, 404, apierr.CodeNotFound, "")
+	if last, err := h.journal.Last(ctx, id); err != nil || last != 0 {
+		t.Fatalf("after delete: journal last %d, %v; want an empty subject", last, err)
+	}
+	// The hub cannot bring the canvas back either.
+	if _, err := h.hub.Snapshot(ctx, id); !errors.Is(err, actors.ErrCanvasNotFound) {
+		t.Fatalf("hub snapshot after delete: got %v; want ErrCanvasNotFound", err)
 	}
 }

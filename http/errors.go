@@ -26,6 +26,11 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	if errors.As(err, &limited) {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(limited.RetryAfterSeconds()))
 	}
+	if e.Code == apierr.CodeUnavailable && len(c.Response().Header.Peek(fiber.HeaderRetryAfter)) == 0 {
+		// Nothing was done; a canvas that is moving or reloading is back
+		// within a second or two.
+		c.Set(fiber.HeaderRetryAfter, "1")
+	}
 	if e.Status == http.StatusUnauthorized {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="sker"`)
 	}

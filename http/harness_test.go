@@ -16,9 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/auth"
 	skerhttp "github.com/skerhq/sker/http"
+	"github.com/skerhq/sker/journal"
 	"github.com/skerhq/sker/store"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -43,34 +48,109 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// harness is one Server on a fresh SQLite store.
+// The handlers' Canvases is the real actor hub.
+var _ skerhttp.Canvases = (*actors.Hub)(nil)
+
+// harness is one Server on a fresh SQLite store, with real canvas actors on
+// an in-process JetStream server (no TCP port).
 type harness struct {
-	t    *testing.T
-	srv  *skerhttp.Server
-	st   store.Store
-	auth *auth.Service
-	logs *syncBuffer
-	reg  *prometheus.Registry
+	t       *testing.T
+	srv     *skerhttp.Server
+	st      store.Store
+	auth    *auth.Service
+	logs    *syncBuffer
+	reg     *prometheus.Registry
+	js      jetstream.JetStream
+	journal *journal.Journal
+	hub     *actors.Hub
 }
 
 // newHarness builds a Server; edit may change its Config and Deps first.
 func newHarness(t *testing.T, edit ...func(*skerhttp.Config, *skerhttp.Deps)) *harness {
 	t.Helper()
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "sker.db"))
+	return newHubHarness(t, nil, edit...)
+}
+
+// newHubHarness is newHarness with hubEdit changing the actors.Config of
+// the hub first.
+func newHubHarness(t *testing.T, hubEdit func(*actors.Config), edit ...func(*skerhttp.Config, *skerhttp.Deps)) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "sker.db"))
 	if err != nil {
 		t.Fatalf("OpenSQLite: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	svc := auth.New(auth.Config{Secret: testSecret, BcryptCost: bcrypt.MinCost}, st, nil, log)
+	h := &harness{t: t, st: st, logs: logs}
+	h.startHub(dir, log, hubEdit)
+	h.auth = auth.New(auth.Config{Secret: testSecret, BcryptCost: bcrypt.MinCost}, st, nil, log)
 	cfg := skerhttp.Config{Version: "test-1.2.3", StartedAt: time.Now().Add(-10 * time.Second)}
-	deps := skerhttp.Deps{Store: st, Auth: svc, Logger: log, Registry: prometheus.NewRegistry(),
+	deps := skerhttp.Deps{Store: st, Auth: h.auth, Canvases: h.hub, Logger: log, Registry: prometheus.NewRegistry(),
 		Checks: []skerhttp.Check{{Name: "store", Ping: st.Ping}}}
 	for _, e := range edit {
 		e(&cfg, &deps)
 	}
-	return &harness{t: t, srv: skerhttp.New(cfg, deps), st: st, auth: svc, logs: logs, reg: deps.Registry}
+	h.srv, h.reg = skerhttp.New(cfg, deps), deps.Registry
+	return h
+}
+
+// startHub runs nats-server in-process with JetStream in dir, opens the
+// journal and starts the hub on the harness's store; all stop with the test.
+func (h *harness) startHub(dir string, log *slog.Logger, hubEdit func(*actors.Config)) {
+	t := h.t
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{
+		DontListen: true, JetStream: true, StoreDir: filepath.Join(dir, "js"), NoLog: true, NoSigs: true,
+	})
+	if err != nil {
+		t.Fatalf("nats server: %v", err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatalf("nats server not ready after 10s")
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	nc, err := nats.Connect("", nats.InProcessServer(ns))
+	if err != nil {
+		t.Fatalf("nats connect: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	if h.js, err = jetstream.New(nc); err != nil {
+		t.Fatalf("jetstream: %v", err)
+	}
+	if h.journal, err = journal.Open(context.Background(), h.js, journal.Config{}); err != nil {
+		t.Fatalf("journal: %v", err)
+	}
+	cfg := actors.Config{Store: h.st, Journal: h.journal, Conn: nc, Logger: log, AskTimeout: 10 * time.Second}
+	if hubEdit != nil {
+		hubEdit(&cfg)
+	}
+	if h.hub, err = actors.NewHub(cfg); err != nil {
+		t.Fatalf("NewHub: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := h.hub.Shutdown(ctx); err != nil {
+			t.Errorf("hub Shutdown: %v", err)
+		}
+	})
+}
+
+// journalSubjects counts the canvases with records in the journal.
+func (h *harness) journalSubjects() uint64 {
+	h.t.Helper()
+	st, err := h.js.Stream(context.Background(), "SKER_JOURNAL")
+	if err != nil {
+		h.t.Fatalf("journal stream: %v", err)
+	}
+	info, err := st.Info(context.Background())
+	if err != nil {
+		h.t.Fatalf("journal stream info: %v", err)
+	}
+	return info.State.NumSubjects
 }
 
 // response is a finished test request.

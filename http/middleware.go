@@ -42,6 +42,7 @@ const (
 func (s *Server) middleware() {
 	s.app.Use(s.observe)
 	s.app.Use(securityHeaders)
+	s.app.Use(s.capBody)
 	if origins := s.corsOrigins(); origins != "" {
 		s.app.Use(cors.New(cors.Config{
 			AllowOrigins:  origins,
@@ -186,4 +187,15 @@ func (s *Server) clientIP(c *fiber.Ctx) string {
 		}
 	}
 	return c.IP()
+}
+
+// capBody answers 413 payload_too_large to a request whose body is over
+// Config.APIBodyLimit. Fiber reads every body up to Config.BodyLimit; only
+// the import route may use all of it.
+func (s *Server) capBody(c *fiber.Ctx) error {
+	if int64(len(c.Request().Body())) <= s.cfg.APIBodyLimit ||
+		(c.Method() == fiber.MethodPost && c.Path() == "/api/v1"+importPath) {
+		return c.Next()
+	}
+	return apierr.New(fiber.StatusRequestEntityTooLarge, apierr.CodePayloadTooLarge, "request body too large")
 }

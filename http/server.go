@@ -5,9 +5,10 @@
 // recovery, security headers, CORS, gzip, body size cap).
 //
 // Every error leaves as one JSON shape, {"error":{"code","message","field"}},
-// with codes from package apierr. Handlers are thin: parse, call the store or
-// the auth service, respond. Canvas content (nodes, edges) is not written
-// here; the canvas actor layer adds its routes through API.
+// with codes from package apierr. Handlers are thin: parse, call the store,
+// the auth service or the canvas actors (Canvases), respond. Canvas content
+// and metadata changes are never written to the store here: they go through
+// Canvases, so that the journal, live clients and snapshots see every one.
 //
 // The package lives in folder http/ but is named skerhttp so that it does
 // not shadow net/http.
@@ -30,11 +31,21 @@ import (
 // DefaultBodyLimit is the request body cap when Config.BodyLimit is zero.
 const DefaultBodyLimit = 4 << 20
 
+// DefaultAPIBodyLimit is the body cap of API routes other than import when
+// Config.APIBodyLimit is zero (or Config.BodyLimit when that is smaller).
+const DefaultAPIBodyLimit = 1 << 20
+
 // Config configures a Server. Zero values take the documented defaults.
 type Config struct {
-	// BodyLimit is the largest request body in bytes; larger bodies get 413
-	// payload_too_large. Zero means DefaultBodyLimit (4 MiB).
+	// BodyLimit is the largest request body in bytes, for any route; larger
+	// bodies get 413 payload_too_large. It is the cap of
+	// POST /api/v1/canvases/import, the one route that takes large bodies.
+	// Zero means DefaultBodyLimit (4 MiB).
 	BodyLimit int64
+	// APIBodyLimit is the largest body of every other request, at most
+	// BodyLimit. Zero means DefaultAPIBodyLimit (1 MiB) or BodyLimit,
+	// whichever is smaller.
+	APIBodyLimit int64
 	// CORSOrigin is a comma-separated list of origins allowed to call the
 	// API from a browser ("*" for any). Empty means same-origin only: no
 	// CORS headers at all.
@@ -60,15 +71,14 @@ type Check struct {
 	Ping func(ctx context.Context) error
 }
 
-// CanvasContentFunc returns extra fields for GET /api/v1/canvases/:id
-// (the live canvas layer adds nodes, edges and seq). The caller has been
-// checked to be a member.
-type CanvasContentFunc func(ctx context.Context, canvasID string) (map[string]any, error)
-
-// Deps are the components a Server uses. Store and Auth are required.
+// Deps are the components a Server uses. Store, Auth and Canvases are
+// required.
 type Deps struct {
 	Store store.Store
 	Auth  *auth.Service
+	// Canvases orders every change to canvas content and metadata (the
+	// node's canvas actors, *actors.Hub).
+	Canvases Canvases
 	// Logger receives access and error logs. Nil discards.
 	Logger *slog.Logger
 	// Registry receives the HTTP metrics and, if not already there, the Go
@@ -77,8 +87,6 @@ type Deps struct {
 	Registry *prometheus.Registry
 	// Checks are probed by /ready.
 	Checks []Check
-	// CanvasContent, when set, adds fields to GET /api/v1/canvases/:id.
-	CanvasContent CanvasContentFunc
 }
 
 // Server is SKER's HTTP server.
@@ -87,6 +95,7 @@ type Server struct {
 	deps    Deps
 	st      store.Store
 	auth    *auth.Service
+	cvs     Canvases
 	log     *slog.Logger
 	app     *fiber.App
 	api     fiber.Router
@@ -94,14 +103,18 @@ type Server struct {
 }
 
 // New builds the Fiber app with its middleware and routes. It panics when
-// Deps.Store or Deps.Auth is nil.
+// Deps.Store, Deps.Auth or Deps.Canvases is nil.
 func New(cfg Config, deps Deps) *Server {
-	if deps.Store == nil || deps.Auth == nil {
-		panic("skerhttp: Deps.Store and Deps.Auth are required")
+	if deps.Store == nil || deps.Auth == nil || deps.Canvases == nil {
+		panic("skerhttp: Deps.Store, Deps.Auth and Deps.Canvases are required")
 	}
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = DefaultBodyLimit
 	}
+	if cfg.APIBodyLimit <= 0 {
+		cfg.APIBodyLimit = DefaultAPIBodyLimit
+	}
+	cfg.APIBodyLimit = min(cfg.APIBodyLimit, cfg.BodyLimit)
 	if cfg.StartedAt.IsZero() {
 		cfg.StartedAt = time.Now()
 	}
@@ -111,7 +124,7 @@ func New(cfg Config, deps Deps) *Server {
 	if deps.Registry == nil {
 		deps.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, deps: deps, st: deps.Store, auth: deps.Auth, log: deps.Logger}
+	s := &Server{cfg: cfg, deps: deps, st: deps.Store, auth: deps.Auth, cvs: deps.Canvases, log: deps.Logger}
 	s.metrics = newMetrics(deps.Registry)
 	s.app = fiber.New(fiber.Config{
 		AppName:               "sker",
@@ -150,9 +163,13 @@ func (s *Server) routes() {
 
 	api.Get("/canvases", authed, s.listCanvases)
 	api.Post("/canvases", authed, s.createCanvas)
+	api.Post(importPath, authed, s.importCanvas)
 	api.Get("/canvases/:id", authed, s.getCanvas)
 	api.Patch("/canvases/:id", authed, s.updateCanvas)
 	api.Delete("/canvases/:id", authed, s.deleteCanvas)
+	api.Post("/canvases/:id/ops", authed, s.submitOps)
+	api.Get("/canvases/:id/history", authed, s.history)
+	api.Get("/canvases/:id/export", authed, s.exportCanvas)
 
 	api.Get("/canvases/:id/members", authed, s.listMembers)
 	api.Post("/canvases/:id/members", authed, s.addMember)
@@ -163,8 +180,8 @@ func (s *Server) routes() {
 // App is the underlying Fiber app (for app.Test and for mounting the UI).
 func (s *Server) App() *fiber.App { return s.app }
 
-// API is the /api/v1 group, for routes other packages add (canvas
-// snapshot, ops, history, WebSocket). Wrap handlers that need a user in
+// API is the /api/v1 group, for routes other packages add (the
+// WebSocket gateway, files, AI runs). Wrap handlers that need a user in
 // RequireAuth and check canvas membership with CanvasAccess.
 func (s *Server) API() fiber.Router { return s.api }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/store"
 )
 
@@ -37,6 +38,20 @@ func viewCanvas(c store.Canvas, role store.Role) canvasView {
 	}
 	return canvasView{ID: c.ID, Title: c.Title, Settings: settings, CreatedBy: c.CreatedBy,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Role: role}
+}
+
+// stateView is canvas metadata with the seq it is current at.
+type stateView struct {
+	canvasView
+	Seq uint64 `json:"seq"`
+}
+
+// snapshotView is a canvas with its committed content.
+type snapshotView struct {
+	canvasView
+	Seq   uint64         `json:"seq"`
+	Nodes []*canvas.Node `json:"nodes"`
+	Edges []*canvas.Edge `json:"edges"`
 }
 
 type memberView struct {
