@@ -271,7 +271,7 @@ func (a *canvasActor) aiJob(n *canvas.Node, run, user, provider, model string, n
 	job := AIJob{
 		Run: run, Canvas: a.id, Node: n.ID, User: user, Provider: provider, Model: model,
 		System: dataString(n, "system"), Prompt: dataString(n, "prompt"),
-		Deadline: now.Add(a.hub.cfg.AIRunTimeout + 30*time.Second).UnixMilli(),
+		Deadline: now.Add(a.hub.cfg.AIRunTimeout + min(30*time.Second, a.hub.cfg.AIRunTimeout)).UnixMilli(),
 	}
 	if job.Prompt == "" {
 		job.Prompt = dataString(n, "text")

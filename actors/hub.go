@@ -54,8 +54,8 @@ type Config struct {
 	AppendRetries int
 	// AI runs AI cards; nil makes every run end with an error on its card.
 	AI AIEngine
-	// AIRunTimeout is how long a run may take; a card still running 30s
-	// after it is marked failed. Default 2m.
+	// AIRunTimeout is how long a run may take; a card still running
+	// min(AIRunTimeout, 30s) after that is marked failed. Default 2m.
 	AIRunTimeout time.Duration
 	// AIContextTokens is the budget of upstream context per run, estimated
 	// at four bytes a token; default 6000.

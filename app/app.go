@@ -18,6 +18,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/skerhq/sker/actors"
+	"github.com/skerhq/sker/ai"
+	"github.com/skerhq/sker/aiengine"
 	"github.com/skerhq/sker/auth"
 	"github.com/skerhq/sker/config"
 	"github.com/skerhq/sker/embednats"
@@ -40,6 +42,7 @@ type App struct {
 	journal *journal.Journal
 	redis   *redis.Client // nil without REDIS_URL
 	hub     *actors.Hub
+	ai      *aiengine.Engine
 	gateway *gateway.Gateway
 	auth    *auth.Service
 	http    *skerhttp.Server
@@ -80,12 +83,21 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		return nil, err
 	}
 	registry := prometheus.NewRegistry()
+	if a.ai, err = a.newAIEngine(ctx, js); err != nil {
+		return nil, err
+	}
 	a.hub, err = actors.NewHub(actors.Config{
 		Store: a.store, Journal: a.journal, Conn: a.nc, Logger: log,
 		IdleTimeout: cfg.CanvasIdleTimeout, Registerer: registry,
+		AI: a.ai, AIRunTimeout: cfg.AIRunTimeout, AIContextTokens: cfg.AIContextTokens,
 	})
 	if err != nil {
 		return nil, err
+	}
+	if cfg.AIWorkers > 0 {
+		if err := a.ai.Start(ctx, a.hub); err != nil {
+			return nil, err
+		}
 	}
 	if a.auth, err = a.newAuth(); err != nil {
 		return nil, err
@@ -94,7 +106,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		BodyLimit: cfg.BodyLimit, CORSOrigin: cfg.CORSOrigin, Version: version, StartedAt: time.Now(),
 	}, skerhttp.Deps{
 		Store: a.store, Auth: a.auth, Canvases: a.hub, Logger: log, Registry: registry,
-		Checks: a.checks(),
+		Checks: a.checks(), AI: a.ai,
 	})
 	a.gateway, err = gateway.New(gateway.Config{
 		Canvases: a.hub, Auth: a.auth, Roles: a.store, Conn: a.nc, Logger: log, Registerer: registry,
@@ -141,6 +153,26 @@ func (a *App) Auth() *auth.Service { return a.auth }
 
 // Store is the process's store.
 func (a *App) Store() store.Store { return a.store }
+
+// newAIEngine builds the AI engine from the configured providers; with none
+// it still runs, and every run ends with an error on its card.
+func (a *App) newAIEngine(ctx context.Context, js jetstream.JetStream) (*aiengine.Engine, error) {
+	reg, err := ai.NewRegistry(ai.Config{
+		OpenAIKey: a.cfg.OpenAIKey, OpenAIBaseURL: a.cfg.OpenAIBaseURL, OpenAIModels: a.cfg.OpenAIModels,
+		AnthropicKey: a.cfg.AnthropicKey, AnthropicBaseURL: a.cfg.AnthropicBaseURL, AnthropicModels: a.cfg.AnthropicModels,
+	}, a.log)
+	if err != nil {
+		return nil, fmt.Errorf("app: AI providers: %w", err)
+	}
+	for _, p := range reg.List() {
+		a.log.Info("AI provider configured", "provider", p.Name, "models", p.Models)
+	}
+	return aiengine.New(ctx, aiengine.Config{
+		Registry: reg, JS: js, Conn: a.nc, Store: a.store, Logger: a.log,
+		Workers: a.cfg.AIWorkers, RunTimeout: a.cfg.AIRunTimeout,
+		MaxRunsPerUser: a.cfg.AIMaxRunsPerUser, RunsPerMinute: a.cfg.AIRunsPerMinute,
+	})
+}
 
 // OpenStore opens the configured store: PostgreSQL with DATABASE_URL
 // (which must be migrated), otherwise SQLite in DATA_DIR (migrated here).
@@ -276,6 +308,11 @@ func (a *App) Shutdown(ctx context.Context) error {
 	}
 	if a.http != nil {
 		errs = append(errs, a.http.Shutdown(ctx))
+	}
+	if a.ai != nil {
+		// Runs in progress end as cancelled, with their text so far,
+		// while the canvas actors can still commit it.
+		errs = append(errs, a.ai.Stop(ctx))
 	}
 	if a.hub != nil {
 		errs = append(errs, a.hub.Shutdown(ctx))

@@ -39,6 +39,15 @@ type Config struct {
 	AnthropicKey     string // ANTHROPIC_API_KEY
 	AnthropicBaseURL string // ANTHROPIC_BASE_URL
 
+	OpenAIModels    []string // OPENAI_MODELS: comma-separated, default first
+	AnthropicModels []string // ANTHROPIC_MODELS: comma-separated, default first
+
+	AIWorkers        int           // AI_WORKERS: runs this node executes at once; 0 disables the engine role here; default 4
+	AIRunTimeout     time.Duration // AI_RUN_TIMEOUT: default 2m
+	AIMaxRunsPerUser int           // AI_MAX_RUNS_PER_USER: concurrent runs per user; default 3
+	AIRunsPerMinute  int           // AI_RUNS_PER_MINUTE: runs started per user per minute; default 20
+	AIContextTokens  int           // AI_CONTEXT_TOKENS: upstream context budget per run; default 6000
+
 	JWTSecret       string        // JWT_SECRET: in development a random secret is kept in DATA_DIR when empty
 	AccessTokenTTL  time.Duration // ACCESS_TOKEN_TTL: default 15m
 	RefreshTokenTTL time.Duration // REFRESH_TOKEN_TTL: default 720h (30 days)
@@ -108,6 +117,13 @@ var settings = []setting{
 	{"OPENAI_BASE_URL", "", "OpenAI-compatible base URL", schemeURL([]string{"http", "https"}, func(c *Config) *string { return &c.OpenAIBaseURL })},
 	{"ANTHROPIC_API_KEY", "", "Anthropic API key", str(func(c *Config) *string { return &c.AnthropicKey })},
 	{"ANTHROPIC_BASE_URL", "", "Anthropic base URL", schemeURL([]string{"http", "https"}, func(c *Config) *string { return &c.AnthropicBaseURL })},
+	{"OPENAI_MODELS", "", "comma-separated OpenAI models, default first", list(func(c *Config) *[]string { return &c.OpenAIModels })},
+	{"ANTHROPIC_MODELS", "", "comma-separated Anthropic models, default first", list(func(c *Config) *[]string { return &c.AnthropicModels })},
+	{"AI_WORKERS", "4", "AI runs this node executes at once (0: none here)", intRange(0, 1000, func(c *Config) *int { return &c.AIWorkers })},
+	{"AI_RUN_TIMEOUT", "2m", "longest AI run", duration(time.Second, time.Hour, func(c *Config) *time.Duration { return &c.AIRunTimeout })},
+	{"AI_MAX_RUNS_PER_USER", "3", "concurrent AI runs per user", intRange(1, 1000, func(c *Config) *int { return &c.AIMaxRunsPerUser })},
+	{"AI_RUNS_PER_MINUTE", "20", "AI runs a user may start per minute", intRange(1, 100000, func(c *Config) *int { return &c.AIRunsPerMinute })},
+	{"AI_CONTEXT_TOKENS", "6000", "upstream context budget per AI run (about 4 bytes a token)", intRange(100, 1000000, func(c *Config) *int { return &c.AIContextTokens })},
 	{"JWT_SECRET", "", "secret that signs access tokens (at least 32 bytes)", func(c *Config, v string) error {
 		if v != "" && len(v) < 32 {
 			return fmt.Errorf("want at least 32 bytes, got %d", len(v))
@@ -275,6 +291,30 @@ func duration(lo, hi time.Duration, dst func(*Config) *time.Duration) func(*Conf
 			return fmt.Errorf("want a duration between %v and %v (like 30s, 5m), got %q", lo, hi, v)
 		}
 		*dst(c) = d
+		return nil
+	}
+}
+
+func intRange(lo, hi int, dst func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("want a whole number from %d to %d, got %q", lo, hi, v)
+		}
+		*dst(c) = n
+		return nil
+	}
+}
+
+func list(dst func(*Config) *[]string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		var out []string
+		for _, part := range strings.Split(v, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+		*dst(c) = out
 		return nil
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/skerhq/sker/canvas"
 )
@@ -50,8 +51,20 @@ const (
 
 var errBadFrame = errors.New("bad frame")
 
+// frameFields lists the fields each frame type takes besides "type".
+var frameFields = map[string][]string{
+	typeAuth:     {"token"},
+	typeJoin:     {"canvas", "since"},
+	typeLeave:    {"canvas"},
+	typeOps:      {"canvas", "cbid", "ops"},
+	typePresence: {"canvas", "cursor", "selection", "name", "color"},
+	typePing:     {"id"},
+}
+
 // decodeFrame decodes one client frame strictly: unknown fields, unknown
-// types and fields that do not fit the type are errors.
+// types, data after the frame and fields that do not fit the type are
+// errors. An ops frame without ops is not: it is answered like an empty
+// batch (reject empty_batch), with its cbid.
 func decodeFrame(data []byte) (*inFrame, error) {
 	var f inFrame
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -59,35 +72,57 @@ func decodeFrame(data []byte) (*inFrame, error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("%w: %v", errBadFrame, err)
 	}
-	if dec.More() {
+	// Not dec.More(): it reports false for a trailing ']' or '}'.
+	if len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) > 0 {
 		return nil, fmt.Errorf("%w: data after the frame", errBadFrame)
+	}
+	allowed, known := frameFields[f.Type]
+	switch {
+	case f.Type == "":
+		return nil, fmt.Errorf("%w: type is required", errBadFrame)
+	case !known:
+		return nil, fmt.Errorf("%w: unknown type %q", errBadFrame, f.Type)
+	}
+	if extra := f.extraField(allowed); extra != "" {
+		return nil, fmt.Errorf("%w: %s does not take %q", errBadFrame, f.Type, extra)
 	}
 	switch f.Type {
 	case typeAuth:
 		if f.Token == "" {
 			return nil, fmt.Errorf("%w: auth needs a token", errBadFrame)
 		}
-	case typeJoin, typeLeave, typePresence:
+	case typeJoin, typeLeave, typePresence, typeOps:
 		if f.Canvas == "" {
 			return nil, fmt.Errorf("%w: %s needs a canvas", errBadFrame, f.Type)
 		}
-	case typeOps:
-		if f.Canvas == "" || f.Ops == nil {
-			return nil, fmt.Errorf("%w: ops needs a canvas and ops", errBadFrame)
-		}
-		if len(f.CBID) > maxCBIDLen {
-			return nil, fmt.Errorf("%w: cbid is over %d bytes", errBadFrame, maxCBIDLen)
-		}
-	case typePing:
-	case "":
-		return nil, fmt.Errorf("%w: type is required", errBadFrame)
-	default:
-		return nil, fmt.Errorf("%w: unknown type %q", errBadFrame, f.Type)
 	}
-	if f.Type == typePresence && (len(f.Selection) > maxSelection || len(f.Name) > maxNameLen || len(f.Color) > 32) {
+	if len(f.CBID) > maxCBIDLen {
+		return nil, fmt.Errorf("%w: cbid is over %d bytes", errBadFrame, maxCBIDLen)
+	}
+	if len(f.Selection) > maxSelection || len(f.Name) > maxNameLen || len(f.Color) > 32 {
 		return nil, fmt.Errorf("%w: presence over its limits (selection %d ids, name %d bytes, color 32 bytes)", errBadFrame, maxSelection, maxNameLen)
 	}
 	return &f, nil
+}
+
+// extraField returns the first field set in f that is not in allowed, or "".
+// An empty or null value counts as absent.
+func (f *inFrame) extraField(allowed []string) string {
+	present := [...]struct {
+		name string
+		set  bool
+	}{
+		{"id", f.ID != ""}, {"token", f.Token != ""}, {"canvas", f.Canvas != ""},
+		{"since", f.Since != nil}, {"cbid", f.CBID != ""}, {"ops", len(f.Ops) > 0},
+		{"cursor", f.Cursor != nil}, {"selection", len(f.Selection) > 0},
+		{"name", f.Name != ""}, {"color", f.Color != ""},
+	}
+	for _, p := range present {
+		if p.set && !slices.Contains(allowed, p.name) {
+			return p.name
+		}
+	}
+	return ""
 }
 
 // Server frames. Each is marshalled once where it is built.

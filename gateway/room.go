@@ -30,13 +30,14 @@ type room struct {
 	id   string
 	refs int // guarded by g.mu
 
-	sub, psub *nats.Subscription
+	sub, psub, aisub *nats.Subscription
 
 	mu      sync.Mutex
 	members map[*session]*membership
-	based   bool     // head is known: every change up to head has been seen
-	head    uint64   // last seq received, when based
-	recent  []fanMsg // the last changes received, contiguous, ending at head
+	based   bool               // head is known: every change up to head has been seen
+	head    uint64             // last seq received, when based
+	recent  []fanMsg           // the last changes received, contiguous, ending at head
+	ai      map[string]*aiText // node id → running answer so far
 }
 
 // fanMsg is one fanout message: a "changes" frame of batches first..last.
@@ -60,6 +61,11 @@ func (r *room) subscribe() error {
 		_ = r.sub.Unsubscribe()
 		return err
 	}
+	if r.aisub, err = r.g.cfg.Conn.Subscribe(r.aiSubject(), r.onAI); err != nil {
+		_ = r.sub.Unsubscribe()
+		_ = r.psub.Unsubscribe()
+		return err
+	}
 	// The subscriptions must be live on the server before the catch-up is
 	// read, so that no change falls between the two.
 	return r.g.cfg.Conn.Flush()
@@ -68,6 +74,7 @@ func (r *room) subscribe() error {
 func (r *room) unsubscribe() {
 	_ = r.sub.Unsubscribe()
 	_ = r.psub.Unsubscribe()
+	_ = r.aisub.Unsubscribe()
 }
 
 func seqHeader(msg *nats.Msg, key string) (uint64, bool) {
@@ -264,6 +271,7 @@ func (r *room) admit(s *session, m *membership, cu actors.CatchUp) bool {
 	for _, fm := range r.recent {
 		r.sendTo(s, m, fm)
 	}
+	r.sendAITexts(s)
 	r.members[s] = m
 	return true
 }

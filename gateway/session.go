@@ -58,7 +58,6 @@ type membership struct {
 	roleAt    time.Time
 	presence  *presenceState
 	seen      uint64 // guarded by room.mu: the last seq sent to this session
-	live      bool   // guarded by room.mu: caught up, receives fanout
 	sessionID string
 }
 
@@ -159,15 +158,35 @@ func (s *session) offer(m outMsg) {
 	s.enqueue(m)
 }
 
-// kill ends the session with a close code; the first call wins.
+// closeGrace is how long a closed session waits for the client to answer
+// its close frame before the connection is dropped.
+const closeGrace = time.Second
+
+// kill ends the session with a close code; the first call wins. The write
+// loop sends the close frame; the read loop handles no frame after this and
+// ends at the client's next frame (its answer to the close) or after
+// closeGrace. Closing the connection would not end the read loop: under
+// Fiber, Close on the hijacked connection does nothing, and the socket is
+// closed only when serve returns.
 func (s *session) kill(code int, text string) {
 	s.closeOnce.Do(func() {
 		s.closeCode, s.closeText = code, text
 		close(s.done)
+		_ = s.conn.SetReadDeadline(time.Now().Add(closeGrace))
 		if code != websocket.CloseNormalClosure && code != websocket.CloseAbnormalClosure {
 			s.g.metrics.closed(code)
 		}
 	})
+}
+
+// killed reports whether kill has been called.
+func (s *session) killed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
 }
 
 func (s *session) writeLoop() {
@@ -209,8 +228,8 @@ func (s *session) writeLoop() {
 	}
 }
 
-// closeConn sends the close frame with the session's code and closes the
-// connection, which ends the read loop.
+// closeConn sends the close frame with the session's code. The socket
+// itself is closed when serve returns.
 func (s *session) closeConn(wt time.Duration) {
 	if s.closeCode != websocket.CloseAbnormalClosure {
 		writeClose(s.conn, s.closeCode, s.closeText, wt)
@@ -218,12 +237,28 @@ func (s *session) closeConn(wt time.Duration) {
 	_ = s.conn.Close()
 }
 
-// readLoop reads frames until the connection ends.
+// errKilled ends the read loop of a killed session from the pong handler.
+var errKilled = errors.New("gateway: session closed")
+
+// readLoop reads frames until the connection ends or the session is killed.
 func (s *session) readLoop() {
 	idle := s.g.cfg.PingInterval * 5 / 2
-	_ = s.conn.SetReadDeadline(time.Now().Add(idle))
+	// extend pushes the idle deadline back unless the session was killed,
+	// whose shorter deadline must stand. Checking after setting closes the
+	// race with a concurrent kill, which closes done before it sets its
+	// deadline.
+	extend := func() bool {
+		_ = s.conn.SetReadDeadline(time.Now().Add(idle))
+		return !s.killed()
+	}
+	if !extend() {
+		return
+	}
 	s.conn.SetPongHandler(func(string) error {
-		return s.conn.SetReadDeadline(time.Now().Add(idle))
+		if !extend() {
+			return errKilled
+		}
+		return nil
 	})
 	for {
 		kind, data, err := s.conn.ReadMessage()
@@ -237,7 +272,9 @@ func (s *session) readLoop() {
 			}
 			return
 		}
-		_ = s.conn.SetReadDeadline(time.Now().Add(idle))
+		if !extend() {
+			return // closed: frames still on their way are not handled
+		}
 		if kind != websocket.TextMessage {
 			s.badFrame("frames must be JSON text")
 			continue

@@ -79,6 +79,9 @@ type Deps struct {
 	// Canvases orders every change to canvas content and metadata (the
 	// node's canvas actors, *actors.Hub).
 	Canvases Canvases
+	// AI lists the configured AI providers for GET /api/v1/ai/providers;
+	// nil lists none.
+	AI AIProviders
 	// Logger receives access and error logs. Nil discards.
 	Logger *slog.Logger
 	// Registry receives the HTTP metrics and, if not already there, the Go
@@ -160,6 +163,9 @@ func (s *Server) routes() {
 	api.Get("/tokens", authed, s.listTokens)
 	api.Post("/tokens", authed, s.createToken)
 	api.Delete("/tokens/:id", authed, s.deleteToken)
+
+	api.Get("/ai/providers", authed, s.aiProviders)
+	api.Get("/ai/usage", authed, s.aiUsage)
 
 	api.Get("/canvases", authed, s.listCanvases)
 	api.Post("/canvases", authed, s.createCanvas)

@@ -1,0 +1,648 @@
+package ai_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/skerhq/sker/ai"
+	"github.com/skerhq/sker/ai/aitest"
+)
+
+// testKey is the key every provider under test is configured with; no
+// log line and no error may contain it.
+const testKey = "sk-test-0123456789-secret"
+
+// flavour is one provider and its test server; every conformance test
+// runs against each.
+type flavour struct {
+	name      string
+	start     func(testing.TB) *aitest.Server
+	config    func(url string) ai.Config
+	carried   func(t *testing.T, r aitest.Request) carried
+	permanent aitest.Reply // an error status the provider must not retry
+}
+
+// carried is what a request body said, in the terms of ai.Request.
+type carried struct {
+	model       string
+	system      string
+	messages    []ai.Message
+	temperature *float64
+	maxTokens   int
+}
+
+var flavours = []flavour{
+	{
+		name:      "openai",
+		start:     aitest.NewOpenAI,
+		config:    func(url string) ai.Config { return ai.Config{OpenAIKey: testKey, OpenAIBaseURL: url} },
+		carried:   openAICarried,
+		permanent: aitest.Reply{Status: 429, ErrorType: "insufficient_quota", ErrorMessage: "You exceeded your current quota"},
+	},
+	{
+		name:      "anthropic",
+		start:     aitest.NewAnthropic,
+		config:    func(url string) ai.Config { return ai.Config{AnthropicKey: testKey, AnthropicBaseURL: url} },
+		carried:   anthropicCarried,
+		permanent: aitest.Reply{Status: 400, ErrorMessage: "messages: roles must alternate"},
+	},
+}
+
+// forEach runs fn as a parallel subtest per flavour.
+func forEach(t *testing.T, fn func(t *testing.T, f flavour)) {
+	t.Helper()
+	for _, f := range flavours {
+		t.Run(f.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, f)
+		})
+	}
+}
+
+// setup starts f's server and a provider for it with fast retries; edit
+// may change the configuration. At cleanup it checks that nothing logged
+// contained the key.
+func setup(t *testing.T, f flavour, edit func(*ai.Config)) (*aitest.Server, ai.Provider) {
+	t.Helper()
+	srv := f.start(t)
+	srv.SetKey(testKey)
+	cfg := f.config(srv.URL)
+	cfg.RetryBaseDelay = time.Millisecond
+	if edit != nil {
+		edit(&cfg)
+	}
+	logs := &syncBuffer{}
+	reg, err := ai.NewRegistry(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatalf("NewRegistry: got %v; want nil", err)
+	}
+	p, ok := reg.Get(f.name)
+	if !ok {
+		t.Fatalf("Get(%q): got false; want true", f.name)
+	}
+	t.Cleanup(func() {
+		if strings.Contains(logs.String(), testKey) {
+			t.Errorf("logs contain the API key:\n%s", logs.String())
+		}
+	})
+	return srv, p
+}
+
+// stream runs p.Stream and collects the deltas.
+func stream(ctx context.Context, p ai.Provider, req ai.Request) ([]string, ai.Usage, error) {
+	var deltas []string
+	usage, err := p.Stream(ctx, req, func(s string) error {
+		deltas = append(deltas, s)
+		return nil
+	})
+	return deltas, usage, err
+}
+
+// hello is a minimal request.
+var hello = ai.Request{Messages: []ai.Message{{Role: ai.RoleUser, Content: "hi"}}}
+
+// providerError asserts that err is an *ai.Error of provider.
+func providerError(t *testing.T, err error, provider string) *ai.Error {
+	t.Helper()
+	var perr *ai.Error
+	if !errors.As(err, &perr) {
+		t.Fatalf("error: got %v (%T); want *ai.Error", err, err)
+	}
+	if perr.Provider != provider {
+		t.Errorf("Error.Provider: got %q; want %q", perr.Provider, provider)
+	}
+	if strings.Contains(perr.Error(), testKey) {
+		t.Errorf("error contains the API key: %v", perr)
+	}
+	return perr
+}
+
+// requestCount asserts how many requests srv received.
+func requestCount(t *testing.T, srv *aitest.Server, want int) {
+	t.Helper()
+	if got := len(srv.Requests()); got != want {
+		t.Errorf("requests received: got %d; want %d", got, want)
+	}
+}
+
+func TestStreamDeltasInOrderWithUsage(t *testing.T) {
+	forEach(t, func(t *testing.T, f flavour) {
+		srv, p := setup(t, f, nil)
+		want := []string{"The", " quick", " brown", " fox", " ✓"}
+		srv.Push(aitest.Reply{Deltas: want, Delay: time.Millisecond, InputTokens: 42, OutputTokens: 17})
+		deltas, usage, err := stream(context.Background(), p, hello)
+		if err != nil {
+			t.Fatalf("Stream: got %v; want nil", err)
+		}
+		if !slices.Equal(deltas, want) {
+			t.Errorf("deltas: got %q; want %q", deltas, want)
+		}
+		if want := (ai.Usage{InputTokens: 42, OutputTokens: 17}); usage != want {
+			t.Errorf("usage: got %+v; want %+v", usage, want)
+		}
+		reqs := srv.Requests()
+		if len(reqs) != 1 {
+			t.Fatalf("requests: got %d; want 1", len(reqs))
+		}
+		if got := reqs[0].AuthKey(); got != testKey {
+			t.Errorf("key sent: got %q; want the configured key", got)
+		}
+	})
+}
+
+func TestRequestCarriesPrompt(t *testing.T) {
+	temp := 0.3
+	req := ai.Request{
+		Model:  "model-x",
+		System: "Answer briefly.",
+		Messages: []ai.Message{
+			{Role: ai.RoleUser, Content: "What is SKER?"},
+			{Role: ai.RoleAssistant, Content: "A canvas."},
+			{Role: ai.RoleUser, Content: "Say more."},
+		},
+		Temperature: &temp,
+		MaxTokens:   77,
+	}
+	forEach(t, func(t *testing.T, f flavour) {
+		srv, p := setup(t, f, nil)
+		if _, _, err := stream(context.Background(), p, req); err != nil {
+			t.Fatalf("Stream: got %v; want nil", err)
+		}
+		got := f.carried(t, srv.Requests()[0])
+		if got.model != req.Model {
+			t.Errorf("model: got %q; want %q", got.model, req.Model)
+		}
+		if got.system != req.System {
+			t.Errorf("system: got %q; want %q", got.system, req.System)
+		}
+		if !slices.Equal(got.messages, req.Messages) {
+			t.Errorf("messages: got %+v; want %+v", got.messages, req.Messages)
+		}
+		if got.maxTokens != 77 {
+			t.Errorf("max tokens: got %d; want 77", got.maxTokens)
+		}
+		// Anthropic's API 2026-10-21 rejects temperature (the test server
+		// does too), so only OpenAI carries it.
+		switch {
+		case f.name == "anthropic" && got.temperature != nil:
+			t.Errorf("temperature: got %v; want none sent", *got.temperature)
+		case f.name == "openai" && (got.temperature == nil || *got.temperature != temp):
+			t.Errorf("temperature: got %v; want %v", got.temperature, temp)
+		}
+	})
+}
+
+func TestRequestDefaults(t *testing.T) {
+	forEach(t, func(t *testing.T, f flavour) {
+		srv, p := setup(t, f, func(c *ai.Config) { c.MaxTokens = 0 })
+		if _, _, err := stream(context.Background(), p, hello); err != nil {
+			t.Fatalf("Stream: got %v; want nil", err)
+		}
+		got := f.carried(t, srv.Requests()[0])
+		if got.model != p.DefaultModel() {
+			t.Errorf("model: got %q; want the default %q", got.model, p.DefaultModel())
+		}
+		if got.maxTokens != 1024 {
+			t.Errorf("max tokens: got %d; want 1024", got.maxTokens)
+		}
+		if got.temperature != nil {
+			t.Errorf("temperature: got %v; want none sent", *got.temperature)
+		}
+		if got.system != "" {
+			t.Errorf("system: got %q; want none", got.system)
+		}
+	})
+}
+
+func TestRetry429HonoursRetryAfter(t *testing.T) {
+	forEach(t, func(t *testing.T, f flavour) {
+		// The backoff alone would wait at least 5s; Retry-After says 1s.
+		srv, p := setup(t, f, func(c *ai.Config) { c.RetryBaseDelay = 10 * time.Second })
+		srv.Push(aitest.Reply{Status: 429, RetryAfter: "1", ErrorMessage: "slow down"})
+		start := time.Now()
+		deltas, usage, err := stream(context.Background(), p, hello)
+		elapsed := time.Since(start)
+		if err != nil {
+			t.Fatalf("Stream: got %v; want nil", err)
+		}
+		if !slices.Equal(deltas, aitest.DefaultReply.Deltas) {
+			t.Errorf("deltas: got %q; want %q once", deltas, aitest.DefaultReply.Deltas)
+		}
+		if usage.OutputTokens != aitest.DefaultReply.OutputTokens {
+			t.Errorf("output tokens: got %d; want %d", usage.OutputTokens, aitest.DefaultReply.OutputTokens)
+		}
+		if elapsed < 900*time.Millisecond || elapsed > 4*time.Second {
+			t.Errorf("elapsed: got %v; want about the 1s of Retry-After", elapsed)
+		}
+		requestCount(t, srv, 2)
+	})
+}
+
+func TestRetry5xxThenSuccess(t *testing.T) {
+	forEach(t, func(t *testing.T, f flavour) {
+		srv, p := setup(t, f, nil)
+		srv.Push(aitest.Reply{Status: 503}, aitest.Reply{Status: 500})
+		if _, _, err := stream(context.Background(), p, hello); err != nil {
+			t.Fatalf("Stream: got %v; want nil", err)
+		}
+		requestCount(t, srv, 3)
+	})
+}
+
+func TestRetriesExhausted(t *testing.T) {
+	forEach(t, func(t *testing.T, f flavour) {
+		const retries = 2
+		srv, p := setup(t, f, func(c *ai.Config) { c.MaxRetries = retries })
+		srv.Push(aitest.Repeat(retries+1, aitest.Reply{Status: 500, ErrorMessage: "The server had an error"})...)
+		deltas, _, err := stream(context.Background(), p, hello)
+		perr := providerError(t, err, f.name)
+		if perr.Status != 500 || !perr.Retryable {
+			t.Errorf("error: got status %d retryable %v; want 500 true", perr.Status, perr.Retryable)
+		}
+		if perr.Message != "The server had an error" {
+			t.Errorf("message: got %q; want the provider's message", perr.Message)
+		}
+		if len(deltas) != 0 {
+			t.Errorf("deltas: got %q; want none", deltas)
+		}
+		requestCount(t, srv, retries+1)
+	})
+}
+
+func TestErrorWithoutBodyIsReadable(t *testing.T) {
+	forEach(t, func(t *testing.T, f flavour) {
+		srv, p := setup(t, f, func(c *ai.Config) { c.MaxRetries = -1 })
+		srv.Push(aitest.Reply{Status: 502, ErrorMessage: " "}) // blank: the status text is all there is
+		_, _, err := stream(context.Background(), p, hello)
+		perr := providerError(t, err, f.name)
+		if perr.Status != 502 || !perr.Retryable || perr.Message == "" {
+			t.Errorf("error: got %+v; want status 502, retryable, a message", perr)
+		}
+		requestCount(t, srv, 1)
+	})
+}
+
+func TestPermanentErrorNotRetried(t *testing.T) {
+	forEach(t, func(t *testing.T, f flavour) {
+		srv, p := setup(t, f, nil)
+		srv.Push(f.permanent)
+		_, _, err := stream(context.Background(), p, hello)
+		perr := providerError(t, err, f.name)
+		if perr.Status != f.permanent.Status || perr.Retryable {
+			t.Errorf("error: got status %d retryable %v; want %d false", perr.Status, perr.Retryable, f.permanent.Status)
+		}
+		if perr.Message != f.permanent.ErrorMessage {
+			t.Errorf("message: got %q; want %q", perr.Message, f.permanent.ErrorMessage)
+		}
+		requestCount(t, srv, 1)
+	})
+}
+
+func TestWrongKeyIsRedacted(t *testing.T) {
+	forEach(t, func(t *testing.T, f flavour) {
+		srv, p := setup(t, f, nil)
+		srv.SetKey("sk-the-right-one")
+		_, _, err := stream(context.Background(), p, hello)
+		perr := providerError(t, err, f.name) // checks the key is absent
+		if perr.Status != 401 || perr.Retryable {
+			t.Errorf("error: got status %d retryable %v; want 401 false", perr.Status, perr.Retryable)
+		}
+		requestCount(t, srv, 1)
+	})
+}
+
+func TestNoRetryAfterFirstDelta(t *testing.T) {
+	for _, brk := range []struct {
+		name  string
+		brk   aitest.Break
+		reply aitest.Reply
+	}{
+		{"drop", aitest.Drop, aitest.Reply{}},
+		{"error event", aitest.ErrorEvent, aitest.Reply{ErrorMessage: "Overloaded, try later"}},
+	} {
+		t.Run(brk.name, func(t *testing.T) {
+			forEach(t, func(t *testing.T, f flavour) {
+				srv, p := setup(t, f, nil)
+				r := brk.reply
+				r.Deltas, r.Break = []string{"partial"}, brk.brk
+				srv.Push(r)
+				deltas, _, err := stream(context.Background(), p, hello)
+				perr := providerError(t, err, f.name)
+				if !slices.Equal(deltas, []string{"partial"}) {
+					t.Errorf("deltas: got %q; want [partial] once", deltas)
+				}
+				if r.ErrorMessage != "" && perr.Message != r.ErrorMessage {
+					t.Errorf("message: got %q; want %q", perr.Message, r.ErrorMessage)
+				}
+				requestCount(t, srv, 1)
+			})
+		})
+	}
+}
+
+func TestErrorEventBeforeFirstDeltaRetried(t *testing.T) {
+	forEach(t, func(t *testing.T, f flavour) {
+		srv, p := setup(t, f, nil)
+		srv.Push(aitest.Reply{Break: aitest.ErrorEvent, ErrorMessage: "Overloaded"})
+		deltas, _, err := stream(context.Background(), p, hello)
+		if err != nil {
+			t.Fatalf("Stream: got %v; want nil", err)
+		}
+		if !slices.Equal(deltas, aitest.DefaultReply.Deltas) {
+			t.Errorf("deltas: got %q; want %q", deltas, aitest.DefaultReply.Deltas)
+		}
+		requestCount(t, srv, 2)
+	})
+}
+
+func TestMalformedStream(t *testing.T) {
+	for _, before := range [][]string{nil, {"ok so far"}} {
+		t.Run(strings.Join(append([]string{"deltas"}, before...), " "), func(t *testing.T) {
+			testMalformed(t, before)
+		})
+	}
+}
+
+// testMalformed sends the deltas before, then a chunk that is not JSON.
+func testMalformed(t *testing.T, before []string) {
+	forEach(t, func(t *testing.T, f flavour) {
+		srv, p := setup(t, f, nil)
+		srv.Push(aitest.Reply{Deltas: before, Break: aitest.Malformed})
+		deltas, _, err := stream(context.Background(), p, hello)
+		perr := providerError(t, err, f.name)
+		if !strings.Contains(perr.Message, "malformed") || perr.Retryable {
+			t.Errorf("error: got %+v; want a non-retryable malformed-stream error", perr)
+		}
+		if !slices.Equal(deltas, before) {
+			t.Errorf("deltas: got %q; want %q", deltas, before)
+		}
+		requestCount(t, srv, 1)
+	})
+}
+
+func TestStreamWithoutEndIsAnError(t *testing.T) {
+	for _, brk := range []struct {
+		name string
+		brk  aitest.Break
+	}{{"drop", aitest.Drop}, {"cut", aitest.Cut}} {
+		t.Run(brk.name, func(t *testing.T) {
+			forEach(t, func(t *testing.T, f flavour) {
+				srv, p := setup(t, f, func(c *ai.Config) { c.MaxRetries = -1 })
+				srv.Push(aitest.Reply{Deltas: []string{"half an"}, Break: brk.brk})
+				deltas, _, err := stream(context.Background(), p, hello)
+				perr := providerError(t, err, f.name)
+				if !perr.Retryable || !strings.Contains(perr.Message, "before the answer was complete") {
+					t.Errorf("error: got %+v; want a retryable incomplete-answer error", perr)
+				}
+				if !slices.Equal(deltas, []string{"half an"}) {
+					t.Errorf("deltas: got %q; want [half an]", deltas)
+				}
+			})
+		})
+	}
+}
+
+func TestCancelClosesConnection(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		reply aitest.Reply
+	}{
+		{"slow stream", aitest.Reply{Deltas: slices.Repeat([]string{"tick "}, 100), Delay: 100 * time.Millisecond}},
+		{"hang", aitest.Reply{Deltas: []string{"tick "}, Break: aitest.Hang}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			forEach(t, func(t *testing.T, f flavour) {
+				srv, p := setup(t, f, nil)
+				srv.Push(tc.reply)
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				var cancelled time.Time
+				_, err := p.Stream(ctx, hello, func(string) error {
+					if cancelled.IsZero() {
+						time.AfterFunc(50*time.Millisecond, cancel)
+						cancelled = time.Now().Add(50 * time.Millisecond)
+					}
+					return nil
+				})
+				if took := time.Since(cancelled); took > time.Second {
+					t.Errorf("Stream returned %v after cancel; want within 1s", took)
+				}
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("error: got %v; want context.Canceled", err)
+				}
+				select {
+				case <-srv.Disconnected():
+				case <-time.After(2 * time.Second):
+					t.Errorf("server: connection not closed 2s after cancel")
+				}
+				requestCount(t, srv, 1)
+			})
+		})
+	}
+}
+
+func TestCancelDuringRetryWait(t *testing.T) {
+	forEach(t, func(t *testing.T, f flavour) {
+		srv, p := setup(t, f, nil)
+		srv.Push(aitest.Reply{Status: 429, RetryAfter: "30"})
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, _, err := stream(ctx, p, hello)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("error: got %v; want context.DeadlineExceeded", err)
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("Stream took %v; want to stop at the deadline", took)
+		}
+	})
+}
+
+func TestOnDeltaErrorStops(t *testing.T) {
+	forEach(t, func(t *testing.T, f flavour) {
+		srv, p := setup(t, f, nil)
+		srv.Push(aitest.Reply{Deltas: []string{"one", "two", "three"}, Delay: 20 * time.Millisecond})
+		stop := errors.New("card deleted")
+		var got []string
+		_, err := p.Stream(context.Background(), hello, func(s string) error {
+			got = append(got, s)
+			return stop
+		})
+		if !errors.Is(err, stop) {
+			t.Errorf("error: got %v; want the onDelta error", err)
+		}
+		if !slices.Equal(got, []string{"one"}) {
+			t.Errorf("deltas: got %q; want [one]", got)
+		}
+		requestCount(t, srv, 1)
+	})
+}
+
+func TestUnreachableServer(t *testing.T) {
+	forEach(t, func(t *testing.T, f flavour) {
+		_, p := setup(t, f, func(c *ai.Config) {
+			*c = f.config("http://127.0.0.1:1") // nothing listens on port 1
+			c.MaxRetries, c.RetryBaseDelay = 1, time.Millisecond
+		})
+		_, _, err := stream(context.Background(), p, hello)
+		perr := providerError(t, err, f.name)
+		if perr.Status != 0 || !perr.Retryable || !strings.Contains(perr.Message, "could not reach") {
+			t.Errorf("error: got %+v; want a retryable could-not-reach error", perr)
+		}
+	})
+}
+
+func TestInvalidRequestNotSent(t *testing.T) {
+	forEach(t, func(t *testing.T, f flavour) {
+		srv, p := setup(t, f, nil)
+		for _, req := range []ai.Request{
+			{},
+			{Messages: []ai.Message{{Role: "tool", Content: "x"}}},
+		} {
+			_, _, err := stream(context.Background(), p, req)
+			perr := providerError(t, err, f.name)
+			if perr.Retryable {
+				t.Errorf("Retryable: got true; want false for %+v", req)
+			}
+		}
+		requestCount(t, srv, 0)
+	})
+}
+
+// openAICarried reads a chat completions request body.
+func openAICarried(t *testing.T, r aitest.Request) carried {
+	t.Helper()
+	var body struct {
+		Model    string `json:"model"`
+		Messages []struct {
+			Role    string          `json:"role"`
+			Content json.RawMessage `json:"content"`
+		} `json:"messages"`
+		Temperature   *float64 `json:"temperature"`
+		MaxTokens     int      `json:"max_tokens"`
+		Stream        bool     `json:"stream"`
+		StreamOptions struct {
+			IncludeUsage bool `json:"include_usage"`
+		} `json:"stream_options"`
+	}
+	if err := r.Decode(&body); err != nil {
+		t.Fatalf("decode body: %v", err)
+	}
+	if !body.Stream || !body.StreamOptions.IncludeUsage {
+		t.Errorf("stream, include_usage: got %v, %v; want true, true", body.Stream, body.StreamOptions.IncludeUsage)
+	}
+	c := carried{model: body.Model, temperature: body.Temperature, maxTokens: body.MaxTokens}
+	for i, m := range body.Messages {
+		if i == 0 && m.Role == ai.RoleSystem {
+			c.system = text(t, m.Content)
+			continue
+		}
+		c.messages = append(c.messages, ai.Message{Role: m.Role, Content: text(t, m.Content)})
+	}
+	return c
+}
+
+// anthropicCarried reads a Messages request body.
+func anthropicCarried(t *testing.T, r aitest.Request) carried {
+	t.Helper()
+	var body struct {
+		Model    string          `json:"model"`
+		System   json.RawMessage `json:"system"`
+		Messages []struct {
+			Role    string          `json:"role"`
+			Content json.RawMessage `json:"content"`
+		} `json:"messages"`
+		Temperature *float64 `json:"temperature"`
+		MaxTokens   int      `json:"max_tokens"`
+		Stream      bool     `json:"stream"`
+	}
+	if err := r.Decode(&body); err != nil {
+		t.Fatalf("decode body: %v", err)
+	}
+	if !body.Stream {
+		t.Errorf("stream: got false; want true")
+	}
+	c := carried{model: body.Model, temperature: body.Temperature, maxTokens: body.MaxTokens}
+	if len(body.System) > 0 {
+		c.system = text(t, body.System)
+	}
+	for _, m := range body.Messages {
+		c.messages = append(c.messages, ai.Message{Role: m.Role, Content: text(t, m.Content)})
+	}
+	return c
+}
+
+// text reads message content that is a string or a list of text blocks.
+func text(t *testing.T, raw json.RawMessage) string {
+	t.Helper()
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var blocks []struct {
+		Type, Text string
+	}
+	if err := json.Unmarshal(raw, &blocks); err != nil {
+		t.Fatalf("content %s: neither a string nor text blocks", raw)
+	}
+	var b strings.Builder
+	for _, bl := range blocks {
+		if bl.Type != "text" {
+			t.Errorf("content block type: got %q; want text", bl.Type)
+		}
+		b.WriteString(bl.Text)
+	}
+	return b.String()
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestSystemRoleMessages(t *testing.T) {
+	req := ai.Request{System: "Be brief.", Messages: []ai.Message{
+		{Role: ai.RoleSystem, Content: "Cards above are context."},
+		{Role: ai.RoleUser, Content: "hi"},
+	}}
+	want := map[string]carried{
+		// OpenAI keeps a system message where it is.
+		"openai": {system: "Be brief.", messages: req.Messages},
+		// Anthropic takes one system prompt apart from the turns.
+		"anthropic": {system: "Be brief.\n\nCards above are context.", messages: req.Messages[1:]},
+	}
+	forEach(t, func(t *testing.T, f flavour) {
+		srv, p := setup(t, f, nil)
+		if _, _, err := stream(context.Background(), p, req); err != nil {
+			t.Fatalf("Stream: got %v; want nil", err)
+		}
+		got := f.carried(t, srv.Requests()[0])
+		if got.system != want[f.name].system {
+			t.Errorf("system: got %q; want %q", got.system, want[f.name].system)
+		}
+		if !slices.Equal(got.messages, want[f.name].messages) {
+			t.Errorf("messages: got %+v; want %+v", got.messages, want[f.name].messages)
+		}
+	})
+}

@@ -1,0 +1,241 @@
+package aiengine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/time/rate"
+
+	"github.com/skerhq/sker/actors"
+	"github.com/skerhq/sker/ai"
+	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/store"
+)
+
+// Finisher commits a run's result to its card (*actors.Hub).
+type Finisher interface {
+	FinishAIRun(ctx context.Context, canvasID, nodeID, runID string, r actors.AIResult) error
+}
+
+// Recorder stores finished runs (store.Store).
+type Recorder interface {
+	RecordAIRun(ctx context.Context, r store.AIRun) error
+}
+
+// Config configures an Engine. Zero values take the documented defaults.
+type Config struct {
+	Registry *ai.Registry
+	JS       jetstream.JetStream
+	Conn     *nats.Conn
+	Store    Recorder
+	Logger   *slog.Logger
+
+	// Workers is how many runs this process executes at once; default 4.
+	Workers int
+	// RunTimeout bounds one run; default 2m.
+	RunTimeout time.Duration
+	// MaxRunsPerUser is how many runs one user may have going; default 3.
+	MaxRunsPerUser int
+	// RunsPerMinute is how many runs one user may start a minute; default 20.
+	RunsPerMinute int
+	// DeltaInterval coalesces deltas; default 50ms.
+	DeltaInterval time.Duration
+	// Prefix of the per-canvas delta subjects (Prefix.<canvas>.ai); default
+	// "sker.canvas", the gateway's presence prefix.
+	Prefix string
+	// Stream and Subject of the work queue; defaults "SKER_AI" and
+	// "sker.ai.jobs". CancelSubject defaults to "sker.ai.cancel".
+	Stream, Subject, CancelSubject string
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Workers <= 0 {
+		c.Workers = 4
+	}
+	if c.RunTimeout <= 0 {
+		c.RunTimeout = 2 * time.Minute
+	}
+	if c.MaxRunsPerUser <= 0 {
+		c.MaxRunsPerUser = 3
+	}
+	if c.RunsPerMinute <= 0 {
+		c.RunsPerMinute = 20
+	}
+	if c.DeltaInterval <= 0 {
+		c.DeltaInterval = 50 * time.Millisecond
+	}
+	if c.Prefix == "" {
+		c.Prefix = "sker.canvas"
+	}
+	if c.Stream == "" {
+		c.Stream = "SKER_AI"
+	}
+	if c.Subject == "" {
+		c.Subject = "sker.ai.jobs"
+	}
+	if c.CancelSubject == "" {
+		c.CancelSubject = "sker.ai.cancel"
+	}
+}
+
+// Engine queues, runs and limits AI runs.
+type Engine struct {
+	cfg    Config
+	log    *slog.Logger
+	stream jetstream.Stream
+
+	mu       sync.Mutex
+	admitted map[string]string             // run → user, for runs counted against a user
+	running  map[string]int                // user → runs counted
+	limiters map[string]*rate.Limiter      // user → start rate
+	local    map[string]context.CancelFunc // runs executing in this process
+	// cancelled remembers cancels that came before their job was taken.
+	cancelled map[string]time.Time
+
+	cancelSub *nats.Subscription
+	consume   jetstream.ConsumeContext
+	wg        sync.WaitGroup
+	slots     chan struct{}
+	stopOnce  sync.Once
+	stopped   chan struct{}
+}
+
+var _ actors.AIEngine = (*Engine)(nil)
+
+// New creates the work queue stream and returns the Engine; it runs jobs
+// only after Start.
+func New(ctx context.Context, cfg Config) (*Engine, error) {
+	cfg.setDefaults()
+	if cfg.Registry == nil || cfg.JS == nil || cfg.Conn == nil || cfg.Store == nil {
+		return nil, errors.New("aiengine: Config needs Registry, JS, Conn and Store")
+	}
+	stream, err := cfg.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        cfg.Stream,
+		Description: "SKER AI jobs: one message per run of an AI card",
+		Subjects:    []string{cfg.Subject},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		MaxAge:      time.Hour,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("aiengine: create stream %s: %w", cfg.Stream, err)
+	}
+	e := &Engine{
+		cfg: cfg, log: cfg.Logger.With("component", "ai"), stream: stream,
+		admitted: map[string]string{}, running: map[string]int{}, limiters: map[string]*rate.Limiter{},
+		local: map[string]context.CancelFunc{}, cancelled: map[string]time.Time{}, slots: make(chan struct{}, cfg.Workers), stopped: make(chan struct{}),
+	}
+	e.cancelSub, err = cfg.Conn.Subscribe(cfg.CancelSubject, func(m *nats.Msg) { e.cancelLocal(string(m.Data)) })
+	if err != nil {
+		return nil, fmt.Errorf("aiengine: subscribe %s: %w", cfg.CancelSubject, err)
+	}
+	return e, nil
+}
+
+// Providers lists the configured providers and models (never keys).
+func (e *Engine) Providers() []ai.ProviderInfo { return e.cfg.Registry.List() }
+
+// Resolve implements actors.AIEngine.
+func (e *Engine) Resolve(provider, model string) (string, string, error) {
+	var p ai.Provider
+	if provider == "" {
+		var ok bool
+		if p, ok = e.cfg.Registry.Default(); !ok {
+			return "", "", ai.ErrNoProvider
+		}
+	} else {
+		var err error
+		if p, err = e.cfg.Registry.Lookup(provider); err != nil {
+			return "", "", err
+		}
+	}
+	if model == "" {
+		model = p.DefaultModel()
+	}
+	return p.Name(), model, nil
+}
+
+// Admit implements actors.AIEngine.
+func (e *Engine) Admit(user, run string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.running[user] >= e.cfg.MaxRunsPerUser {
+		return &canvas.OpError{Code: actors.CodeAILimit, Index: 0,
+			Message: fmt.Sprintf("at most %d AI runs at once per user; wait for one to finish", e.cfg.MaxRunsPerUser)}
+	}
+	lim := e.limiters[user]
+	if lim == nil {
+		if len(e.limiters) > 100_000 {
+			e.limiters = map[string]*rate.Limiter{} // bounded memory; limits restart
+		}
+		lim = rate.NewLimiter(rate.Limit(float64(e.cfg.RunsPerMinute)/60), e.cfg.RunsPerMinute)
+		e.limiters[user] = lim
+	}
+	if !lim.Allow() {
+		return &canvas.OpError{Code: actors.CodeAIRateLimited, Index: 0,
+			Message: fmt.Sprintf("at most %d AI runs a minute per user", e.cfg.RunsPerMinute)}
+	}
+	e.running[user]++
+	e.admitted[run] = user
+	return nil
+}
+
+// Release implements actors.AIEngine.
+func (e *Engine) Release(run string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	user, ok := e.admitted[run]
+	if !ok {
+		return
+	}
+	delete(e.admitted, run)
+	if e.running[user]--; e.running[user] <= 0 {
+		delete(e.running, user)
+	}
+}
+
+// Enqueue implements actors.AIEngine.
+func (e *Engine) Enqueue(ctx context.Context, job actors.AIJob) error {
+	data, err := json.Marshal(job)
+	if err != nil {
+		return err
+	}
+	_, err = e.cfg.JS.Publish(ctx, e.cfg.Subject, data, jetstream.WithMsgID(job.Run))
+	return err
+}
+
+// Cancel implements actors.AIEngine: every engine hears it, the one
+// running the job stops it.
+func (e *Engine) Cancel(run string) {
+	if err := e.cfg.Conn.Publish(e.cfg.CancelSubject, []byte(run)); err != nil {
+		e.log.Warn("publish cancel", "run", run, "err", err)
+	}
+}
+
+func (e *Engine) cancelLocal(run string) {
+	e.mu.Lock()
+	cancel := e.local[run]
+	if cancel == nil {
+		now := time.Now()
+		for r, at := range e.cancelled {
+			if now.Sub(at) > 2*e.cfg.RunTimeout {
+				delete(e.cancelled, r)
+			}
+		}
+		e.cancelled[run] = now
+	}
+	e.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
