@@ -1,0 +1,101 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestDefaults(t *testing.T) {
+	c, rest, err := Load(nil, env(nil), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 3000 || c.DataDir != "./data" || c.Env != "development" || c.LogLevel != "info" || c.LogFormat != "text" ||
+		c.AccessTokenTTL != 15*time.Minute || c.CanvasIdleTimeout != 5*time.Minute || c.BodyLimit != 4<<20 ||
+		c.UploadPath != "./data/uploads" || c.AIWorkers != 4 || len(rest) != 0 {
+		t.Fatalf("defaults: got %+v", c)
+	}
+}
+
+// TestPrecedence: flags override the environment, which overrides .env.
+func TestPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, ".env")
+	if err := os.WriteFile(file, []byte("PORT=4000\nDATA_DIR=/from-dotenv\nLOG_LEVEL=debug\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := Load([]string{"--port", "6000"}, env(map[string]string{"PORT": "5000", "DATA_DIR": "/from-env"}), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 6000 || c.DataDir != "/from-env" || c.LogLevel != "debug" {
+		t.Fatalf("got port %d, data dir %s, log level %s; want 6000 (flag), /from-env (env), debug (.env)", c.Port, c.DataDir, c.LogLevel)
+	}
+}
+
+// TestBadValuesNameTheVariable: every bad value is an error naming its
+// variable.
+func TestBadValuesNameTheVariable(t *testing.T) {
+	for _, tc := range []struct{ key, value string }{
+		{"PORT", "abc"}, {"PORT", "70000"}, {"SKER_ENV", "staging"}, {"DATABASE_URL", "mysql://x/y"},
+		{"REDIS_URL", "http://x"}, {"NATS_URL", "nats//broken"}, {"JWT_SECRET", "short"},
+		{"ACCESS_TOKEN_TTL", "forever"}, {"MAX_FILE_SIZE", "-3MB"}, {"LOG_LEVEL", "loud"}, {"LOG_FORMAT", "xml"},
+		{"AI_WORKERS", "-1"}, {"CANVAS_IDLE_TIMEOUT", "1ms"}, {"OPENAI_BASE_URL", "ftp://x"},
+	} {
+		_, _, err := Load(nil, env(map[string]string{tc.key: tc.value}), "")
+		if err == nil || !strings.Contains(err.Error(), tc.key) {
+			t.Errorf("%s=%q: got %v; want an error naming %s", tc.key, tc.value, err, tc.key)
+		}
+	}
+}
+
+func TestProductionNeedsASecret(t *testing.T) {
+	_, _, err := Load(nil, env(map[string]string{"SKER_ENV": "production"}), "")
+	if err == nil || !strings.Contains(err.Error(), "JWT_SECRET") {
+		t.Fatalf("production without a secret: got %v; want an error naming JWT_SECRET", err)
+	}
+	if _, _, err := Load(nil, env(map[string]string{"SKER_ENV": "production", "JWT_SECRET": strings.Repeat("x", 32)}), ""); err != nil {
+		t.Fatalf("production with a secret: %v", err)
+	}
+}
+
+func TestReadReplicaNeedsPrimary(t *testing.T) {
+	_, _, err := Load(nil, env(map[string]string{"DATABASE_READ_URL": "postgres://h/db"}), "")
+	if err == nil || !strings.Contains(err.Error(), "DATABASE_READ_URL") {
+		t.Fatalf("got %v; want an error naming DATABASE_READ_URL", err)
+	}
+}
+
+func TestURLPasswordIsRedacted(t *testing.T) {
+	_, _, err := Load(nil, env(map[string]string{"DATABASE_URL": "mysql://user:secret@h/db"}), "")
+	if err == nil || strings.Contains(err.Error(), "secret") {
+		t.Fatalf("got %v; want an error without the password", err)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"512": 512, "64KB": 64 << 10, "10mb": 10 << 20, "1GB": 1 << 30, " 2 MB ": 2 << 20} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q): got %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "0", "-1", "KB", "1TB", "1.5MB"} {
+		if _, err := ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q): got nil error", bad)
+		}
+	}
+}
+
+func TestModelLists(t *testing.T) {
+	c, _, err := Load(nil, env(map[string]string{"OPENAI_MODELS": " a, b ,,c "}), "")
+	if err != nil || strings.Join(c.OpenAIModels, "|") != "a|b|c" {
+		t.Fatalf("got %v, %v; want [a b c]", c.OpenAIModels, err)
+	}
+}
