@@ -185,6 +185,7 @@ func (a *canvasActor) aiRun(n *canvas.Node, user string) ([]canvas.Op, aiEffects
 		"ai_context": map[string]int{"cards": len(job.Context), "omitted": job.Omitted},
 	}, "ai_error", "ai_usage", "ai_finished_at")}
 	after := func() {
+		a.watchDeadline(job.Deadline)
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -244,10 +245,22 @@ func (a *canvasActor) onAIFinish(ctx actor.Context, m *aiFinish, sender *actor.P
 	a.commit(ctx, &submit{Canvas: a.id, Author: "ai", Ops: []canvas.Op{aiUpdate(n.ID, set, unset...)}}, sender, nil)
 }
 
+// aiExpireTick checks for expired runs at a run's deadline.
+type aiExpireTick struct{ epoch string }
+
+func (*aiExpireTick) NotInfluenceReceiveTimeout() {}
+
+// watchDeadline schedules an expiry check just after a run's deadline.
+func (a *canvasActor) watchDeadline(deadline int64) {
+	wait := time.Until(time.UnixMilli(deadline)) + 100*time.Millisecond
+	a.after(max(wait, 0), &aiExpireTick{epoch: a.epoch})
+}
+
 // expireAIRuns ends runs whose deadline passed with no result: their worker
 // stopped (or the process running it was killed), so the card must not
 // stay "running" forever.
-func (a *canvasActor) expireAIRuns(ctx actor.Context) {
+// With schedule, runs still within their deadline get a check at it.
+func (a *canvasActor) expireAIRuns(ctx actor.Context, schedule bool) {
 	now := a.now()
 	for _, n := range a.st.Nodes {
 		if n.Kind != "ai" || dataString(n, "ai_status") != AIRunning {
@@ -256,6 +269,9 @@ func (a *canvasActor) expireAIRuns(ctx actor.Context) {
 		var deadline int64
 		_ = json.Unmarshal(n.Data["ai_deadline"], &deadline)
 		if deadline > now {
+			if schedule {
+				a.watchDeadline(deadline)
+			}
 			continue
 		}
 		a.log.Warn("ai run expired without a result", "node", n.ID, "run", dataString(n, "ai_run"))

@@ -95,6 +95,10 @@ func (a *canvasActor) Receive(ctx actor.Context) {
 		if m.epoch == a.epoch && a.inflight != nil {
 			a.sendAppend()
 		}
+	case *aiExpireTick:
+		if m.epoch == a.epoch && a.phase == phaseLive {
+			a.expireAIRuns(ctx, false)
+		}
 	case *checkpointTick:
 		if m.epoch == a.epoch {
 			a.onTick(ctx)

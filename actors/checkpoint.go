@@ -71,7 +71,7 @@ func (a *canvasActor) onTick(ctx actor.Context) {
 	if a.committed > a.cp.seq {
 		a.startCheckpoint(ctx)
 	}
-	a.expireAIRuns(ctx)
+	a.expireAIRuns(ctx, false)
 	a.after(a.hub.cfg.CheckpointInterval, &checkpointTick{epoch: a.epoch})
 }
 

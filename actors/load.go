@@ -111,7 +111,7 @@ func (a *canvasActor) onLoaded(ctx actor.Context, m *loaded) {
 	ctx.SetReceiveTimeout(a.hub.cfg.IdleTimeout)
 	a.after(a.hub.cfg.CheckpointInterval, &checkpointTick{epoch: a.epoch})
 	a.log.Debug("canvas activated", "seq", a.committed, "checkpoint_seq", a.cp.seq, "nodes", len(a.st.Nodes))
-	a.expireAIRuns(ctx)
+	a.expireAIRuns(ctx, true)
 	queue := a.queue
 	a.queue = nil
 	for _, env := range queue {

@@ -87,7 +87,7 @@ func errorMiddleware(provider, key string) func(*http.Request, func(*http.Reques
 		}
 		if mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type")); mt == "application/json" || mt == "text/html" {
 			res.Body.Close() // e.g. a server that ignored stream: true
-			return nil, &Error{Provider: provider, Status: res.StatusCode,
+			return nil, &Error{Provider: provider,
 				Message: "expected an event stream from the provider, got " + quote(res.Header.Get("Content-Type"))}
 		}
 		return res, nil
