@@ -65,11 +65,3 @@ func (r *ring) since(seq, committed uint64, limit int) ([]json.RawMessage, bool)
 	}
 	return out, true
 }
-
-// streamSeqOf returns the stream sequence of the record holding seq.
-func (r *ring) streamSeqOf(seq uint64) (uint64, bool) {
-	if r.n == 0 || seq < r.at(0).seq || seq > r.at(r.n-1).seq {
-		return 0, false
-	}
-	return r.at(int(seq - r.at(0).seq)).streamSeq, true
-}
