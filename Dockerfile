@@ -9,13 +9,13 @@
 # liveness endpoint is GET /health on port 3000 (see docker-compose.yml).
 
 # --- web UI (optional) --------------------------------------------------------
-# Builds web/ when it has a package.json; otherwise leaves an empty dist, so a
-# tree without the UI still builds.
+# Builds web/ into ui/dist/app (embedded by package ui) when web/ has a
+# package.json; otherwise leaves it empty and the binary serves a placeholder.
 FROM node:22-bookworm-slim AS web
 WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/root/.npm \
-    mkdir -p web/dist && \
+    mkdir -p ui/dist/app && \
     if [ -f web/package.json ]; then \
       cd web && \
       if [ -f package-lock.json ]; then npm ci; else npm install; fi && \
@@ -28,8 +28,8 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
-# The built UI, where the Go build (go:embed) and the server expect it.
-COPY --from=web /src/web/dist ./web/dist
+# The built UI, where package ui embeds it (go:embed).
+COPY --from=web /src/ui/dist/app ./ui/dist/app
 ARG VERSION=dev
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
@@ -42,7 +42,6 @@ FROM gcr.io/distroless/static-debian12:nonroot
 WORKDIR /app
 COPY --from=build /out/sker /app/sker
 COPY --from=build /src/nats.conf /app/nats.conf
-COPY --from=build /src/web/dist /app/web/dist
 # The volume starts out owned by the non-root user (65532 in distroless).
 COPY --from=build --chown=65532:65532 /out/data /data
 ENV DATA_DIR=/data \

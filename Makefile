@@ -37,20 +37,28 @@ migrate:
 seed:
 	$(GO) run ./cmd/sker seed
 
-## bench: benchmarks for now; the load harness will run here
+## bench: the load harness's standard set (fanout, spread, burst, cold, idle)
+##   against a fresh sker per scenario, about 4 minutes: bench/results.json,
+##   bench/results.svg and a dated summary appended to docs/performance.md.
+##   Sizes: BENCH_FLAGS (see `bin/skerload -h`). Go micro-benchmarks:
+##   go test -run '^$$' -bench . -benchmem ./...
+BENCH_FLAGS ?= -warmup 2s -duration 10s -drain 10s -timeout 150s
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) build -o bin/sker ./cmd/sker
+	$(GO) build -o bin/skerload ./cmd/skerload
+	bin/skerload -server-bin bin/sker -commit $(VERSION) $(BENCH_FLAGS) \
+		-out bench/results.json -plot bench/results.svg -doc docs/performance.md bench
 
 ## clean: remove build output (never DATA_DIR: ./data holds your canvases)
 clean:
-	rm -rf bin web/dist
+	rm -rf bin ui/dist/app
 
 # The web UI is built only when web/package.json exists, and only when
-# web/dist is missing or older than a source file; a tree without web/
-# skips it.
+# its output (ui/dist/app, embedded by package ui) is missing or older than
+# a source file; a tree without web/ skips it.
 ifneq ($(wildcard web/package.json),)
-WEB_SOURCES := $(shell find web \( -path web/node_modules -o -path web/dist \) -prune -o -type f -print)
-WEB_STAMP   := web/dist/.built
+WEB_SOURCES := $(shell find web \( -path web/node_modules -o -path web/e2e -o -name '*.test.ts' -o -name '*.test.tsx' \) -prune -o -type f -print)
+WEB_STAMP   := ui/dist/app/index.html
 
 web: $(WEB_STAMP)
 

@@ -8,7 +8,8 @@
 #   3. go vet               \
 #   4. staticcheck           } over ./..., or the packages in $PKGS
 #   5. go test -race        /  (staticcheck is a Go tool of the module)
-#   6. web UI tests         (coming: see the marked place below)
+#   6. web UI tests         npm ci (when needed), vitest, build, browser e2e
+#                           (see the marked place below; SKIP_WEB=1 skips)
 #
 # Extra arguments go to `go test`, e.g.
 #   bash scripts/test.sh -run TestJournal
@@ -78,10 +79,49 @@ go test -race -count=1 -timeout 20m "${PKGS[@]}" "$@"
 passed
 
 # ---------------------------------------------------------------------------
-# WEB UI TESTS — coming. When web/ has its package.json and browser tests
-# (Vite + playwright-core driving Debian's Chromium, see DESIGN.md §9), run
-# them here, e.g.:
-#   begin "web UI tests"
-#   (cd web && npm ci && npm test)
-#   passed
+# WEB UI TESTS (web/, the studio): dependencies, Vitest unit and component
+# tests, the production build (embedded by package ui), and the browser
+# end-to-end scenario (web/e2e/studio.e2e.mjs: playwright-core driving
+# Debian's Chromium against the real sker binary on a free port).
+# SKIP_WEB=1 skips them (for quick Go-only runs; CI never sets it).
 # ---------------------------------------------------------------------------
+if [ -f web/package.json ] && [ "${SKIP_WEB:-}" != 1 ]; then
+	begin "web UI: dependencies (npm ci when needed)"
+	if ! command -v npm >/dev/null 2>&1; then
+		echo "test.sh: npm is not installed; the studio needs Node.js 20.19+ with npm" >&2
+		exit 1
+	fi
+	# npm ci only when node_modules is missing or package-lock.json changed.
+	LOCK_SUM=$(sha256sum web/package-lock.json | cut -d' ' -f1)
+	if [ ! -d web/node_modules ] || [ "$(cat web/node_modules/.lock-sum 2>/dev/null)" != "$LOCK_SUM" ]; then
+		(cd web && npm ci --no-audit --no-fund)
+		echo "$LOCK_SUM" >web/node_modules/.lock-sum
+	else
+		echo "web/node_modules is current"
+	fi
+	passed
+
+	begin "web UI: unit and component tests (vitest)"
+	(cd web && npm test)
+	passed
+
+	begin "web UI: production build"
+	(cd web && npm run build)
+	passed
+
+	begin "web UI: browser end-to-end (playwright-core + Debian's Chromium)"
+	CHROMIUM=${CHROMIUM_PATH:-/usr/bin/chromium}
+	if [ ! -x "$CHROMIUM" ]; then
+		if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+			echo "installing Debian's chromium package"
+			apt-get update -qq
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+		else
+			echo "test.sh: no Chromium at $CHROMIUM. Install Debian's package as root" >&2
+			echo "  (apt-get install -y chromium) or set CHROMIUM_PATH; a downloaded browser is never used." >&2
+			exit 1
+		fi
+	fi
+	(cd web && CHROMIUM_PATH="$CHROMIUM" node e2e/studio.e2e.mjs)
+	passed
+fi

@@ -1,0 +1,174 @@
+// Helpers for the browser tests: build and run the real sker binary on a
+// free port with a temporary DATA_DIR, and drive Debian's Chromium through
+// playwright-core (never a downloaded browser).
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, openSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const webDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const repoRoot = resolve(webDir, '..');
+export const artifacts = resolve(repoRoot, 'test-artifacts', 'e2e');
+
+export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export function log(...args) {
+  const t = new Date().toISOString().slice(11, 23);
+  console.log(`[${t}]`, ...args);
+}
+
+/** Builds the sker binary (with the UI embedded, which must be built first) unless SKER_BIN is set. */
+export function buildSker() {
+  if (process.env.SKER_BIN) return process.env.SKER_BIN;
+  if (!existsSync(join(repoRoot, 'ui', 'dist', 'app', 'index.html'))) {
+    throw new Error('the UI is not built: run `npm run build` in web/ first');
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'sker-studio-bin-'));
+  const bin = join(dir, 'sker');
+  log('building sker');
+  const r = spawnSync('go', ['build', '-o', bin, './cmd/sker'], { cwd: repoRoot, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('go build ./cmd/sker failed');
+  return bin;
+}
+
+export function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** A sker process; restart() keeps the port and the data. */
+export class Sker {
+  constructor(bin, port, dataDir) {
+    this.bin = bin;
+    this.port = port;
+    this.dataDir = dataDir;
+    this.url = `http://127.0.0.1:${port}`;
+    this.proc = null;
+  }
+
+  static async start(bin) {
+    const port = await freePort();
+    const dataDir = mkdtempSync(join(tmpdir(), 'sker-studio-data-'));
+    const s = new Sker(bin, port, dataDir);
+    await s.start();
+    return s;
+  }
+
+  async start() {
+    mkdirSync(artifacts, { recursive: true });
+    const out = openSync(join(artifacts, 'sker.log'), 'a');
+    this.proc = spawn(this.bin, ['serve'], {
+      cwd: this.dataDir,
+      env: {
+        ...process.env,
+        PORT: String(this.port),
+        HOST: '127.0.0.1',
+        DATA_DIR: this.dataDir,
+        JWT_SECRET: 'studio-e2e-secret-0123456789abcdef-0123456789',
+        LOG_LEVEL: 'warn',
+        NATS_URL: '',
+        DATABASE_URL: '',
+        REDIS_URL: '',
+        RABBITMQ_URL: '',
+        CANVAS_IDLE_TIMEOUT: '5m',
+      },
+      stdio: ['ignore', out, out],
+    });
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (this.proc.exitCode !== null) throw new Error(`sker exited with ${this.proc.exitCode}; see ${join(artifacts, 'sker.log')}`);
+      try {
+        const r = await fetch(`${this.url}/health`);
+        if (r.ok) return;
+      } catch {
+        /* not yet */
+      }
+      await sleep(100);
+    }
+    throw new Error('sker did not answer /health within 30 s');
+  }
+
+  async stop() {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise((res) => p.once('exit', res));
+    p.kill('SIGTERM');
+    const t = setTimeout(() => p.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(t);
+  }
+
+  async close() {
+    await this.stop();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** Calls the REST API; token from a session. */
+  async api(method, path, body, token) {
+    const r = await fetch(`${this.url}/api/v1${path}`, {
+      method,
+      headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.text();
+    const json = text ? JSON.parse(text) : undefined;
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+    return json;
+  }
+}
+
+export function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Launches Debian's Chromium headless. Playwright gives the browser a fresh
+ * temporary profile (user-data-dir) and removes it on close; each
+ * newContext() is isolated, like another person's browser.
+ */
+export async function launchBrowser() {
+  if (!existsSync(chromiumPath)) {
+    throw new Error(`no Chromium at ${chromiumPath}: install Debian's package (apt-get install -y chromium) or set CHROMIUM_PATH`);
+  }
+  return chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
+  });
+}
+
+/** Polls fn until it returns a truthy value; returns it and how long it took. */
+export async function waitFor(what, fn, timeoutMs = 5000, everyMs = 20) {
+  const t0 = Date.now();
+  let last;
+  while (Date.now() - t0 < timeoutMs) {
+    try {
+      last = await fn();
+      if (last) return { value: last, ms: Date.now() - t0 };
+    } catch (err) {
+      last = err;
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}

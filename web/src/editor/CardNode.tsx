@@ -1,0 +1,176 @@
+// A card on the canvas: text, note, AI prompt (image and file cards show
+// their name until uploads exist). Double-click edits its text in place;
+// typing is sent as it goes (debounced), one undo step per burst.
+
+import { Handle, NodeResizer, Position, type Node, type NodeProps } from '@xyflow/react';
+import { memo, useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { SyncClient } from '../sync/client';
+import type { CanvasNode } from '../sync/protocol';
+import { capture } from '../undo/undo';
+import { useEditor } from './context';
+
+export interface CardData extends Record<string, unknown> {
+  node: CanvasNode;
+  /** Another person who has this card selected. */
+  peer?: { color: string; name: string };
+}
+
+export type CardRFNode = Node<CardData, 'card'>;
+
+const typingDelayMs = 250;
+
+/** The data key holding a card's editable text. */
+export function textField(kind: string): string {
+  return kind === 'ai' ? 'prompt' : 'text';
+}
+
+/** The streaming answer of an AI card, while one streams. */
+function useAIStream(client: SyncClient, id: string) {
+  const subscribe = useCallback((fn: () => void) => client.on('ai', (node) => node === id && fn()), [client, id]);
+  return useSyncExternalStore(subscribe, () => client.ai.get(id));
+}
+
+function CardNodeView({ id, data, selected }: NodeProps<CardRFNode>) {
+  const { t } = useTranslation();
+  const { client, undo, canEdit, resizeBefore } = useEditor();
+  const n = data.node;
+  const field = textField(n.kind);
+  const stored = typeof n.data[field] === 'string' ? (n.data[field] as string) : '';
+  const [editing, setEditing] = useState(false);
+  const [draft, setDraft] = useState(stored);
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const area = useRef<HTMLTextAreaElement>(null);
+
+  useEffect(() => {
+    if (!editing) setDraft(stored);
+  }, [stored, editing]);
+
+  useEffect(() => {
+    if (editing) area.current?.focus();
+  }, [editing]);
+
+  useEffect(() => {
+    if (!canEdit) setEditing(false);
+  }, [canEdit]);
+
+  const commit = (text: string) => {
+    if (timer.current) clearTimeout(timer.current);
+    timer.current = null;
+    const current = client.doc.nodes.get(id)?.data[field];
+    if (current === text || (current === undefined && text === '')) return;
+    undo.apply([{ op: 'node.update', id, set: { [`data.${field}`]: text } }], `text:${id}`);
+  };
+
+  const onChange = (text: string) => {
+    setDraft(text);
+    if (timer.current) clearTimeout(timer.current);
+    timer.current = setTimeout(() => commit(text), typingDelayMs);
+  };
+
+  const stopEditing = () => {
+    commit(draft);
+    setEditing(false);
+  };
+
+  const placeholder =
+    n.kind === 'ai' ? t('editor.aiPlaceholder') : n.kind === 'note' ? t('editor.notePlaceholder') : t('editor.textPlaceholder');
+  const color = typeof n.data.color === 'string' ? n.data.color : undefined;
+  const stream = useAIStream(client, id);
+  const aiStatus = n.kind === 'ai' && typeof n.data.ai_status === 'string' ? n.data.ai_status : '';
+  const running = aiStatus === 'running';
+  const committed = n.kind === 'ai' && typeof n.data.answer === 'string' ? n.data.answer : '';
+  // While a run streams, its text so far; the committed answer wins once it is in.
+  const answer = running && stream && stream.run === n.data.ai_run ? stream.text : committed;
+  const aiError = n.kind === 'ai' && typeof n.data.ai_error === 'string' ? n.data.ai_error : '';
+
+  return (
+    <div
+      className="card-frame"
+      data-testid={`card-${id}`}
+      data-kind={n.kind}
+      onDoubleClick={(e) => {
+        if (!canEdit) return;
+        e.stopPropagation();
+        setEditing(true);
+      }}
+    >
+      <NodeResizer
+        isVisible={selected && canEdit}
+        minWidth={80}
+        minHeight={48}
+        onResizeStart={() => {
+          resizeBefore.current = capture([{ op: 'node.update', id }], client.doc);
+        }}
+        onResizeEnd={(_, p) => {
+          const before = resizeBefore.current;
+          resizeBefore.current = null;
+          const set = { x: Math.round(p.x), y: Math.round(p.y), w: Math.max(1, Math.round(p.width)), h: Math.max(1, Math.round(p.height)) };
+          const cbids = client.submit([{ op: 'node.update', id, set }]);
+          if (cbids && before) undo.record(before, cbids);
+        }}
+      />
+      <div
+        className={`card card-${n.kind}${selected ? ' is-selected' : ''}${data.peer ? ' has-peer' : ''}`}
+        style={{ ...(data.peer ? { boxShadow: `0 0 0 3px ${data.peer.color}` } : {}), ...(color ? { background: color } : {}) }}
+      >
+        {data.peer && (
+          <span className="peer-tag" style={{ background: data.peer.color }}>
+            {data.peer.name}
+          </span>
+        )}
+        <div className="card-kind">{n.kind === 'ai' ? t('editor.aiLabel') : t(`editor.kind.${n.kind}`)}</div>
+        {editing ? (
+          <textarea
+            ref={area}
+            className="card-edit nodrag nowheel nopan"
+            value={draft}
+            maxLength={20000}
+            placeholder={placeholder}
+            aria-label={placeholder}
+            onChange={(e) => onChange(e.target.value)}
+            onBlur={stopEditing}
+            onKeyDown={(e) => {
+              e.stopPropagation();
+              if (e.key === 'Escape' || (e.key === 'Enter' && (e.ctrlKey || e.metaKey))) (e.target as HTMLTextAreaElement).blur();
+            }}
+          />
+        ) : (
+          <div className={`card-text${draft ? '' : ' is-empty'}`} data-testid="card-text">
+            {draft || placeholder}
+          </div>
+        )}
+        {n.kind === 'ai' && (
+          <div className="card-ai-bar">
+            <button
+              type="button"
+              className="nodrag"
+              disabled={!canEdit || (!running && !(draft || stored).trim())}
+              onClick={(e) => {
+                e.stopPropagation();
+                client.runAI(id, running);
+              }}
+              data-testid="ai-run"
+            >
+              {running ? t('editor.aiStop') : t('editor.aiRun')}
+            </button>
+            {aiStatus && <span className={`ai-status ai-${aiStatus}`}>{t(`editor.aiStatus.${aiStatus}`, { defaultValue: aiStatus })}</span>}
+          </div>
+        )}
+        {answer || aiError ? (
+          <div className="card-answer nowheel" data-status={aiStatus} data-testid="ai-answer">
+            {answer || aiError}
+          </div>
+        ) : null}
+      </div>
+      {/* One handle per side; the canvas connects them loosely (any to any)
+          and draws each edge between the sides that face each other. */}
+      <Handle type="source" id="top" position={Position.Top} isConnectable={canEdit} />
+      <Handle type="source" id="right" position={Position.Right} isConnectable={canEdit} />
+      <Handle type="source" id="bottom" position={Position.Bottom} isConnectable={canEdit} />
+      <Handle type="source" id="left" position={Position.Left} isConnectable={canEdit} />
+    </div>
+  );
+}
+
+export const CardNode = memo(CardNodeView);
