@@ -48,6 +48,13 @@ type canvasActor struct {
 	// metaWaiters are committed title/settings changes whose senders wait
 	// for the checkpoint that puts them in the store.
 	metaWaiters []*entry
+
+	// A batch sent again with the same client batch id by the same author
+	// (a client resending after a dropped connection) is answered with the
+	// first one's outcome instead of being applied twice: seen holds the
+	// keys of the batches in history, inFlight those not committed yet.
+	seen     map[string]uint64
+	inFlight map[string]*entry
 }
 
 // entry is one accepted batch on its way to the journal.
@@ -56,8 +63,21 @@ type entry struct {
 	raw   []byte // encoded journal.Committed
 	ops   int
 	undo  *canvas.Undo
-	reply *actor.PID  // nil for the actor's own batches
-	after afterCommit // side effect once committed, or nil
+	reply *actor.PID   // nil for the actor's own batches
+	after afterCommit  // side effect once committed, or nil
+	key   string       // dedupe key, or ""
+	dups  []*actor.PID // senders of the same batch again, answered with it
+}
+
+// answer sends res to the batch's sender and to any sender of the same
+// batch again.
+func (e *entry) answer(ctx actor.Context, res *submitResult) {
+	if e.reply != nil {
+		ctx.Send(e.reply, res)
+	}
+	for _, d := range e.dups {
+		ctx.Send(d, res)
+	}
 }
 
 func newCanvasActor(h *Hub, id string) *canvasActor {
@@ -117,6 +137,7 @@ func (a *canvasActor) start(ctx actor.Context) {
 	a.self = ctx.Self()
 	a.phase = phaseLoading
 	a.history = newRing(a.hub.cfg.History)
+	a.seen, a.inFlight = map[string]uint64{}, map[string]*entry{}
 	a.cp = newCheckpointer()
 	go a.load(a.epoch)
 }
@@ -242,16 +263,13 @@ func (a *canvasActor) failAll(ctx actor.Context, err error) {
 	a.failQueue(ctx, err)
 	a.releaseMetaWaiters(ctx, ^uint64(0)) // committed: the journal has them
 	for _, e := range a.pending {
-		if e.reply != nil {
-			ctx.Send(e.reply, &submitResult{Err: err})
-		}
+		e.answer(ctx, &submitResult{Err: err})
 	}
 	a.pending = nil
 	for _, e := range a.inflight {
-		if e.reply != nil {
-			ctx.Send(e.reply, &submitResult{Err: ErrOutcomeUnknown})
-		}
+		e.answer(ctx, &submitResult{Err: ErrOutcomeUnknown})
 	}
+	clear(a.inFlight)
 	a.inflight = nil
 }
 
@@ -267,7 +285,7 @@ func (a *canvasActor) releaseMetaWaiters(ctx actor.Context, upTo uint64) {
 	kept := a.metaWaiters[:0]
 	for _, e := range a.metaWaiters {
 		if e.seq <= upTo {
-			ctx.Send(e.reply, &submitResult{Seq: e.seq})
+			e.answer(ctx, &submitResult{Seq: e.seq})
 		} else {
 			kept = append(kept, e)
 		}

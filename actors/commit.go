@@ -28,6 +28,9 @@ const (
 // is answered only when the journal has it, or at once when it is invalid.
 // A batch holding an AI op is first turned into node.update ops.
 func (a *canvasActor) onSubmit(ctx actor.Context, m *submit, sender *actor.PID) {
+	if a.duplicate(ctx, m, sender) {
+		return
+	}
 	ops, fx, isAI, err := a.translateAI(m)
 	if err != nil {
 		a.reject(ctx, sender, err)
@@ -42,6 +45,33 @@ func (a *canvasActor) onSubmit(ctx actor.Context, m *submit, sender *actor.PID) 
 		return
 	}
 	a.commit(ctx, m, sender, nil)
+}
+
+// dedupeKey identifies a batch a client may send again.
+func dedupeKey(author, cbid string) string {
+	if cbid == "" {
+		return ""
+	}
+	return author + "\x00" + cbid
+}
+
+// duplicate answers a batch sent again (same author and client batch id)
+// with the first one's outcome: its seq when committed, or, when it is on
+// its way, together with it.
+func (a *canvasActor) duplicate(ctx actor.Context, m *submit, sender *actor.PID) bool {
+	key := dedupeKey(m.Author, m.ClientBatchID)
+	if key == "" || sender == nil {
+		return false
+	}
+	if seq, ok := a.seen[key]; ok {
+		ctx.Send(sender, &submitResult{Seq: seq})
+		return true
+	}
+	if e := a.inFlight[key]; e != nil {
+		e.dups = append(e.dups, sender)
+		return true
+	}
+	return false
 }
 
 func (a *canvasActor) reject(ctx actor.Context, sender *actor.PID, err error) {
@@ -75,7 +105,12 @@ func (a *canvasActor) commit(ctx actor.Context, m *submit, sender *actor.PID, af
 	if cancels := a.deletedRuns(undo); cancels != nil {
 		after = chain(after, cancels)
 	}
-	a.pending = append(a.pending, &entry{seq: a.st.Seq, raw: raw, ops: len(m.Ops), undo: undo, reply: sender, after: after})
+	e := &entry{seq: a.st.Seq, raw: raw, ops: len(m.Ops), undo: undo, reply: sender, after: after,
+		key: dedupeKey(m.Author, m.ClientBatchID)}
+	if e.key != "" {
+		a.inFlight[e.key] = e
+	}
+	a.pending = append(a.pending, e)
 	a.maybeAppend()
 	return true
 }
@@ -178,21 +213,22 @@ func (a *canvasActor) onAppendDone(ctx actor.Context, m *appendDone) {
 	for _, e := range done {
 		metaChanged = metaChanged || e.undo.PrevMeta() != nil
 		a.committed = e.seq
-		a.history.push(recent{seq: e.seq, raw: e.raw, streamSeq: m.streamSeq})
+		a.remember(recent{seq: e.seq, raw: e.raw, streamSeq: m.streamSeq, key: e.key})
+		delete(a.inFlight, e.key)
 		a.cp.markUndo(e.undo)
 		ops += e.ops
 	}
 	a.publish(done)
 	for _, e := range done {
 		switch {
-		case e.reply == nil:
+		case e.reply == nil && len(e.dups) == 0:
 		case e.undo.PrevMeta() != nil:
 			// A title or settings change is acknowledged once the store
 			// has it too, so that canvas lists read right after the ack
 			// show it.
 			a.metaWaiters = append(a.metaWaiters, e)
 		default:
-			ctx.Send(e.reply, &submitResult{Seq: e.seq})
+			e.answer(ctx, &submitResult{Seq: e.seq})
 		}
 		if e.after != nil {
 			e.after()
@@ -216,9 +252,7 @@ func (a *canvasActor) onAppendDone(ctx actor.Context, m *appendDone) {
 func (a *canvasActor) onAppendFailed(ctx actor.Context, err error) {
 	if errors.Is(err, journal.ErrFenced) {
 		for _, e := range a.inflight {
-			if e.reply != nil {
-				ctx.Send(e.reply, &submitResult{Err: ErrUnavailable})
-			}
+			e.answer(ctx, &submitResult{Err: ErrUnavailable})
 		}
 		a.inflight = nil
 		a.fail(ctx, "another owner appended to the journal", err)
@@ -261,6 +295,17 @@ func (a *canvasActor) publish(done []*entry) {
 	if err := a.hub.cfg.Conn.PublishMsg(msg); err != nil {
 		// Gateways notice the gap at the next batch and catch up.
 		a.log.Warn("fanout publish failed", "err", err)
+	}
+}
+
+// remember adds a committed batch to the history and its dedupe key to
+// seen, forgetting the key of the batch it pushes out.
+func (a *canvasActor) remember(r recent) {
+	if old, ok := a.history.push(r); ok && old.key != "" && a.seen[old.key] == old.seq {
+		delete(a.seen, old.key)
+	}
+	if r.key != "" {
+		a.seen[r.key] = r.seq
 	}
 }
 

@@ -426,3 +426,51 @@ func TestJournalTrimmedOnlyUpToCheckpoint(t *testing.T) {
 		t.Fatalf("state rebuilt after trimming differs:\n got %s\nwant %s", got, live)
 	}
 }
+
+// TestResentBatchIsNotAppliedTwice: a client that sends a batch again with
+// the same client batch id (after a dropped connection) gets the first
+// outcome; the batch is applied once, also after reactivation.
+func TestResentBatchIsNotAppliedTwice(t *testing.T) {
+	e := newEnv(t)
+	h := e.hub(func(c *Config) { c.IdleTimeout = 300 * time.Millisecond })
+	id := e.canvas("c1")
+	mustSubmit(t, h, id, addNode("n1"))
+	send := func(cbid, author string) uint64 {
+		seq, err := h.Submit(context.Background(), id, author, cbid, []canvas.Op{setText("n1", cbid)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seq
+	}
+	first := send("b1", "alice")
+	if again := send("b1", "alice"); again != first {
+		t.Fatalf("resent batch: got seq %d; want the first's %d", again, first)
+	}
+	if other := send("b1", "bob"); other == first {
+		t.Fatalf("another author's batch with the same id was taken for a duplicate")
+	}
+	// Sent twice at once: both answers carry one seq.
+	var wg sync.WaitGroup
+	seqs := make([]uint64, 4)
+	for i := range seqs {
+		wg.Add(1)
+		go func() { defer wg.Done(); seqs[i] = send("b2", "alice") }()
+	}
+	wg.Wait()
+	for _, s := range seqs {
+		if s != seqs[0] {
+			t.Fatalf("concurrent resends: got seqs %v; want one", seqs)
+		}
+	}
+	head := snapshot(t, h, id).Seq
+	waitFor(t, "passivation", 5*time.Second, func() bool {
+		n, err := h.Active(context.Background())
+		return err == nil && n == 0
+	})
+	if again := send("b1", "alice"); again != first {
+		t.Fatalf("resent after reactivation: got seq %d; want %d", again, first)
+	}
+	if got := snapshot(t, h, id).Seq; got != head {
+		t.Fatalf("seq after resends: got %d; want %d (nothing applied twice)", got, head)
+	}
+}

@@ -74,7 +74,7 @@ func replay(st *canvas.State, res *loadResult, streamSeq uint64, rec journal.Rec
 		if err := json.Unmarshal(raw, &c); err != nil {
 			return fmt.Errorf("replay: record %d: %w", streamSeq, err)
 		}
-		res.history = append(res.history, recent{seq: c.Seq, raw: raw, streamSeq: streamSeq})
+		res.history = append(res.history, recent{seq: c.Seq, raw: raw, streamSeq: streamSeq, key: dedupeKey(c.Author, c.ClientBatchID)})
 		if c.Seq <= st.Seq {
 			continue
 		}
@@ -101,7 +101,7 @@ func (a *canvasActor) onLoaded(ctx actor.Context, m *loaded) {
 	a.st, a.streamSeq, a.committed = r.st, r.streamSeq, r.st.Seq
 	a.cp.seq = r.cpSeq
 	for _, h := range r.history {
-		a.history.push(h)
+		a.remember(h)
 	}
 	// Everything replayed from the journal is newer than the checkpoint.
 	if a.committed > a.cp.seq {

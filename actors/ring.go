@@ -8,6 +8,7 @@ type recent struct {
 	seq       uint64
 	raw       json.RawMessage
 	streamSeq uint64
+	key       string // dedupe key (author and client batch id), or ""
 }
 
 // ring keeps the last cap committed batches, oldest first. Touched only by
@@ -25,14 +26,17 @@ func newRing(capacity int) *ring {
 	return &ring{buf: make([]recent, capacity)}
 }
 
-func (r *ring) push(e recent) {
+// push adds e and returns the entry it pushed out, if the ring was full.
+func (r *ring) push(e recent) (evicted recent, ok bool) {
 	if r.n < len(r.buf) {
 		r.buf[(r.start+r.n)%len(r.buf)] = e
 		r.n++
-		return
+		return recent{}, false
 	}
+	evicted = r.buf[r.start]
 	r.buf[r.start] = e
 	r.start = (r.start + 1) % len(r.buf)
+	return evicted, true
 }
 
 func (r *ring) at(i int) recent { return r.buf[(r.start+i)%len(r.buf)] }
