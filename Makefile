@@ -60,7 +60,11 @@ ifneq ($(wildcard web/package.json),)
 WEB_SOURCES := $(shell find web \( -path web/node_modules -o -path web/e2e -o -name '*.test.ts' -o -name '*.test.tsx' \) -prune -o -type f -print)
 WEB_STAMP   := ui/dist/app/index.html
 
-web: $(WEB_STAMP)
+# Without npm (a machine with Go only) sker still runs: the binary serves a
+# placeholder page at / that says how to build the studio.
+web:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(WEB_STAMP); \
+	else echo "make: npm not found: running without the studio UI (install Node.js 20.19+ to build it)"; fi
 
 web/node_modules/.installed: web/package.json $(wildcard web/package-lock.json)
 	cd web && if [ -f package-lock.json ]; then npm ci; else npm install; fi
