@@ -3,27 +3,23 @@ package actors
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/journal"
 	"github.com/skerhq/sker/store"
+	"github.com/skerhq/sker/testkit"
 )
 
 // env is one node's worth of real dependencies: an in-process JetStream
 // server (no TCP port), a SQLite store and the journal.
 type env struct {
 	t       testing.TB
-	ns      *server.Server
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	store   store.Store
@@ -34,26 +30,7 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	dir := t.TempDir()
-	ns, err := server.NewServer(&server.Options{
-		DontListen: true, JetStream: true, StoreDir: filepath.Join(dir, "js"), NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatalf("nats server: %v", err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatalf("nats server not ready")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	nc, err := nats.Connect("", nats.InProcessServer(ns))
-	if err != nil {
-		t.Fatalf("nats connect: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatalf("jetstream: %v", err)
-	}
+	nc, js := testkit.JetStream(t)
 	ctx := context.Background()
 	j, err := journal.Open(ctx, js, journal.Config{})
 	if err != nil {
@@ -64,7 +41,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatalf("store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return &env{t: t, ns: ns, nc: nc, js: js, store: st, journal: j, dir: dir}
+	return &env{t: t, nc: nc, js: js, store: st, journal: j, dir: dir}
 }
 
 // hub starts a Hub on the env, shut down at the end of the test.
@@ -72,7 +49,7 @@ func (e *env) hub(mod func(*Config)) *Hub {
 	e.t.Helper()
 	cfg := Config{
 		Store: e.store, Journal: e.journal, Conn: e.nc,
-		Logger:     testLogger(),
+		Logger:     testkit.Logger(),
 		AskTimeout: 10 * time.Second,
 	}
 	if mod != nil {
@@ -154,12 +131,4 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// testLogger discards logs unless SKER_TEST_LOG is set.
-func testLogger() *slog.Logger {
-	if os.Getenv("SKER_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }

@@ -15,13 +15,13 @@ import (
 	"github.com/skerhq/sker/aiengine"
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/store"
-	"github.com/skerhq/sker/testkit"
+	"github.com/skerhq/sker/testkit/testnode"
 )
 
 // fixture is a node whose OpenAI provider is a local wire-format server.
 type fixture struct {
 	t      *testing.T
-	node   *testkit.Node
+	node   *testnode.Node
 	srv    *aitest.Server
 	canvas string
 	owner  string
@@ -31,7 +31,7 @@ type fixture struct {
 func newFixture(t *testing.T, engine func(*aiengine.Config)) *fixture {
 	t.Helper()
 	srv := aitest.NewOpenAI(t)
-	node := testkit.StartNode(t, testkit.NodeConfig{
+	node := testnode.StartNode(t, testnode.NodeConfig{
 		AI:     ai.Config{OpenAIBaseURL: srv.URL, OpenAIKey: "test-key", RetryBaseDelay: 10 * time.Millisecond},
 		Engine: engine,
 	})
@@ -263,7 +263,7 @@ func TestPerUserConcurrencyLimit(t *testing.T) {
 }
 
 func TestNoProviderShowsAnErrorOnTheCard(t *testing.T) {
-	node := testkit.StartNode(t, testkit.NodeConfig{})
+	node := testnode.StartNode(t, testnode.NodeConfig{})
 	sess, _ := node.Auth.Register(context.Background(), "u@example.test", "password-u", "U")
 	now := time.Now().UTC()
 	_ = node.Store.CreateCanvas(context.Background(), store.Canvas{ID: "c", Title: "t", Settings: json.RawMessage(`{}`), CreatedBy: sess.User.ID, CreatedAt: now, UpdatedAt: now}, sess.User.ID)

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/skerhq/sker/auth"
+	"github.com/skerhq/sker/testkit"
 )
 
 func TestAuthentication(t *testing.T) {
@@ -17,13 +18,13 @@ func TestAuthentication(t *testing.T) {
 	uid, tok := s.user("a")
 	// A token signed with the right key that expired an hour ago.
 	past := auth.New(auth.Config{Secret: []byte(strings.Repeat("s", 32)), BcryptCost: bcrypt.MinCost,
-		Now: func() time.Time { return time.Now().Add(-time.Hour) }}, s.store, nil, testLogger())
+		Now: func() time.Time { return time.Now().Add(-time.Hour) }}, s.store, nil, testkit.Logger())
 	expired, _, err := past.IssueAccess(uid)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tampered := tok[:len(tok)-2] + flip(tok[len(tok)-2]) + tok[len(tok)-1:]
-	otherKey := auth.New(auth.Config{Secret: []byte(strings.Repeat("k", 32)), BcryptCost: bcrypt.MinCost}, s.store, nil, testLogger())
+	otherKey := auth.New(auth.Config{Secret: []byte(strings.Repeat("k", 32)), BcryptCost: bcrypt.MinCost}, s.store, nil, testkit.Logger())
 	forged, _, err := otherKey.IssueAccess(uid)
 	if err != nil {
 		t.Fatal(err)

@@ -5,11 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,9 +14,7 @@ import (
 
 	"github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v2"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/skerhq/sker/actors"
@@ -27,6 +22,7 @@ import (
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/journal"
 	"github.com/skerhq/sker/store"
+	"github.com/skerhq/sker/testkit"
 )
 
 // stack is a whole node in the test process: in-process NATS, SQLite store,
@@ -39,13 +35,6 @@ type stack struct {
 	gw    *Gateway
 	nc    *nats.Conn
 	url   string
-}
-
-func testLogger() *slog.Logger {
-	if os.Getenv("SKER_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
 func newStack(t testing.TB, mod func(*Config), hubMod func(*actors.Config)) *stack {
@@ -82,21 +71,7 @@ func newStackWith(t testing.TB, opts stackOptions) *stack {
 	mod, hubMod := opts.gateway, opts.hub
 	dir := t.TempDir()
 	ctx := context.Background()
-	ns, err := server.NewServer(&server.Options{DontListen: true, JetStream: true, StoreDir: filepath.Join(dir, "js"), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	nc, err := nats.Connect("", nats.InProcessServer(ns))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
+	nc, js := testkit.JetStream(t)
 	j, err := journal.Open(ctx, js, journal.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +81,7 @@ func newStackWith(t testing.TB, opts stackOptions) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	hcfg := actors.Config{Store: st, Journal: j, Conn: nc, Logger: testLogger()}
+	hcfg := actors.Config{Store: st, Journal: j, Conn: nc, Logger: testkit.Logger()}
 	if hubMod != nil {
 		hubMod(&hcfg)
 	}
@@ -119,8 +94,8 @@ func newStackWith(t testing.TB, opts stackOptions) *stack {
 		defer cancel()
 		_ = hub.Shutdown(ctx)
 	})
-	authSvc := auth.New(auth.Config{Secret: []byte(strings.Repeat("s", 32)), BcryptCost: bcrypt.MinCost}, st, nil, testLogger())
-	cfg := Config{Canvases: hub, Auth: authSvc, Roles: st, Conn: nc, Logger: testLogger()}
+	authSvc := auth.New(auth.Config{Secret: []byte(strings.Repeat("s", 32)), BcryptCost: bcrypt.MinCost}, st, nil, testkit.Logger())
+	cfg := Config{Canvases: hub, Auth: authSvc, Roles: st, Conn: nc, Logger: testkit.Logger()}
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/skerhq/sker/actors"
@@ -25,6 +23,7 @@ import (
 	skerhttp "github.com/skerhq/sker/http"
 	"github.com/skerhq/sker/journal"
 	"github.com/skerhq/sker/store"
+	"github.com/skerhq/sker/testkit"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -84,7 +83,7 @@ func newHubHarness(t *testing.T, hubEdit func(*actors.Config), edit ...func(*ske
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	h := &harness{t: t, st: st, logs: logs}
-	h.startHub(dir, log, hubEdit)
+	h.startHub(log, hubEdit)
 	h.auth = auth.New(auth.Config{Secret: testSecret, BcryptCost: bcrypt.MinCost}, st, nil, log)
 	cfg := skerhttp.Config{Version: "test-1.2.3", StartedAt: time.Now().Add(-10 * time.Second)}
 	deps := skerhttp.Deps{Store: st, Auth: h.auth, Canvases: h.hub, Logger: log, Registry: prometheus.NewRegistry(),
@@ -96,30 +95,14 @@ func newHubHarness(t *testing.T, hubEdit func(*actors.Config), edit ...func(*ske
 	return h
 }
 
-// startHub runs nats-server in-process with JetStream in dir, opens the
-// journal and starts the hub on the harness's store; all stop with the test.
-func (h *harness) startHub(dir string, log *slog.Logger, hubEdit func(*actors.Config)) {
+// startHub runs nats-server in-process with JetStream, opens the journal
+// and starts the hub on the harness's store; all stop with the test.
+func (h *harness) startHub(log *slog.Logger, hubEdit func(*actors.Config)) {
 	t := h.t
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{
-		DontListen: true, JetStream: true, StoreDir: filepath.Join(dir, "js"), NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatalf("nats server: %v", err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatalf("nats server not ready after 10s")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	nc, err := nats.Connect("", nats.InProcessServer(ns))
-	if err != nil {
-		t.Fatalf("nats connect: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	if h.js, err = jetstream.New(nc); err != nil {
-		t.Fatalf("jetstream: %v", err)
-	}
+	nc, js := testkit.JetStream(t)
+	h.js = js
+	var err error
 	if h.journal, err = journal.Open(context.Background(), h.js, journal.Config{}); err != nil {
 		t.Fatalf("journal: %v", err)
 	}

@@ -1,20 +1,18 @@
-package testkit
+// Package testnode starts a whole SKER node inside a test (NATS, store,
+// journal, canvas actors, auth, AI engine, WebSocket gateway), for tests of
+// packages that sit on top of those parts.
+package testnode
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/skerhq/sker/actors"
@@ -24,6 +22,7 @@ import (
 	"github.com/skerhq/sker/gateway"
 	"github.com/skerhq/sker/journal"
 	"github.com/skerhq/sker/store"
+	"github.com/skerhq/sker/testkit"
 )
 
 // Node is a whole SKER node inside a test: an in-process NATS server with
@@ -49,34 +48,12 @@ type NodeConfig struct {
 	Gateway func(*gateway.Config)
 }
 
-// Logger discards logs unless SKER_TEST_LOG is set.
-func Logger() *slog.Logger {
-	if os.Getenv("SKER_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
-
 // StartNode starts a Node that stops when the test ends.
 func StartNode(t testing.TB, cfg NodeConfig) *Node {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
-	ns, err := server.NewServer(&server.Options{DontListen: true, JetStream: true, StoreDir: filepath.Join(dir, "js"), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatalf("nats server: %v", err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatalf("nats server not ready")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	nc, err := nats.Connect("", nats.InProcessServer(ns))
-	if err != nil {
-		t.Fatalf("nats connect: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
+	nc, js := testkit.JetStream(t)
 	j, err := journal.Open(ctx, js, journal.Config{})
 	if err != nil {
 		t.Fatalf("journal: %v", err)
@@ -86,11 +63,11 @@ func StartNode(t testing.TB, cfg NodeConfig) *Node {
 		t.Fatalf("store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	reg, err := ai.NewRegistry(cfg.AI, Logger())
+	reg, err := ai.NewRegistry(cfg.AI, testkit.Logger())
 	if err != nil {
 		t.Fatalf("ai registry: %v", err)
 	}
-	ecfg := aiengine.Config{Registry: reg, JS: js, Conn: nc, Store: st, Logger: Logger()}
+	ecfg := aiengine.Config{Registry: reg, JS: js, Conn: nc, Store: st, Logger: testkit.Logger()}
 	if cfg.Engine != nil {
 		cfg.Engine(&ecfg)
 	}
@@ -98,7 +75,7 @@ func StartNode(t testing.TB, cfg NodeConfig) *Node {
 	if err != nil {
 		t.Fatalf("ai engine: %v", err)
 	}
-	hcfg := actors.Config{Store: st, Journal: j, Conn: nc, Logger: Logger(), AI: eng, AIRunTimeout: ecfg.RunTimeout}
+	hcfg := actors.Config{Store: st, Journal: j, Conn: nc, Logger: testkit.Logger(), AI: eng, AIRunTimeout: ecfg.RunTimeout}
 	if cfg.Actors != nil {
 		cfg.Actors(&hcfg)
 	}
@@ -109,8 +86,8 @@ func StartNode(t testing.TB, cfg NodeConfig) *Node {
 	if err := eng.Start(ctx, hub); err != nil {
 		t.Fatalf("ai engine start: %v", err)
 	}
-	authSvc := auth.New(auth.Config{Secret: []byte(strings.Repeat("k", 32)), BcryptCost: bcrypt.MinCost}, st, nil, Logger())
-	gcfg := gateway.Config{Canvases: hub, Auth: authSvc, Roles: st, Conn: nc, Logger: Logger()}
+	authSvc := auth.New(auth.Config{Secret: []byte(strings.Repeat("k", 32)), BcryptCost: bcrypt.MinCost}, st, nil, testkit.Logger())
+	gcfg := gateway.Config{Canvases: hub, Auth: authSvc, Roles: st, Conn: nc, Logger: testkit.Logger()}
 	if cfg.Gateway != nil {
 		cfg.Gateway(&gcfg)
 	}
