@@ -127,4 +127,6 @@ func New(cfg Config, st store.Store, lim Limiter, log *slog.Logger) *Service {
 // AccessTTL is the lifetime of the access tokens this Service issues.
 func (s *Service) AccessTTL() time.Duration { return s.cfg.AccessTTL }
 
-func (s *Service) now() time.Time { return s.cfg.Now() }
+// now is the clock, at the microsecond precision the stores keep, so what
+// an answer shows equals what a later read returns.
+func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Microsecond) }

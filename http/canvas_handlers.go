@@ -71,7 +71,7 @@ func (s *Server) createCanvas(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	now := time.Now().UTC()
+	now := time.Now().UTC().Truncate(time.Microsecond) // what the stores keep
 	cv := store.Canvas{ID: id, Title: title, Settings: settings, CreatedBy: p.UserID, CreatedAt: now, UpdatedAt: now}
 	if err := s.st.CreateCanvas(c.UserContext(), cv, p.UserID); err != nil {
 		return fmt.Errorf("create canvas: %w", err)
@@ -163,7 +163,7 @@ func (s *Server) updateCanvas(c *fiber.Ctx) error {
 	if settings != nil {
 		cv.Settings = appliedSettings(settings)
 	}
-	cv.UpdatedAt = time.Now().UTC()
+	cv.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
 	return c.JSON(stateView{canvasView: viewCanvas(cv, role), Seq: seq})
 }
 

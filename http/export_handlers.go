@@ -69,7 +69,7 @@ func (s *Server) importCanvas(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	now := time.Now().UTC()
+	now := time.Now().UTC().Truncate(time.Microsecond)
 	cv := store.Canvas{ID: id, Title: title, Settings: json.RawMessage("{}"), CreatedBy: p.UserID, CreatedAt: now, UpdatedAt: now}
 	if err := s.st.CreateCanvas(ctx, cv, p.UserID); err != nil {
 		return fmt.Errorf("import canvas: %w", err)

@@ -61,7 +61,7 @@ func (s *Server) addMember(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("find user: %w", err)
 	}
-	now := time.Now().UTC()
+	now := time.Now().UTC().Truncate(time.Microsecond)
 	if err := s.st.AddMember(c.UserContext(), id, u.ID, req.Role, now); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return apierr.Conflict(apierr.CodeAlreadyMember, "this user is already a member")
