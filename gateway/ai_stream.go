@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"sort"
 
-	"github.com/fasthttp/websocket"
 	"github.com/nats-io/nats.go"
 )
 
@@ -76,13 +75,8 @@ func (r *room) onAI(msg *nats.Msg) {
 	if len(r.members) == 0 {
 		return
 	}
-	p, err := websocket.NewPreparedMessage(websocket.TextMessage, msg.Data)
 	for s := range r.members {
-		if err == nil {
-			s.offer(outMsg{prepared: p})
-		} else {
-			s.offer(outMsg{data: msg.Data})
-		}
+		s.offer(outMsg{data: msg.Data})
 	}
 }
 

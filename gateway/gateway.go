@@ -45,6 +45,7 @@ type Limits struct {
 	OpsBurst         int   `json:"ops_burst"`            // ops in a burst; default 5,000
 	PresenceInterval int   `json:"presence_interval_ms"` // min ms between presence frames per canvas; default 50
 	SendQueue        int   `json:"send_queue"`           // frames queued to the client before it is dropped; default 1,024
+	MaxInFlight      int   `json:"max_in_flight"`        // batches awaiting their outcome before the server stops reading; default 256
 }
 
 func (l *Limits) setDefaults() {
@@ -65,6 +66,9 @@ func (l *Limits) setDefaults() {
 	}
 	if l.SendQueue <= 0 {
 		l.SendQueue = 1024
+	}
+	if l.MaxInFlight <= 0 {
+		l.MaxInFlight = 256
 	}
 }
 
@@ -87,6 +91,10 @@ type Config struct {
 	PingInterval time.Duration
 	// WriteTimeout bounds one write to a client; default 10s.
 	WriteTimeout time.Duration
+	// WriteCoalesce is how long a connection's writer waits after waking so
+	// that frames on their way join the same write; zero (the default)
+	// does not wait: frames queued while a write runs share the next one.
+	WriteCoalesce time.Duration
 	// PresencePrefix: presence goes to PresencePrefix.<canvas>.presence;
 	// default "sker.canvas".
 	PresencePrefix string
@@ -153,8 +161,12 @@ func (g *Gateway) Handler() fiber.Handler {
 	ws := websocket.New(g.serve, websocket.Config{
 		Origins:          g.cfg.Origins,
 		HandshakeTimeout: 10 * time.Second,
-		ReadBufferSize:   4096,
-		WriteBufferSize:  4096,
+		// Frames are read into their own buffers; 1 KiB of read buffer
+		// and a pooled write buffer (the write loop frames its own writes)
+		// keep an idle connection small.
+		ReadBufferSize:  1024,
+		WriteBufferSize: 1024,
+		WriteBufferPool: &sync.Pool{},
 	})
 	return func(c *fiber.Ctx) error {
 		if !websocket.IsWebSocketUpgrade(c) {

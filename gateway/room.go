@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/fasthttp/websocket"
 	"github.com/nats-io/nats.go"
 
 	"github.com/skerhq/sker/actors"
@@ -44,7 +43,6 @@ type room struct {
 type fanMsg struct {
 	first, last uint64
 	frame       []byte
-	prepared    *websocket.PreparedMessage
 }
 
 func newRoom(g *Gateway, id string) *room {
@@ -146,12 +144,6 @@ func (r *room) deliver(fm fanMsg) {
 	if len(r.members) == 0 {
 		return
 	}
-	if fm.prepared == nil {
-		p, err := websocket.NewPreparedMessage(websocket.TextMessage, fm.frame)
-		if err == nil {
-			fm.prepared = p
-		}
-	}
 	for s, m := range r.members {
 		r.sendTo(s, m, fm)
 	}
@@ -162,11 +154,7 @@ func (r *room) sendTo(s *session, m *membership, fm fanMsg) {
 	switch {
 	case m.seen >= fm.last:
 	case m.seen+1 == fm.first:
-		if fm.prepared != nil {
-			s.enqueue(outMsg{prepared: fm.prepared})
-		} else {
-			s.enqueue(outMsg{data: fm.frame})
-		}
+		s.enqueue(outMsg{data: fm.frame}) // one frame, shared by every member
 		m.seen = fm.last
 	case m.seen >= fm.first:
 		if part := slice(fm, m.seen); part.frame != nil {

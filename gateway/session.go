@@ -21,13 +21,6 @@ import (
 	"github.com/skerhq/sker/store"
 )
 
-// outMsg is one frame to write: raw bytes, or a frame prepared once for
-// many connections.
-type outMsg struct {
-	data     []byte
-	prepared *websocket.PreparedMessage
-}
-
 // session is one WebSocket connection. The read loop (serve) owns the
 // connection's reads; the write loop owns its writes; other goroutines
 // only enqueue frames.
@@ -38,7 +31,7 @@ type session struct {
 	user auth.Principal
 	log  *slog.Logger
 
-	send      chan outMsg
+	q         sendQueue
 	done      chan struct{} // closed by kill
 	closeOnce sync.Once
 	closeCode int
@@ -48,6 +41,7 @@ type session struct {
 	joined map[string]*membership // guarded by mu
 
 	ops       *rate.Limiter
+	inFlight  chan struct{} // one slot per batch waiting for its outcome
 	badFrames int
 }
 
@@ -72,10 +66,11 @@ func (g *Gateway) serve(conn *fws.Conn) {
 	}
 	s := &session{
 		g: g, id: newSessionID(), conn: conn, user: principal,
-		send:   make(chan outMsg, g.cfg.Limits.SendQueue),
-		done:   make(chan struct{}),
-		joined: map[string]*membership{},
-		ops:    rate.NewLimiter(rate.Limit(g.cfg.Limits.OpsPerSecond), g.cfg.Limits.OpsBurst),
+		q:        newSendQueue(g.cfg.Limits.SendQueue),
+		done:     make(chan struct{}),
+		joined:   map[string]*membership{},
+		ops:      rate.NewLimiter(rate.Limit(g.cfg.Limits.OpsPerSecond), g.cfg.Limits.OpsBurst),
+		inFlight: make(chan struct{}, g.cfg.Limits.MaxInFlight),
 	}
 	s.log = g.log.With("session", s.id, "user_id", principal.UserID)
 	if !g.addSession(s) {
@@ -140,19 +135,17 @@ func (s *session) enqueue(m outMsg) bool {
 		return false
 	default:
 	}
-	select {
-	case s.send <- m:
-		return true
-	default:
+	if !s.q.push(m) {
 		s.kill(CloseSlowConsumer, "slow consumer: send queue overflow")
 		return false
 	}
+	return true
 }
 
 // offer queues a frame that may be dropped (presence) when the queue is
 // more than half full.
 func (s *session) offer(m outMsg) {
-	if len(s.send) > cap(s.send)/2 {
+	if s.q.size() > s.q.limit/2 {
 		return
 	}
 	s.enqueue(m)
@@ -189,10 +182,25 @@ func (s *session) killed() bool {
 	}
 }
 
+// writeLoop is the only writer of the connection: it frames what is queued
+// itself and writes all of it with one system call (the library's frame
+// writer would make one per frame), so a batch fanned out to many clients
+// costs one write per client, not one per frame.
 func (s *session) writeLoop() {
 	ping := time.NewTicker(s.g.cfg.PingInterval)
 	defer ping.Stop()
 	wt := s.g.cfg.WriteTimeout
+	var buf []byte
+	var spare []outMsg
+	write := func(b []byte) bool {
+		_ = s.conn.SetWriteDeadline(time.Now().Add(wt))
+		if _, err := s.conn.NetConn().Write(b); err != nil {
+			s.kill(websocket.CloseAbnormalClosure, "")
+			_ = s.conn.Close()
+			return false
+		}
+		return true
+	}
 	for {
 		// A killed session stops writing changes even when more are queued.
 		select {
@@ -202,23 +210,31 @@ func (s *session) writeLoop() {
 		default:
 		}
 		select {
-		case m := <-s.send:
-			_ = s.conn.SetWriteDeadline(time.Now().Add(wt))
-			var err error
-			if m.prepared != nil {
-				err = s.conn.WritePreparedMessage(m.prepared)
-			} else {
-				err = s.conn.WriteMessage(websocket.TextMessage, m.data)
+		case <-s.q.wake:
+			if d := s.g.cfg.WriteCoalesce; d > 0 {
+				time.Sleep(d) // let frames on their way join this write
 			}
-			if err != nil {
-				s.kill(websocket.CloseAbnormalClosure, "")
-				_ = s.conn.Close()
+			batch := s.q.take(spare)
+			buf = buf[:0]
+			for i, m := range batch {
+				op := m.op
+				if op == 0 {
+					op = opText
+				}
+				buf = appendFrame(buf, op, m.data)
+				batch[i] = outMsg{}
+			}
+			if spare = batch; cap(spare) > 256 {
+				spare = nil // do not keep a burst's memory on an idle connection
+			}
+			if len(buf) > 0 && !write(buf) {
 				return
 			}
+			if cap(buf) > 64<<10 {
+				buf = nil
+			}
 		case <-ping.C:
-			if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(wt)); err != nil {
-				s.kill(websocket.CloseAbnormalClosure, "")
-				_ = s.conn.Close()
+			if !write(appendFrame(buf[:0], opPing, nil)) {
 				return
 			}
 		case <-s.done:
@@ -258,6 +274,20 @@ func (s *session) readLoop() {
 		if !extend() {
 			return errKilled
 		}
+		return nil
+	})
+	// The library would answer pings and closes itself, writing from this
+	// goroutine while the write loop writes: the answers go through the
+	// write loop instead.
+	s.conn.SetPingHandler(func(data string) error {
+		s.enqueue(outMsg{op: opPong, data: []byte(data)})
+		if !extend() {
+			return errKilled
+		}
+		return nil
+	})
+	s.conn.SetCloseHandler(func(int, string) error {
+		s.kill(websocket.CloseNormalClosure, "")
 		return nil
 	})
 	for {
@@ -417,15 +447,26 @@ func (s *session) submit(f *inFrame) {
 		s.reject(f, CodeRateLimited, "over "+itoa(s.g.cfg.Limits.OpsPerSecond)+" ops per second", nil)
 		return
 	}
-	if role, ok := s.currentRole(f.Canvas, m); !ok {
+	if role, err := s.currentRole(f.Canvas, m); errors.Is(err, store.ErrNotFound) {
 		s.reject(f, CodeNotFound, "canvas not found", nil)
+		return
+	} else if err != nil {
+		s.reject(f, CodeUnavailable, "could not check your role; nothing was committed", nil)
 		return
 	} else if !role.CanEdit() {
 		s.reject(f, canvas.CodeForbidden, "viewers cannot change this canvas", nil)
 		return
 	}
+	// Back-pressure: with MaxInFlight batches waiting, stop reading the
+	// socket until one is answered, rather than queueing without bound.
+	select {
+	case s.inFlight <- struct{}{}:
+	case <-s.done:
+		return
+	}
 	wait := s.g.cfg.Canvases.SubmitAsync(f.Canvas, s.user.UserID, f.CBID, f.Ops)
 	go func() {
+		defer func() { <-s.inFlight }()
 		seq, err := wait(context.Background())
 		if err == nil {
 			s.enqueue(outMsg{data: mustJSON(ackFrame{Type: "ack", Canvas: f.Canvas, CBID: f.CBID, Seq: seq})})
@@ -450,19 +491,20 @@ func (s *session) submit(f *inFrame) {
 }
 
 // currentRole returns the role, looked up again when older than RoleTTL.
-// Only the read loop calls it.
-func (s *session) currentRole(canvasID string, m *membership) (store.Role, bool) {
+// Only the read loop calls it. A lookup that fails for another reason than
+// a missing membership keeps nothing and is reported as such.
+func (s *session) currentRole(canvasID string, m *membership) (store.Role, error) {
 	if time.Since(m.roleAt) < s.g.cfg.RoleTTL {
-		return m.role, true
+		return m.role, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	role, err := s.g.cfg.Roles.Role(ctx, canvasID, s.user.UserID)
 	if err != nil {
-		return "", false
+		return "", err
 	}
 	m.role, m.roleAt = role, time.Now()
-	return role, true
+	return role, nil
 }
 
 func (s *session) reject(f *inFrame, code, msg string, index *int) {
