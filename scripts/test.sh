@@ -81,8 +81,9 @@ passed
 # ---------------------------------------------------------------------------
 # WEB UI TESTS (web/, the studio): dependencies, Vitest unit and component
 # tests, the production build (embedded by package ui), and the browser
-# end-to-end scenario (web/e2e/studio.e2e.mjs: playwright-core driving
-# Debian's Chromium against the real sker binary on a free port).
+# end-to-end scenarios (web/e2e/studio.e2e.mjs, and web/e2e/ai.e2e.mjs with
+# a fake OpenAI-compatible server: playwright-core driving Debian's Chromium
+# against the real sker binary on a free port).
 # SKIP_WEB=1 skips them (for quick Go-only runs; CI never sets it).
 # ---------------------------------------------------------------------------
 if [ -f web/package.json ] && [ "${SKIP_WEB:-}" != 1 ]; then
@@ -123,5 +124,6 @@ if [ -f web/package.json ] && [ "${SKIP_WEB:-}" != 1 ]; then
 		fi
 	fi
 	(cd web && CHROMIUM_PATH="$CHROMIUM" node e2e/studio.e2e.mjs)
+	(cd web && CHROMIUM_PATH="$CHROMIUM" node e2e/ai.e2e.mjs)
 	passed
 fi

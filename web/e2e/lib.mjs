@@ -46,20 +46,25 @@ export function freePort() {
   });
 }
 
-/** A sker process; restart() keeps the port and the data. */
+/**
+ * A sker process; restart() keeps the port and the data. env adds to (or
+ * overrides) its environment; AI providers are off unless env sets them,
+ * so a key in the caller's environment never reaches a real provider.
+ */
 export class Sker {
-  constructor(bin, port, dataDir) {
+  constructor(bin, port, dataDir, env = {}) {
     this.bin = bin;
     this.port = port;
     this.dataDir = dataDir;
+    this.env = env;
     this.url = `http://127.0.0.1:${port}`;
     this.proc = null;
   }
 
-  static async start(bin) {
+  static async start(bin, env = {}) {
     const port = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), 'sker-studio-data-'));
-    const s = new Sker(bin, port, dataDir);
+    const s = new Sker(bin, port, dataDir, env);
     await s.start();
     return s;
   }
@@ -81,6 +86,11 @@ export class Sker {
         REDIS_URL: '',
         RABBITMQ_URL: '',
         CANVAS_IDLE_TIMEOUT: '5m',
+        OPENAI_API_KEY: '',
+        OPENAI_BASE_URL: '',
+        ANTHROPIC_API_KEY: '',
+        ANTHROPIC_BASE_URL: '',
+        ...this.env,
       },
       stdio: ['ignore', out, out],
     });

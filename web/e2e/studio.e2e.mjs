@@ -5,7 +5,9 @@
 // change within 1 s; B edits the text, A sees it; A undoes, B sees the
 // undo; the server goes away and comes back, and A's change made meanwhile
 // arrives; B, a viewer on another canvas, cannot change it; a reload keeps
-// everything. Screenshots go to test-artifacts/e2e/.
+// everything; with no AI provider configured, the AI card's model picker
+// says so and Run shows the server's error on the card (e2e/ai.e2e.mjs runs
+// AI cards against a fake provider). Screenshots go to test-artifacts/e2e/.
 //
 // Run: npm run build && node e2e/studio.e2e.mjs (scripts/test.sh does both).
 
@@ -300,6 +302,37 @@ async function main() {
       const pa = await position(a, card1);
       const pb = await position(b, card1);
       assert(pa.x === pb.x && pa.y === pb.y, `positions differ after reload: ${JSON.stringify(pa)} vs ${JSON.stringify(pb)}`);
+    });
+
+    await step('with no AI provider, the AI card says so and Run puts the server\'s error on it', async () => {
+      const aiId = (await nodeIds(a)).find((id) => id !== card1 && id !== card2);
+      const card = (p) =>
+        p.evaluate((id) => {
+          const el = document.querySelector(`[data-testid="card-${id}"]`);
+          const select = el.querySelector('[data-testid="ai-model"]');
+          return {
+            options: [...select.options].map((o) => o.textContent),
+            disabled: select.disabled,
+            status: el.querySelector('[data-testid="ai-status"]')?.getAttribute('data-status') ?? '',
+            answer: el.querySelector('[data-testid="ai-answer"]')?.textContent ?? '',
+          };
+        }, aiId);
+      const before = await waitFor('the model picker', async () => {
+        const c = await card(a);
+        return c.options[0] === 'No AI provider configured' && c;
+      });
+      assert(before.value.options.length === 1 && before.value.disabled, `picker without providers: ${JSON.stringify(before.value)}`);
+      await a.dblclick(`[data-testid="card-${aiId}"] [data-testid="card-text"]`);
+      await a.keyboard.type('Summarise the plan', { delay: 5 });
+      await a.keyboard.press('Escape');
+      await a.click(`[data-testid="card-${aiId}"] [data-testid="ai-run"]`);
+      await waitFor('the error at A', async () => (await card(a)).status === 'error', 5000);
+      const shown = await seesLive('B', 'the error', async () => {
+        const c = await card(b);
+        return c.status === 'error' && c;
+      });
+      assert(/no AI provider is configured/.test(shown.answer), `B's card shows ${JSON.stringify(shown.answer)}`);
+      assert((await card(a)).answer === shown.answer, 'A and B show different errors');
     });
 
     await step('the canvas list shows who is here and the UI switches to 简体中文', async () => {

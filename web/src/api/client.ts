@@ -152,6 +152,18 @@ export const canvases = {
   removeMember: (id: string, userId: string) => api<void>('DELETE', `/canvases/${encodeURIComponent(id)}/members/${encodeURIComponent(userId)}`),
 };
 
+/** An AI provider configured on the server: its models, the default first. */
+export interface AIProvider {
+  name: string;
+  models: string[];
+  default_model: string;
+}
+
+export const ai = {
+  /** The providers and models an AI card may use (empty when none is configured). */
+  providers: () => api<{ providers: AIProvider[] | null }>('GET', '/ai/providers').then((r) => r.providers ?? []),
+};
+
 /** The WebSocket URL of this server. */
 export function wsURL(): string {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';

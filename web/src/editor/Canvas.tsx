@@ -18,6 +18,7 @@ import {
   type NodeChange,
 } from '@xyflow/react';
 import { forwardRef, useCallback, useEffect, useImperativeHandle, useMemo, useRef, useState } from 'react';
+import type { AIProvider } from '../api/client';
 import type { Peer, SyncClient } from '../sync/client';
 import type { CanvasNode, NodeKind, Op } from '../sync/protocol';
 import { capture, type Before, type UndoManager } from '../undo/undo';
@@ -58,6 +59,8 @@ interface Props {
   canEdit: boolean;
   version: number;
   peers: Map<string, Peer>;
+  /** The AI providers configured on the server (for the AI cards' model picker); null until known. */
+  aiProviders?: AIProvider[] | null;
   onSelectionCount(n: number): void;
 }
 
@@ -76,7 +79,7 @@ const sizes: Record<NodeKind, { w: number; h: number }> = {
   file: { w: 240, h: 80 },
 };
 
-export const Canvas = forwardRef<CanvasHandle, Props>(function Canvas({ client, undo, canEdit, version, peers, onSelectionCount }, ref) {
+export const Canvas = forwardRef<CanvasHandle, Props>(function Canvas({ client, undo, canEdit, version, peers, aiProviders = null, onSelectionCount }, ref) {
   const flow = useReactFlow<CardRFNode>();
   // Level of detail: far out, cards are drawn as plain boxes (see styles.css).
   const lowDetail = useStore((s) => s.transform[2] < 0.35);
@@ -92,7 +95,7 @@ export const Canvas = forwardRef<CanvasHandle, Props>(function Canvas({ client, 
   // one would zoom onto the first card added.
   const [fitAtStart] = useState(() => client.doc.nodes.size > 0);
 
-  const api = useMemo<EditorApi>(() => ({ client, undo, canEdit, resizeBefore }), [client, undo, canEdit]);
+  const api = useMemo<EditorApi>(() => ({ client, undo, canEdit, resizeBefore, aiProviders }), [client, undo, canEdit, aiProviders]);
 
   // Who else has which card selected: node id → the first peer's colour and name.
   const peerSel = useMemo(() => {
@@ -334,7 +337,7 @@ export const Canvas = forwardRef<CanvasHandle, Props>(function Canvas({ client, 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const el = e.target as HTMLElement | null;
-      if (el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.isContentEditable)) return;
+      if (el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable)) return;
       if (document.querySelector('[role="dialog"]')) return;
       const mod = e.ctrlKey || e.metaKey;
       const k = e.key.toLowerCase();

@@ -1,6 +1,8 @@
 // A card on the canvas: text, note, AI prompt (image and file cards show
 // their name until uploads exist). Double-click edits its text in place;
-// typing is sent as it goes (debounced), one undo step per burst.
+// typing is sent as it goes (debounced), one undo step per burst. An AI
+// card adds its model picker, Run/Stop, its status, the answer (streaming
+// while it runs), the tokens used and how many upstream cards were left out.
 
 import { Handle, NodeResizer, Position, type Node, type NodeProps } from '@xyflow/react';
 import { memo, useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
@@ -9,6 +11,7 @@ import type { SyncClient } from '../sync/client';
 import type { CanvasNode } from '../sync/protocol';
 import { capture } from '../undo/undo';
 import { useEditor } from './context';
+import { ModelPicker } from './ModelPicker';
 
 export interface CardData extends Record<string, unknown> {
   node: CanvasNode;
@@ -23,6 +26,26 @@ const typingDelayMs = 250;
 /** The data key holding a card's editable text. */
 export function textField(kind: string): string {
   return kind === 'ai' ? 'prompt' : 'text';
+}
+
+/** A count from a card's data, if it is one. */
+function count(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
+}
+
+/** The tokens of an AI card's last run, {input, output} in data.ai_usage. */
+export function aiUsage(data: Record<string, unknown>): { input: number; output: number } | null {
+  const u = data.ai_usage as { input?: unknown; output?: unknown } | undefined;
+  if (!u || typeof u !== 'object') return null;
+  const input = count(u.input);
+  const output = count(u.output);
+  return input === undefined || output === undefined ? null : { input, output };
+}
+
+/** How many upstream cards the last run left out to fit the context budget (data.ai_context.omitted). */
+export function aiOmitted(data: Record<string, unknown>): number {
+  const c = data.ai_context as { omitted?: unknown } | undefined;
+  return (c && typeof c === 'object' && count(c.omitted)) || 0;
 }
 
 /** The streaming answer of an AI card, while one streams. */
@@ -80,9 +103,14 @@ function CardNodeView({ id, data, selected }: NodeProps<CardRFNode>) {
   const aiStatus = n.kind === 'ai' && typeof n.data.ai_status === 'string' ? n.data.ai_status : '';
   const running = aiStatus === 'running';
   const committed = n.kind === 'ai' && typeof n.data.answer === 'string' ? n.data.answer : '';
-  // While a run streams, its text so far; the committed answer wins once it is in.
-  const answer = running && stream && stream.run === n.data.ai_run ? stream.text : committed;
+  // While a run streams, its text so far; the committed answer wins once it
+  // is in (after a Stop, the streamed text stays until the partial answer lands).
+  const live = stream && stream.run === n.data.ai_run ? stream.text : '';
+  const answer = running || (aiStatus === 'cancelled' && !committed) ? live || committed : committed;
   const aiError = n.kind === 'ai' && typeof n.data.ai_error === 'string' ? n.data.ai_error : '';
+  const usage = aiStatus === 'done' ? aiUsage(n.data) : null;
+  // ai_context describes the current run (a run refused before it started leaves an older one).
+  const omitted = aiStatus && aiStatus !== 'error' ? aiOmitted(n.data) : 0;
 
   return (
     <div
@@ -141,7 +169,7 @@ function CardNodeView({ id, data, selected }: NodeProps<CardRFNode>) {
           </div>
         )}
         {n.kind === 'ai' && (
-          <div className="card-ai-bar">
+          <div className="card-ai-bar" onDoubleClick={(e) => e.stopPropagation()}>
             <button
               type="button"
               className="nodrag"
@@ -154,9 +182,24 @@ function CardNodeView({ id, data, selected }: NodeProps<CardRFNode>) {
             >
               {running ? t('editor.aiStop') : t('editor.aiRun')}
             </button>
-            {aiStatus && <span className={`ai-status ai-${aiStatus}`}>{t(`editor.aiStatus.${aiStatus}`, { defaultValue: aiStatus })}</span>}
+            <ModelPicker node={n} running={running} />
+            {aiStatus && (
+              <span className={`ai-status ai-${aiStatus}`} data-testid="ai-status" data-status={aiStatus}>
+                {t(`editor.aiStatus.${aiStatus}`, { defaultValue: aiStatus })}
+              </span>
+            )}
           </div>
         )}
+        {usage || omitted > 0 ? (
+          <div className="card-ai-meta">
+            {usage && (
+              <span data-testid="ai-usage" title={t('editor.aiUsageHint')}>
+                {t('editor.aiUsage', { input: usage.input, output: usage.output })}
+              </span>
+            )}
+            {omitted > 0 && <span data-testid="ai-omitted">{t('editor.aiOmitted', { count: omitted })}</span>}
+          </div>
+        ) : null}
         {answer || aiError ? (
           <div className="card-answer nowheel" data-status={aiStatus} data-testid="ai-answer">
             {answer || aiError}

@@ -1,4 +1,5 @@
 import { createContext, useContext } from 'react';
+import type { AIProvider } from '../api/client';
 import type { SyncClient } from '../sync/client';
 import type { Before, UndoManager } from '../undo/undo';
 
@@ -9,6 +10,8 @@ export interface EditorApi {
   canEdit: boolean;
   /** Resize in progress: the values before, to record one undo entry at the end. */
   resizeBefore: { current: Before | null };
+  /** The AI providers configured on the server; null until known. */
+  aiProviders: AIProvider[] | null;
 }
 
 export const EditorContext = createContext<EditorApi | null>(null);

@@ -8,6 +8,7 @@ import { Link, useParams } from 'react-router';
 import type { User } from '../api/client';
 import { Canvas, type CanvasHandle } from '../editor/Canvas';
 import { initials } from '../editor/ids';
+import { useAIProviders } from '../editor/ModelPicker';
 import { useCanvasSync, type CanvasSync } from '../editor/useCanvasSync';
 import { LanguageSwitch } from './LanguageSwitch';
 import { ShareDialog } from './ShareDialog';
@@ -24,6 +25,7 @@ function Editor({ canvasId, user }: { canvasId: string; user: User }) {
   const canvas = useRef<CanvasHandle>(null);
   const [sharing, setSharing] = useState(false);
   const [selCount, setSelCount] = useState(0);
+  const aiProviders = useAIProviders();
   const canEdit = role === 'owner' || role === 'editor';
   const title = client.doc.title;
 
@@ -103,6 +105,7 @@ function Editor({ canvasId, user }: { canvasId: string; user: User }) {
               canEdit={canEdit}
               version={version}
               peers={sync.peers}
+              aiProviders={aiProviders}
               onSelectionCount={onSelectionCount}
             />
           </ReactFlowProvider>
