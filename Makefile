@@ -38,7 +38,7 @@ seed:
 	$(GO) run ./cmd/sker seed
 
 ## bench: the load harness's standard set (fanout, spread, burst, cold, idle)
-##   against a fresh sker per scenario, about 4 minutes: bench/results.json,
+##   against a fresh sker per scenario, 1 to 3 minutes: bench/results.json,
 ##   bench/results.svg and a dated summary appended to docs/performance.md.
 ##   Sizes: BENCH_FLAGS (see `bin/skerload -h`). Go micro-benchmarks:
 ##   go test -run '^$$' -bench . -benchmem ./...
