@@ -70,13 +70,24 @@ func (a *canvasActor) loadState(ctx context.Context, epoch string) (*loadResult,
 // checkpoint disagree: loading fails loudly rather than guessing.
 func replay(st *canvas.State, res *loadResult, streamSeq uint64, rec journal.Record) error {
 	for _, raw := range rec.Batches {
+		// Most of a reload is batches the checkpoint covers: read only
+		// what the history needs of those, not their ops.
 		var c journal.Committed
-		if err := json.Unmarshal(raw, &c); err != nil {
+		var head struct {
+			Seq           uint64 `json:"seq"`
+			Author        string `json:"author"`
+			ClientBatchID string `json:"cbid"`
+			Ops           json.RawMessage
+		}
+		if err := json.Unmarshal(raw, &head); err != nil {
 			return fmt.Errorf("replay: record %d: %w", streamSeq, err)
 		}
-		res.history = append(res.history, recent{seq: c.Seq, raw: raw, streamSeq: streamSeq, key: dedupeKey(c.Author, c.ClientBatchID)})
-		if c.Seq <= st.Seq {
+		res.history = append(res.history, recent{seq: head.Seq, raw: raw, streamSeq: streamSeq, key: dedupeKey(head.Author, head.ClientBatchID)})
+		if head.Seq <= st.Seq {
 			continue
+		}
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return fmt.Errorf("replay: record %d: %w", streamSeq, err)
 		}
 		if c.Seq != st.Seq+1 {
 			return fmt.Errorf("replay: journal jumps from seq %d to %d at record %d", st.Seq, c.Seq, streamSeq)
