@@ -139,6 +139,8 @@ type Gateway struct {
 	closing  bool
 	wg       sync.WaitGroup
 	metrics  *metrics
+	stop     chan struct{} // closed by Shutdown: stops the pinger
+	stopOnce sync.Once
 }
 
 // New returns a Gateway; it serves nothing until Handler is mounted.
@@ -147,13 +149,39 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Canvases == nil || cfg.Auth == nil || cfg.Roles == nil || cfg.Conn == nil {
 		return nil, errors.New("gateway: Config needs Canvases, Auth, Roles and Conn")
 	}
-	return &Gateway{
+	g := &Gateway{
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "gateway"),
 		rooms:    map[string]*room{},
 		sessions: map[*session]struct{}{},
 		metrics:  newMetrics(cfg.Registerer),
-	}, nil
+		stop:     make(chan struct{}),
+	}
+	go g.pinger()
+	return g, nil
+}
+
+// pinger pings every connection each PingInterval, from one goroutine for
+// the whole gateway rather than a timer per connection.
+func (g *Gateway) pinger() {
+	t := time.NewTicker(g.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.stop:
+			return
+		case <-t.C:
+		}
+		g.mu.Lock()
+		sessions := make([]*session, 0, len(g.sessions))
+		for s := range g.sessions {
+			sessions = append(sessions, s)
+		}
+		g.mu.Unlock()
+		for _, s := range sessions {
+			s.enqueue(outMsg{op: opPing})
+		}
+	}
 }
 
 // Handler is the Fiber handler for GET /ws.
@@ -186,6 +214,7 @@ func (g *Gateway) Connections() int {
 // Shutdown closes every connection with 1001 (going away) and waits for
 // them to end, or for ctx.
 func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.stopOnce.Do(func() { close(g.stop) })
 	g.mu.Lock()
 	g.closing = true
 	for s := range g.sessions {

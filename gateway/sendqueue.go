@@ -10,18 +10,15 @@ type outMsg struct {
 }
 
 // sendQueue is a session's outgoing frames: a slice that grows only while
-// frames wait, so an idle connection holds none, and that the write loop
-// takes whole, to write everything queued with one system call.
+// frames wait, so an idle connection holds none, and that the writer takes
+// whole, to write everything queued with one system call.
 type sendQueue struct {
 	mu    sync.Mutex
 	msgs  []outMsg
-	wake  chan struct{} // capacity 1: something is queued
 	limit int
 }
 
-func newSendQueue(limit int) sendQueue {
-	return sendQueue{wake: make(chan struct{}, 1), limit: limit}
-}
+func newSendQueue(limit int) sendQueue { return sendQueue{limit: limit} }
 
 // push queues m, or reports false when limit frames already wait.
 func (q *sendQueue) push(m outMsg) bool {
@@ -32,10 +29,6 @@ func (q *sendQueue) push(m outMsg) bool {
 	}
 	q.msgs = append(q.msgs, m)
 	q.mu.Unlock()
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
 	return true
 }
 
@@ -45,11 +38,11 @@ func (q *sendQueue) size() int {
 	return len(q.msgs)
 }
 
-// take returns what is queued, leaving spare (emptied) in its place.
-func (q *sendQueue) take(spare []outMsg) []outMsg {
+// take returns what is queued and empties the queue.
+func (q *sendQueue) take() []outMsg {
 	q.mu.Lock()
 	out := q.msgs
-	q.msgs = spare[:0]
+	q.msgs = nil
 	q.mu.Unlock()
 	return out
 }

@@ -32,6 +32,9 @@ type session struct {
 	log  *slog.Logger
 
 	q         sendQueue
+	wmu       sync.Mutex
+	writing   bool          // guarded by wmu: a writer runs, or the close frame was written
+	closed    chan struct{} // closed once the close frame is written
 	done      chan struct{} // closed by kill
 	closeOnce sync.Once
 	closeCode int
@@ -68,6 +71,7 @@ func (g *Gateway) serve(conn *fws.Conn) {
 		g: g, id: newSessionID(), conn: conn, user: principal,
 		q:        newSendQueue(g.cfg.Limits.SendQueue),
 		done:     make(chan struct{}),
+		closed:   make(chan struct{}),
 		joined:   map[string]*membership{},
 		ops:      rate.NewLimiter(rate.Limit(g.cfg.Limits.OpsPerSecond), g.cfg.Limits.OpsBurst),
 		inFlight: make(chan struct{}, g.cfg.Limits.MaxInFlight),
@@ -78,12 +82,10 @@ func (g *Gateway) serve(conn *fws.Conn) {
 		return
 	}
 	defer g.removeSession(s)
-	writerDone := make(chan struct{})
-	go func() { s.writeLoop(); close(writerDone) }()
 	s.enqueue(outMsg{data: mustJSON(helloFrame{Type: "hello", Session: s.id, User: principal.UserID, Limits: g.cfg.Limits})})
 	s.readLoop()
 	s.kill(websocket.CloseNormalClosure, "")
-	<-writerDone
+	<-s.closed
 	s.leaveAll()
 }
 
@@ -139,7 +141,21 @@ func (s *session) enqueue(m outMsg) bool {
 		s.kill(CloseSlowConsumer, "slow consumer: send queue overflow")
 		return false
 	}
+	s.kick()
 	return true
+}
+
+// kick starts a writer unless one runs. A connection has a writer goroutine
+// only while frames wait, so an idle one costs no goroutine and no buffer.
+func (s *session) kick() {
+	s.wmu.Lock()
+	if s.writing {
+		s.wmu.Unlock()
+		return
+	}
+	s.writing = true
+	s.wmu.Unlock()
+	go s.writeLoop()
 }
 
 // offer queues a frame that may be dropped (presence) when the queue is
@@ -166,6 +182,7 @@ func (s *session) kill(code int, text string) {
 		s.closeCode, s.closeText = code, text
 		close(s.done)
 		_ = s.conn.SetReadDeadline(time.Now().Add(closeGrace))
+		s.kick() // to write the close frame
 		if code != websocket.CloseNormalClosure && code != websocket.CloseAbnormalClosure {
 			s.g.metrics.closed(code)
 		}
@@ -182,75 +199,64 @@ func (s *session) killed() bool {
 	}
 }
 
-// writeLoop is the only writer of the connection: it frames what is queued
-// itself and writes all of it with one system call (the library's frame
-// writer would make one per frame), so a batch fanned out to many clients
-// costs one write per client, not one per frame.
+// writeLoop is the connection's only writer while it runs: it frames what
+// is queued itself and writes all of it with one system call (the
+// library's frame writer would make one per frame), so a batch fanned out
+// to many clients costs one write per client, not one per frame. It ends
+// when the queue is empty, or after writing the close frame of a killed
+// session.
 func (s *session) writeLoop() {
-	ping := time.NewTicker(s.g.cfg.PingInterval)
-	defer ping.Stop()
 	wt := s.g.cfg.WriteTimeout
 	var buf []byte
-	var spare []outMsg
-	write := func(b []byte) bool {
-		_ = s.conn.SetWriteDeadline(time.Now().Add(wt))
-		if _, err := s.conn.NetConn().Write(b); err != nil {
-			s.kill(websocket.CloseAbnormalClosure, "")
-			_ = s.conn.Close()
-			return false
-		}
-		return true
+	if d := s.g.cfg.WriteCoalesce; d > 0 {
+		time.Sleep(d) // let frames on their way join this write
 	}
 	for {
 		// A killed session stops writing changes even when more are queued.
-		select {
-		case <-s.done:
+		if s.killed() {
 			s.closeConn(wt)
 			return
-		default:
 		}
-		select {
-		case <-s.q.wake:
-			if d := s.g.cfg.WriteCoalesce; d > 0 {
-				time.Sleep(d) // let frames on their way join this write
-			}
-			batch := s.q.take(spare)
-			buf = buf[:0]
-			for i, m := range batch {
-				op := m.op
-				if op == 0 {
-					op = opText
-				}
-				buf = appendFrame(buf, op, m.data)
-				batch[i] = outMsg{}
-			}
-			if spare = batch; cap(spare) > 256 {
-				spare = nil // do not keep a burst's memory on an idle connection
-			}
-			if len(buf) > 0 && !write(buf) {
+		batch := s.q.take()
+		if len(batch) == 0 {
+			s.wmu.Lock()
+			if s.q.size() == 0 && !s.killed() {
+				s.writing = false
+				s.wmu.Unlock()
 				return
 			}
-			if cap(buf) > 64<<10 {
-				buf = nil
+			s.wmu.Unlock()
+			continue
+		}
+		buf = buf[:0]
+		for _, m := range batch {
+			op := m.op
+			if op == 0 {
+				op = opText
 			}
-		case <-ping.C:
-			if !write(appendFrame(buf[:0], opPing, nil)) {
-				return
-			}
-		case <-s.done:
+			buf = appendFrame(buf, op, m.data)
+		}
+		_ = s.conn.SetWriteDeadline(time.Now().Add(wt))
+		if _, err := s.conn.NetConn().Write(buf); err != nil {
+			s.kill(websocket.CloseAbnormalClosure, "")
 			s.closeConn(wt)
 			return
+		}
+		if cap(buf) > 64<<10 {
+			buf = nil
 		}
 	}
 }
 
-// closeConn sends the close frame with the session's code. The socket
+// closeConn sends the close frame with the session's code, once; the
+// writer then stays marked as running, so none starts again. The socket
 // itself is closed when serve returns.
 func (s *session) closeConn(wt time.Duration) {
 	if s.closeCode != websocket.CloseAbnormalClosure {
 		writeClose(s.conn, s.closeCode, s.closeText, wt)
 	}
 	_ = s.conn.Close()
+	close(s.closed)
 }
 
 // errKilled ends the read loop of a killed session from the pong handler.
