@@ -102,12 +102,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if a.auth, err = a.newAuth(); err != nil {
 		return nil, err
 	}
-	a.http = skerhttp.New(skerhttp.Config{
-		BodyLimit: cfg.BodyLimit, CORSOrigin: cfg.CORSOrigin, Version: version, StartedAt: time.Now(),
-	}, skerhttp.Deps{
-		Store: a.store, Auth: a.auth, Canvases: a.hub, Logger: log, Registry: registry,
-		Checks: a.checks(), AI: a.ai,
-	})
 	a.gateway, err = gateway.New(gateway.Config{
 		Canvases: a.hub, Auth: a.auth, Roles: a.store, Conn: a.nc, Logger: log, Registerer: registry,
 		Origins: origins(cfg.CORSOrigin),
@@ -115,6 +109,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err != nil {
 		return nil, err
 	}
+	a.http = skerhttp.New(skerhttp.Config{
+		BodyLimit: cfg.BodyLimit, CORSOrigin: cfg.CORSOrigin, Version: version, StartedAt: time.Now(),
+	}, skerhttp.Deps{
+		Store: a.store, Auth: a.auth, Canvases: a.hub, Logger: log, Registry: registry,
+		Checks: a.checks(), AI: a.ai, Members: a.gateway,
+	})
 	a.http.App().Get("/ws", a.gateway.Handler())
 	a.http.App().Use(ui.Handler()) // the studio; after every other route
 	return a, nil

@@ -29,7 +29,7 @@ type room struct {
 	id   string
 	refs int // guarded by g.mu
 
-	sub, psub, aisub *nats.Subscription
+	sub, psub, aisub, msub *nats.Subscription
 
 	mu      sync.Mutex
 	members map[*session]*membership
@@ -64,15 +64,21 @@ func (r *room) subscribe() error {
 		_ = r.psub.Unsubscribe()
 		return err
 	}
+	if r.msub, err = r.g.cfg.Conn.Subscribe(r.membersSubject(), r.onMembers); err != nil {
+		r.unsubscribe()
+		return err
+	}
 	// The subscriptions must be live on the server before the catch-up is
 	// read, so that no change falls between the two.
 	return r.g.cfg.Conn.Flush()
 }
 
 func (r *room) unsubscribe() {
-	_ = r.sub.Unsubscribe()
-	_ = r.psub.Unsubscribe()
-	_ = r.aisub.Unsubscribe()
+	for _, sub := range []*nats.Subscription{r.sub, r.psub, r.aisub, r.msub} {
+		if sub != nil {
+			_ = sub.Unsubscribe()
+		}
+	}
 }
 
 func seqHeader(msg *nats.Msg, key string) (uint64, bool) {

@@ -51,6 +51,7 @@ type session struct {
 // membership is a session's place on one canvas.
 type membership struct {
 	room      *room
+	roleMu    sync.Mutex // guards role and roleAt
 	role      store.Role
 	roleAt    time.Time
 	presence  *presenceState
@@ -497,11 +498,14 @@ func (s *session) submit(f *inFrame) {
 }
 
 // currentRole returns the role, looked up again when older than RoleTTL.
-// Only the read loop calls it. A lookup that fails for another reason than
-// a missing membership keeps nothing and is reported as such.
+// A lookup that fails for another reason than a missing membership keeps
+// nothing and is reported as such.
 func (s *session) currentRole(canvasID string, m *membership) (store.Role, error) {
-	if time.Since(m.roleAt) < s.g.cfg.RoleTTL {
-		return m.role, nil
+	m.roleMu.Lock()
+	role, at := m.role, m.roleAt
+	m.roleMu.Unlock()
+	if time.Since(at) < s.g.cfg.RoleTTL {
+		return role, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -509,8 +513,15 @@ func (s *session) currentRole(canvasID string, m *membership) (store.Role, error
 	if err != nil {
 		return "", err
 	}
-	m.role, m.roleAt = role, time.Now()
+	s.setRole(m, role)
 	return role, nil
+}
+
+// setRole records a role just looked up.
+func (s *session) setRole(m *membership, role store.Role) {
+	m.roleMu.Lock()
+	m.role, m.roleAt = role, time.Now()
+	m.roleMu.Unlock()
 }
 
 func (s *session) reject(f *inFrame, code, msg string, index *int) {

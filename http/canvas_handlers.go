@@ -237,6 +237,7 @@ func (s *Server) deleteCanvas(c *fiber.Ctx) error {
 		return notFound(err, "canvas", "delete canvas")
 	}
 	log := Logger(c)
+	s.memberChanged(id, "")
 	if err := s.cvs.Forget(c.UserContext(), id); err != nil {
 		log.Error("canvas deleted but its actor or journal remains", "canvas_id", id, "err", err)
 	}

@@ -96,6 +96,7 @@ func (s *Server) updateMember(c *fiber.Ctx) error {
 	if err := s.st.SetMemberRole(c.UserContext(), id, userID, req.Role); err != nil {
 		return memberError(err, "set member role")
 	}
+	s.memberChanged(id, userID)
 	ms, err := s.st.Members(c.UserContext(), id)
 	if err != nil {
 		return fmt.Errorf("list members: %w", err)
@@ -130,6 +131,7 @@ func (s *Server) removeMember(c *fiber.Ctx) error {
 	if err := s.st.RemoveMember(c.UserContext(), id, userID); err != nil {
 		return memberError(err, "remove member")
 	}
+	s.memberChanged(id, userID)
 	return c.SendStatus(http.StatusNoContent)
 }
 
@@ -151,4 +153,17 @@ func memberError(err error, op string) error {
 		return apierr.Conflict(apierr.CodeLastOwner, "a canvas must keep at least one owner")
 	}
 	return notFound(err, "member", op)
+}
+
+// MemberNotifier hears of membership changes (*gateway.Gateway): userID's
+// role on canvasID changed or ended; an empty userID means every member's
+// (the canvas was deleted).
+type MemberNotifier interface {
+	MemberChanged(canvasID, userID string)
+}
+
+func (s *Server) memberChanged(canvasID, userID string) {
+	if s.deps.Members != nil {
+		s.deps.Members.MemberChanged(canvasID, userID)
+	}
 }

@@ -79,6 +79,9 @@ type Deps struct {
 	// Canvases orders every change to canvas content and metadata (the
 	// node's canvas actors, *actors.Hub).
 	Canvases Canvases
+	// Members is told when a membership changes or a canvas is deleted, so
+	// that live connections follow at once; nil tells no one.
+	Members MemberNotifier
 	// AI lists the configured AI providers for GET /api/v1/ai/providers;
 	// nil lists none.
 	AI AIProviders

@@ -1,0 +1,86 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/skerhq/sker/store"
+)
+
+// Membership changes reach live connections at once: the REST layer calls
+// MemberChanged, which publishes on <prefix>.<canvas>.members for every
+// gateway; each looks up the role again for its sessions of that user on
+// that canvas, updates it, or, when the membership is gone (or the canvas
+// deleted), takes them off the canvas with an error frame and a left frame.
+
+type memberEvent struct {
+	User string `json:"user,omitempty"` // empty: every member (canvas deleted)
+}
+
+func (r *room) membersSubject() string {
+	return r.g.cfg.PresencePrefix + "." + r.id + ".members"
+}
+
+// MemberChanged tells every gateway that userID's membership of canvasID
+// changed (an empty userID: the canvas was deleted).
+func (g *Gateway) MemberChanged(canvasID, userID string) {
+	if !canvasIDPattern.MatchString(canvasID) {
+		return
+	}
+	data, _ := json.Marshal(memberEvent{User: userID})
+	subject := g.cfg.PresencePrefix + "." + canvasID + ".members"
+	if err := g.cfg.Conn.Publish(subject, data); err != nil {
+		g.log.Warn("publish membership change", "canvas_id", canvasID, "err", err)
+	}
+}
+
+// onMembers handles a membership change on another goroutine, since it
+// reads the store.
+func (r *room) onMembers(msg *nats.Msg) {
+	var ev memberEvent
+	if err := json.Unmarshal(msg.Data, &ev); err != nil {
+		return
+	}
+	r.mu.Lock()
+	var affected []*session
+	for s := range r.members {
+		if ev.User == "" || s.user.UserID == ev.User {
+			affected = append(affected, s)
+		}
+	}
+	r.mu.Unlock()
+	if len(affected) > 0 {
+		go r.recheck(affected, ev.User == "")
+	}
+}
+
+func (r *room) recheck(sessions []*session, deleted bool) {
+	for _, s := range sessions {
+		var role store.Role
+		err := store.ErrNotFound
+		if !deleted {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			role, err = r.g.cfg.Roles.Role(ctx, r.id, s.user.UserID)
+			cancel()
+		}
+		m := s.membership(r.id)
+		if m == nil {
+			continue
+		}
+		switch {
+		case err == nil:
+			s.setRole(m, role)
+		case errors.Is(err, store.ErrNotFound):
+			s.sendError(r.id, CodeNotFound, "you are no longer a member of this canvas")
+			s.leave(r.id, true)
+		default:
+			// The store did not answer: the cached role expires after
+			// RoleTTL and is looked up again for the next batch.
+			r.g.log.Warn("membership re-check failed", "canvas_id", r.id, "err", err)
+		}
+	}
+}
