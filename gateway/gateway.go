@@ -102,7 +102,9 @@ type Config struct {
 	// unregistered.
 	Registerer prometheus.Registerer
 	// RoleTTL: how long a joined connection trusts its role before looking
-	// it up again for its next batch; default 10s.
+	// it up again for its next batch; default 60s. Changes made through
+	// the REST API reach connections at once (MemberChanged); this bounds
+	// how long one made otherwise goes unseen.
 	RoleTTL time.Duration
 }
 
@@ -124,7 +126,7 @@ func (c *Config) setDefaults() {
 		c.PresencePrefix = "sker.canvas"
 	}
 	if c.RoleTTL <= 0 {
-		c.RoleTTL = 10 * time.Second
+		c.RoleTTL = time.Minute
 	}
 }
 

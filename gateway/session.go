@@ -270,8 +270,14 @@ func (s *session) readLoop() {
 	// whose shorter deadline must stand. Checking after setting closes the
 	// race with a concurrent kill, which closes done before it sets its
 	// deadline.
+	// Moving the deadline costs a timer update, so it moves only once a
+	// tenth of the idle time has passed since the last move.
+	var extended time.Time
 	extend := func() bool {
-		_ = s.conn.SetReadDeadline(time.Now().Add(idle))
+		if now := time.Now(); now.Sub(extended) > idle/10 {
+			_ = s.conn.SetReadDeadline(now.Add(idle))
+			extended = now
+		}
 		return !s.killed()
 	}
 	if !extend() {
