@@ -139,9 +139,6 @@ func smokeConfig() Config {
 // must complete with no protocol error, no disconnect, every window send
 // acked and delivered to every client of its canvas.
 func TestSmoke(t *testing.T) {
-	if testing.Short() {
-		t.Skip("smoke run skipped with -short")
-	}
 	srv := startInProc(t)
 	cfg := smokeConfig()
 	if err := cfg.Validate(); err != nil {
