@@ -182,3 +182,38 @@ export async function waitFor(what, fn, timeoutMs = 5000, everyMs = 20) {
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
 }
+
+/**
+ * A scenario's bookkeeping: step() runs and logs one named step (a failed
+ * one is recorded and rethrown), assert() fails a step, and seesLive()
+ * waits until fn returns a truthy value and fails when that took longer
+ * than liveMs; results lists each step's outcome for the closing line.
+ */
+export function scenario(liveMs) {
+  const results = [];
+  const assert = (cond, msg) => {
+    if (!cond) throw new Error(msg);
+  };
+  return {
+    results,
+    assert,
+    async step(name, fn) {
+      const t0 = Date.now();
+      try {
+        await fn();
+        results.push({ name, ok: true, ms: Date.now() - t0 });
+        log(`ok    ${name} (${Date.now() - t0} ms)`);
+      } catch (err) {
+        results.push({ name, ok: false, err });
+        log(`FAIL  ${name}: ${err.stack ?? err}`);
+        throw err;
+      }
+    },
+    async seesLive(who, what, fn) {
+      const { value, ms } = await waitFor(`${who} to see ${what}`, fn, 8000);
+      log(`      ${who} saw ${what} after ${ms} ms`);
+      assert(ms <= liveMs, `${who} saw ${what} after ${ms} ms; want within ${liveMs} ms`);
+      return value;
+    },
+  };
+}

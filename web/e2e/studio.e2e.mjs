@@ -13,38 +13,11 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { artifacts, buildSker, launchBrowser, log, Sker, sleep, waitFor } from './lib.mjs';
+import { artifacts, buildSker, launchBrowser, log, Sker, sleep, waitFor, scenario } from './lib.mjs';
 
 const liveMs = 1000; // B must see A's change within this
 
-const results = [];
-let failed = false;
-
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push({ name, ok: true, ms: Date.now() - t0 });
-    log(`ok    ${name} (${Date.now() - t0} ms)`);
-  } catch (err) {
-    results.push({ name, ok: false, err });
-    log(`FAIL  ${name}: ${err.stack ?? err}`);
-    failed = true;
-    throw err;
-  }
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-/** Waits until B (or A) sees something, and fails if it took longer than liveMs. */
-async function seesLive(who, what, fn) {
-  const { value, ms } = await waitFor(`${who} to see ${what}`, fn, 8000);
-  log(`      ${who} saw ${what} after ${ms} ms`);
-  assert(ms <= liveMs, `${who} saw ${what} after ${ms} ms; want within ${liveMs} ms`);
-  return value;
-}
+const { results, step, assert, seesLive } = scenario(liveMs);
 
 const nodeIds = (page) => page.$$eval('.react-flow__node', (els) => els.map((e) => e.getAttribute('data-id')));
 const cardText = (page, id) => page.locator(`[data-testid="card-${id}"] [data-testid="card-text"]`).textContent({ timeout: 500 });
@@ -355,7 +328,7 @@ async function main() {
   const passed = results.filter((r) => r.ok).length;
   const fails = results.filter((r) => !r.ok).length;
   console.log(`studio e2e: ${passed} passed, ${fails} failed`);
-  process.exit(failed ? 1 : 0);
+  process.exit(results.some((r) => !r.ok) ? 1 : 0);
 }
 
 main().catch((err) => {
