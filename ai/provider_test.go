@@ -1,7 +1,6 @@
 package ai_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/skerhq/sker/ai"
 	"github.com/skerhq/sker/ai/aitest"
+	"github.com/skerhq/sker/testkit"
 )
 
 // testKey is the key every provider under test is configured with; no
@@ -79,7 +79,7 @@ func setup(t *testing.T, f flavour, edit func(*ai.Config)) (*aitest.Server, ai.P
 	if edit != nil {
 		edit(&cfg)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	reg, err := ai.NewRegistry(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatalf("NewRegistry: got %v; want nil", err)
@@ -323,24 +323,6 @@ func text(t *testing.T, raw json.RawMessage) string {
 		b.WriteString(bl.Text)
 	}
 	return b.String()
-}
-
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestSystemRoleMessages(t *testing.T) {

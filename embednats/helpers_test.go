@@ -1,7 +1,6 @@
 package embednats
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
@@ -9,36 +8,17 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/skerhq/sker/testkit"
 )
-
-// syncBuffer collects nats-server's log lines; it outlives the test, so
-// late lines from the server's goroutines never hit a finished testing.T.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // testLogger returns a logger whose output is printed when the test fails.
 func testLogger(t *testing.T) *slog.Logger {
 	t.Helper()
-	buf := &syncBuffer{}
+	buf := &testkit.LogBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("nats-server log:\n%s", buf.String())

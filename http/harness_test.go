@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,24 +28,6 @@ import (
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
 
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // The handlers' Canvases is the real actor hub.
 var _ skerhttp.Canvases = (*actors.Hub)(nil)
 
@@ -57,7 +38,7 @@ type harness struct {
 	srv     *skerhttp.Server
 	st      store.Store
 	auth    *auth.Service
-	logs    *syncBuffer
+	logs    *testkit.LogBuffer
 	reg     *prometheus.Registry
 	js      jetstream.JetStream
 	journal *journal.Journal
@@ -80,7 +61,7 @@ func newHubHarness(t *testing.T, hubEdit func(*actors.Config), edit ...func(*ske
 		t.Fatalf("OpenSQLite: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	h := &harness{t: t, st: st, logs: logs}
 	h.startHub(log, hubEdit)
