@@ -103,3 +103,20 @@ func flip(b byte) string {
 	}
 	return "A"
 }
+
+// TestConnectionEndsWhenItsTokenExpires: an open connection is closed with
+// 4001 token_expired when its access token expires.
+func TestConnectionEndsWhenItsTokenExpires(t *testing.T) {
+	s := newStack(t, nil, nil)
+	uid, _ := s.user("shortlived")
+	short := auth.New(auth.Config{Secret: []byte(strings.Repeat("s", 32)), AccessTTL: time.Second, BcryptCost: bcrypt.MinCost}, s.store, nil, testkit.Logger())
+	token, _, err := short.IssueAccess(uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.dial(token)
+	code, frames := c.closed(5 * time.Second)
+	if code != CloseUnauthorized {
+		t.Fatalf("close code: got %d (frames %v); want %d", code, frames, CloseUnauthorized)
+	}
+}

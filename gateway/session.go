@@ -83,6 +83,13 @@ func (g *Gateway) serve(conn *fws.Conn) {
 		return
 	}
 	defer g.removeSession(s)
+	// A connection lives no longer than its credential: at expiry it is
+	// closed with 4001 "token_expired", and the client reconnects with a
+	// fresh token and since.
+	if exp := principal.ExpiresAt; !exp.IsZero() {
+		t := time.AfterFunc(time.Until(exp), func() { s.kill(CloseUnauthorized, "token_expired") })
+		defer t.Stop()
+	}
 	s.enqueue(outMsg{data: mustJSON(helloFrame{Type: "hello", Session: s.id, User: principal.UserID, Limits: g.cfg.Limits})})
 	s.readLoop()
 	s.kill(websocket.CloseNormalClosure, "")
