@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -167,7 +166,7 @@ func (a *canvasActor) maybeAppend() {
 }
 
 func (a *canvasActor) sendAppend() {
-	rec := encodeRecord(a.epoch, a.inflight)
+	rec := encodeRecord(a.epoch, raws(a.inflight))
 	msgID := a.epoch + ":" + strconv.FormatUint(a.inflight[0].seq, 10)
 	epoch, expect, j, timeout := a.epoch, a.streamSeq, a.hub.cfg.Journal, a.hub.cfg.AppendTimeout
 	self, root, id := a.self, a.hub.system.Root, a.id
@@ -181,24 +180,6 @@ func (a *canvasActor) sendAppend() {
 		m.appendSeconds.Observe(time.Since(start).Seconds())
 		root.Send(self, &appendDone{epoch: epoch, streamSeq: seq, err: err})
 	}()
-}
-
-// encodeRecord builds a journal.Record from already encoded batches without
-// encoding them again.
-func encodeRecord(epoch string, entries []*entry) []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"epoch":`)
-	e, _ := json.Marshal(epoch)
-	b.Write(e)
-	b.WriteString(`,"batches":[`)
-	for i, en := range entries {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(en.raw)
-	}
-	b.WriteString("]}")
-	return b.Bytes()
 }
 
 func (a *canvasActor) onAppendDone(ctx actor.Context, m *appendDone) {
@@ -277,19 +258,7 @@ func (*retryAppend) NotInfluenceReceiveTimeout() {}
 // publish sends the committed batches to the gateways as one "changes"
 // frame, encoded once for every client of every gateway.
 func (a *canvasActor) publish(done []*entry) {
-	var b bytes.Buffer
-	b.WriteString(`{"type":"changes","canvas":`)
-	id, _ := json.Marshal(a.id)
-	b.Write(id)
-	b.WriteString(`,"batches":[`)
-	for i, e := range done {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(e.raw)
-	}
-	b.WriteString("]}")
-	msg := &nats.Msg{Subject: a.hub.FanoutSubject(a.id), Data: b.Bytes(), Header: nats.Header{}}
+	msg := &nats.Msg{Subject: a.hub.FanoutSubject(a.id), Data: ChangesFrame(a.id, raws(done)), Header: nats.Header{}}
 	msg.Header.Set(HeaderFirstSeq, strconv.FormatUint(done[0].seq, 10))
 	msg.Header.Set(HeaderLastSeq, strconv.FormatUint(done[len(done)-1].seq, 10))
 	if err := a.hub.cfg.Conn.PublishMsg(msg); err != nil {

@@ -187,19 +187,3 @@ func mustJSON(v any) []byte {
 	}
 	return b
 }
-
-// changesFrame builds a "changes" frame from encoded batches.
-func changesFrame(canvasID string, batches [][]byte) []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"type":"changes","canvas":`)
-	b.Write(mustJSON(canvasID))
-	b.WriteString(`,"batches":[`)
-	for i, raw := range batches {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(raw)
-	}
-	b.WriteString("]}")
-	return b.Bytes()
-}

@@ -129,7 +129,7 @@ func (r *room) fillGap() bool {
 		return false
 	}
 	if len(cu.Batches) > 0 {
-		r.deliver(fanMsg{first: r.head + 1, last: cu.Seq, frame: changesFrame(r.id, cu.Batches)})
+		r.deliver(fanMsg{first: r.head + 1, last: cu.Seq, frame: actors.ChangesFrame(r.id, cu.Batches)})
 	}
 	return true
 }
@@ -197,7 +197,7 @@ func slice(fm fanMsg, after uint64) fanMsg {
 		Canvas string `json:"canvas"`
 	}
 	_ = json.Unmarshal(fm.frame, &id)
-	return fanMsg{first: after + 1, last: fm.last, frame: changesFrame(id.Canvas, batches)}
+	return fanMsg{first: after + 1, last: fm.last, frame: actors.ChangesFrame(id.Canvas, batches)}
 }
 
 // errTooFast: the canvas moved faster than a join could catch up.
@@ -259,7 +259,7 @@ func (r *room) admit(s *session, m *membership, cu actors.CatchUp) bool {
 	jf := joinedFrame{Type: "joined", Canvas: r.id, Role: string(m.role), Seq: h, Snapshot: snapshotOf(cu)}
 	s.enqueue(outMsg{data: mustJSON(jf)})
 	if len(cu.Batches) > 0 {
-		s.enqueue(outMsg{data: changesFrame(r.id, cu.Batches)})
+		s.enqueue(outMsg{data: actors.ChangesFrame(r.id, cu.Batches)})
 	}
 	m.seen = h
 	for _, fm := range r.recent {
