@@ -132,6 +132,37 @@ func TestSlowConsumerIsDropped(t *testing.T) {
 	fast.changes(head, next)
 }
 
+// TestStalledClientIsDropped: a client that never reads again blocks the
+// server's write on its full socket; the write gives up after WriteTimeout
+// and the session ends, rather than holding its goroutines and socket for
+// as long as the client stays connected.
+func TestStalledClientIsDropped(t *testing.T) {
+	const writeTimeout = 500 * time.Millisecond
+	s := newStackWith(t, stackOptions{
+		gateway: func(c *Config) {
+			c.WriteTimeout = writeTimeout
+			// Large enough that the queue does not overflow first: the
+			// session must end because the write timed out.
+			c.Limits.SendQueue = 1024
+		},
+		sendBuffer: 16 << 10,
+	})
+	aID, aTok := s.user("a")
+	cid := s.canvas(aID, nil)
+	s.commit(cid, aID, "add", addNodeOp("n1"))
+	stalled := s.dialWith(dialer(16<<10), "?token="+aTok)
+	if f := stalled.next(); f.Type != "hello" {
+		t.Fatalf("got %s; want hello", f.Raw)
+	}
+	stalled.join(cid, nil)
+	// The client reads nothing more: 10 changes of 60 KB fill both socket
+	// buffers, and the server's write blocks.
+	for i := range 10 {
+		s.commit(cid, aID, fmt.Sprint(i), setTextOp("n1", strings.Repeat("x", 60_000)))
+	}
+	eventually(t, 10*writeTimeout, "stalled client's session ended", func() bool { return s.gw.Connections() == 0 })
+}
+
 // TestKilledSessionHandlesNothingMore: once a session is closed (here for
 // its 20th malformed frame) the frames already on their way are dropped, not
 // handled: the ops that follow the fatal frame commit nothing.

@@ -31,14 +31,15 @@ type session struct {
 	user auth.Principal
 	log  *slog.Logger
 
-	q         sendQueue
-	wmu       sync.Mutex
-	writing   bool          // guarded by wmu: a writer runs, or the close frame was written
-	closed    chan struct{} // closed once the close frame is written
-	done      chan struct{} // closed by kill
-	closeOnce sync.Once
-	closeCode int
-	closeText string
+	q          sendQueue
+	wmu        sync.Mutex
+	writing    bool          // guarded by wmu: a writer runs, or the close frame was written
+	deadlineAt time.Time     // the writer's: when the socket's write deadline was last moved
+	closed     chan struct{} // closed once the close frame is written
+	done       chan struct{} // closed by kill
+	closeOnce  sync.Once
+	closeCode  int
+	closeText  string
 
 	mu     sync.Mutex
 	joined map[string]*membership // guarded by mu
@@ -215,6 +216,7 @@ func (s *session) killed() bool {
 // session.
 func (s *session) writeLoop() {
 	wt := s.g.cfg.WriteTimeout
+	nc := s.conn.NetConn()
 	var buf []byte
 	if d := s.g.cfg.WriteCoalesce; d > 0 {
 		time.Sleep(d) // let frames on their way join this write
@@ -244,8 +246,16 @@ func (s *session) writeLoop() {
 			}
 			buf = appendFrame(buf, op, m.data)
 		}
-		_ = s.conn.SetWriteDeadline(time.Now().Add(wt))
-		if _, err := s.conn.NetConn().Write(buf); err != nil {
+		// The deadline is the socket's own: these bytes bypass the
+		// library's writer and its deadline. Moving it costs a timer
+		// update, so it moves only when a tenth of the timeout has passed:
+		// a write may fail after 0.9 × WriteTimeout rather than after all
+		// of it.
+		if now := time.Now(); now.Sub(s.deadlineAt) > wt/10 {
+			_ = nc.SetWriteDeadline(now.Add(wt))
+			s.deadlineAt = now
+		}
+		if _, err := nc.Write(buf); err != nil {
 			s.kill(websocket.CloseAbnormalClosure, "")
 			s.closeConn(wt)
 			return
