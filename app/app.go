@@ -286,7 +286,10 @@ func (a *App) Run(ctx context.Context) error {
 	a.log.Info("sker serving", "addr", a.Addr(), "version", a.version,
 		"store", storeKind(a.cfg), "nats", natsKind(a.cfg), "data_dir", a.cfg.DataDir)
 	errc := make(chan error, 1)
-	go func() { errc <- a.http.Serve(a.ln) }()
+	// WebSocket connections are upgraded by the gateway as they arrive;
+	// the HTTP server gets every other connection.
+	ln := a.gateway.Listener(a.ln, "/ws", skerhttp.IdleTimeout)
+	go func() { errc <- a.http.Serve(ln) }()
 	var err error
 	select {
 	case <-ctx.Done():

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"slices"
 	"sync"
 	"time"
 
-	"github.com/gofiber/contrib/websocket"
+	"github.com/fasthttp/websocket"
+	fws "github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
@@ -186,24 +189,47 @@ func (g *Gateway) pinger() {
 	}
 }
 
-// Handler is the Fiber handler for GET /ws.
+// Handler is the Fiber handler for GET /ws. Connections accepted through
+// Listener are upgraded before they reach it; it serves upgrades that
+// arrive on a connection that carried another request first.
 func (g *Gateway) Handler() fiber.Handler {
-	ws := websocket.New(g.serve, websocket.Config{
-		Origins:          g.cfg.Origins,
-		HandshakeTimeout: 10 * time.Second,
-		// Frames are read into their own buffers; 1 KiB of read buffer
-		// and a pooled write buffer (the write loop frames its own writes)
-		// keep an idle connection small.
-		ReadBufferSize:  1024,
-		WriteBufferSize: 1024,
-		WriteBufferPool: &sync.Pool{},
+	origins := g.cfg.Origins
+	if len(origins) == 0 {
+		origins = []string{"*"}
+	}
+	ws := fws.New(func(c *fws.Conn) {
+		g.metrics.upgrades.WithLabelValues("route").Inc()
+		g.serve(c.Conn, c.Query("token"), nil)
+	}, fws.Config{
+		Origins:          origins,
+		HandshakeTimeout: handshakeTimeout,
+		ReadBufferSize:   readBufferSize,
+		WriteBufferSize:  writeBufferSize,
+		WriteBufferPool:  writeBufferPool,
 	})
 	return func(c *fiber.Ctx) error {
-		if !websocket.IsWebSocketUpgrade(c) {
+		if !fws.IsWebSocketUpgrade(c) {
 			return fiber.NewError(fiber.StatusUpgradeRequired, "this endpoint speaks WebSocket")
 		}
 		return ws(c)
 	}
+}
+
+// Frames are read into their own buffers; 1 KiB of read buffer and a
+// pooled write buffer (the write loop frames its own writes; the library
+// writes only control frames) keep an idle connection small.
+const (
+	readBufferSize  = 1024
+	writeBufferSize = 1024
+)
+
+var writeBufferPool = &sync.Pool{}
+
+// checkOrigin allows any origin when Config.Origins is empty, otherwise
+// only those listed (a request without an Origin header is refused then,
+// as the Fiber route does).
+func (g *Gateway) checkOrigin(r *http.Request) bool {
+	return len(g.cfg.Origins) == 0 || slices.Contains(g.cfg.Origins, r.Header.Get("Origin"))
 }
 
 // Connections returns the number of open sessions.

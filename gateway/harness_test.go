@@ -50,6 +50,9 @@ type stackOptions struct {
 	// connection the server accepts, so that a client that stops reading
 	// blocks the server's writes after a few KiB, not megabytes.
 	sendBuffer int
+	// routeOnly serves WebSockets through the HTTP server's /ws route
+	// only, not through the gateway's Listener.
+	routeOnly bool
 }
 
 // smallBufListener sets the send buffer of the connections it accepts.
@@ -111,6 +114,9 @@ func newStackWith(t testing.TB, opts stackOptions) *stack {
 	}
 	if opts.sendBuffer > 0 {
 		ln = smallBufListener{Listener: ln, size: opts.sendBuffer}
+	}
+	if !opts.routeOnly {
+		ln = gw.Listener(ln, "/ws", time.Minute)
 	}
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() {

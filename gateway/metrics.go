@@ -12,6 +12,7 @@ type metrics struct {
 	closes      *prometheus.CounterVec
 	rooms       prometheus.Gauge
 	frames      *prometheus.CounterVec
+	upgrades    *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -28,9 +29,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		frames: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sker_ws_frames_received_total", Help: "Frames received from clients, by type.",
 		}, []string{"type"}),
+		upgrades: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sker_ws_upgrades_total",
+			Help: "WebSocket handshakes accepted, by path: \"listener\" (upgraded as the connection arrived) or \"route\" (through the HTTP server, on a connection that carried another request first; such connections keep the HTTP server's buffers).",
+		}, []string{"path"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.connections, m.closes, m.rooms, m.frames)
+		reg.MustRegister(m.connections, m.closes, m.rooms, m.frames, m.upgrades)
 	}
 	return m
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
-	fws "github.com/gofiber/contrib/websocket"
 	"golang.org/x/time/rate"
 
 	"github.com/skerhq/sker/actors"
@@ -27,7 +26,7 @@ import (
 type session struct {
 	g    *Gateway
 	id   string
-	conn *fws.Conn
+	conn *websocket.Conn
 	user auth.Principal
 	log  *slog.Logger
 
@@ -45,6 +44,7 @@ type session struct {
 	joined map[string]*membership // guarded by mu
 
 	ops       *rate.Limiter
+	idle      *idleWaiter   // nil: the read loop waits inside the library's read
 	inFlight  chan struct{} // one slot per batch waiting for its outcome
 	badFrames int
 }
@@ -62,10 +62,13 @@ type membership struct {
 
 var canvasIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-// serve runs one connection from authentication to close.
-func (g *Gateway) serve(conn *fws.Conn) {
+// serve runs one connection from authentication to close; token is the
+// "token" query parameter, if any. The caller closes the socket after.
+// idle, when not nil, parks the read loop while the connection is idle
+// (see idleWaiter).
+func (g *Gateway) serve(conn *websocket.Conn, token string, idle *idleWaiter) {
 	conn.SetReadLimit(g.cfg.Limits.MaxFrameBytes)
-	principal, ok := g.authenticate(conn)
+	principal, ok := g.authenticate(conn, token)
 	if !ok {
 		return
 	}
@@ -77,6 +80,7 @@ func (g *Gateway) serve(conn *fws.Conn) {
 		joined:   map[string]*membership{},
 		ops:      rate.NewLimiter(rate.Limit(g.cfg.Limits.OpsPerSecond), g.cfg.Limits.OpsBurst),
 		inFlight: make(chan struct{}, g.cfg.Limits.MaxInFlight),
+		idle:     idle,
 	}
 	s.log = g.log.With("session", s.id, "user_id", principal.UserID)
 	if !g.addSession(s) {
@@ -101,8 +105,7 @@ func (g *Gateway) serve(conn *fws.Conn) {
 // authenticate takes the token from the "token" query parameter or from a
 // first "auth" frame, and closes the connection with 4001 or 4002 when it
 // cannot.
-func (g *Gateway) authenticate(conn *fws.Conn) (auth.Principal, bool) {
-	token := conn.Query("token")
+func (g *Gateway) authenticate(conn *websocket.Conn, token string) (auth.Principal, bool) {
 	if token == "" {
 		_ = conn.SetReadDeadline(time.Now().Add(g.cfg.AuthTimeout))
 		kind, data, err := conn.ReadMessage()
@@ -128,7 +131,7 @@ func (g *Gateway) authenticate(conn *fws.Conn) (auth.Principal, bool) {
 	return p, true
 }
 
-func writeClose(conn *fws.Conn, code int, text string, timeout time.Duration) {
+func writeClose(conn *websocket.Conn, code int, text string, timeout time.Duration) {
 	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(timeout))
 }
 
@@ -183,9 +186,9 @@ const closeGrace = time.Second
 // kill ends the session with a close code; the first call wins. The write
 // loop sends the close frame; the read loop handles no frame after this and
 // ends at the client's next frame (its answer to the close) or after
-// closeGrace. Closing the connection would not end the read loop: under
-// Fiber, Close on the hijacked connection does nothing, and the socket is
-// closed only when serve returns.
+// closeGrace. The socket is closed only when serve returns, so that the
+// client can read the close frame: closing it with the client's frames
+// unread would reset the connection and lose it.
 func (s *session) kill(code int, text string) {
 	s.closeOnce.Do(func() {
 		s.closeCode, s.closeText = code, text
@@ -273,7 +276,6 @@ func (s *session) closeConn(wt time.Duration) {
 	if s.closeCode != websocket.CloseAbnormalClosure {
 		writeClose(s.conn, s.closeCode, s.closeText, wt)
 	}
-	_ = s.conn.Close()
 	close(s.closed)
 }
 
@@ -321,6 +323,7 @@ func (s *session) readLoop() {
 		return nil
 	})
 	for {
+		s.idle.wait()
 		kind, data, err := s.conn.ReadMessage()
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {

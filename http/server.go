@@ -140,12 +140,15 @@ func New(cfg Config, deps Deps) *Server {
 		// Values from the request outlive it when handlers pass them on
 		// (to actors, logs): make them safe to keep.
 		Immutable:   true,
-		IdleTimeout: 2 * time.Minute,
+		IdleTimeout: IdleTimeout,
 	})
 	s.middleware()
 	s.routes()
 	return s
 }
+
+// IdleTimeout is how long a connection may wait for its next request.
+const IdleTimeout = 2 * time.Minute
 
 // routes registers every route this package owns.
 func (s *Server) routes() {

@@ -101,7 +101,7 @@ func StartNode(t testing.TB, cfg NodeConfig) *Node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = app.Listener(ln) }()
+	go func() { _ = app.Listener(gw.Listener(ln, "/ws", time.Minute)) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -1,0 +1,321 @@
+package gateway
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// rawConn is a TCP connection to the stack's port, for requests written by
+// hand.
+type rawConn struct {
+	t    testing.TB
+	conn net.Conn
+	br   *bufio.Reader
+}
+
+func (s *stack) raw() *rawConn {
+	s.t.Helper()
+	u, err := url.Parse(s.url)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { c.Close() })
+	return &rawConn{t: s.t, conn: c, br: bufio.NewReader(c)}
+}
+
+func (c *rawConn) write(parts ...[]byte) {
+	c.t.Helper()
+	var all []byte
+	for _, p := range parts {
+		all = append(all, p...)
+	}
+	if _, err := c.conn.Write(all); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// response reads one HTTP response and its body.
+func (c *rawConn) response() (*http.Response, string) {
+	c.t.Helper()
+	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	res, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		c.t.Fatalf("read response: %v", err)
+	}
+	if res.StatusCode == http.StatusSwitchingProtocols {
+		return res, ""
+	}
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		c.t.Fatalf("read body: %v", err)
+	}
+	return res, string(body)
+}
+
+// frame reads one unmasked server text frame of under 64 KiB.
+func (c *rawConn) frame() frame {
+	c.t.Helper()
+	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var h [2]byte
+	if _, err := io.ReadFull(c.br, h[:]); err != nil {
+		c.t.Fatalf("read frame: %v", err)
+	}
+	n := int(h[1] & 0x7f)
+	if n == 126 {
+		var ext [2]byte
+		if _, err := io.ReadFull(c.br, ext[:]); err != nil {
+			c.t.Fatal(err)
+		}
+		n = int(ext[0])<<8 | int(ext[1])
+	}
+	data := make([]byte, n)
+	if _, err := io.ReadFull(c.br, data); err != nil {
+		c.t.Fatal(err)
+	}
+	var f frame
+	if err := json.Unmarshal(data, &f); err != nil {
+		c.t.Fatalf("frame %q: %v", data, err)
+	}
+	f.Raw = data
+	return f
+}
+
+// upgradeRequest is a WebSocket handshake for target, with extra header
+// lines.
+func upgradeRequest(target string, extra ...string) []byte {
+	key := make([]byte, 16)
+	_, _ = rand.Read(key)
+	var b strings.Builder
+	b.WriteString("GET " + target + " HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n")
+	b.WriteString("Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + encodeKey(key) + "\r\n")
+	for _, e := range extra {
+		b.WriteString(e + "\r\n")
+	}
+	b.WriteString("\r\n")
+	return []byte(b.String())
+}
+
+func encodeKey(k []byte) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	var out []byte
+	for i := 0; i < len(k); i += 3 {
+		var v uint32
+		n := min(3, len(k)-i)
+		for j := range 3 {
+			v <<= 8
+			if j < n {
+				v |= uint32(k[i+j])
+			}
+		}
+		for j := range 4 {
+			if j <= n {
+				out = append(out, alphabet[(v>>(18-6*j))&0x3f])
+			} else {
+				out = append(out, '=')
+			}
+		}
+	}
+	return string(out)
+}
+
+// clientFrame is a masked client text frame of under 64 KiB.
+func clientFrame(payload string) []byte {
+	mask := [4]byte{1, 2, 3, 4}
+	out := []byte{0x81}
+	if n := len(payload); n < 126 {
+		out = append(out, 0x80|byte(n))
+	} else {
+		out = append(out, 0x80|126, byte(n>>8), byte(n))
+	}
+	out = append(out, mask[:]...)
+	for i := range len(payload) {
+		out = append(out, payload[i]^mask[i%4])
+	}
+	return out
+}
+
+func upgrades(s *stack, path string) float64 {
+	var m dto.Metric
+	if err := s.gw.metrics.upgrades.WithLabelValues(path).Write(&m); err != nil {
+		s.t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}
+
+// TestListenerUpgradesFirstRequests: a connection whose first request is
+// the handshake is served by the gateway's listener, and works end to end.
+func TestListenerUpgradesFirstRequests(t *testing.T) {
+	s := newStack(t, nil, nil)
+	aID, aTok := s.user("a")
+	cid := s.canvas(aID, nil)
+	c := s.dial(aTok)
+	c.join(cid, nil)
+	c.send(opsFrame(cid, "b1", addNodeOp("n1")))
+	if f := c.until("ack"); f.Seq != 1 {
+		t.Fatalf("got %s; want ack seq 1", f.Raw)
+	}
+	if got := upgrades(s, "listener"); got != 1 {
+		t.Fatalf("listener upgrades: %v; want 1", got)
+	}
+	if got := upgrades(s, "route"); got != 0 {
+		t.Fatalf("route upgrades: %v; want 0", got)
+	}
+}
+
+// TestListenerHandsOtherRequestsOver: what is not a first-request
+// handshake reaches the HTTP server with every byte: other routes, /ws
+// without an upgrade, and an upgrade on a connection that carried another
+// request first, which the /ws route serves.
+func TestListenerHandsOtherRequestsOver(t *testing.T) {
+	s := newStack(t, nil, nil)
+	_, aTok := s.user("a")
+
+	// Sent a byte at a time: the listener must wait for enough to decide.
+	c := s.raw()
+	for _, b := range []byte("GET /elsewhere HTTP/1.1\r\nHost: x\r\n\r\n") {
+		c.write([]byte{b})
+	}
+	if res, _ := c.response(); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("GET /elsewhere: got %d; want 404 from the HTTP server", res.StatusCode)
+	}
+	// The same connection, kept alive: now a handshake, through the route.
+	c.write(upgradeRequest("/ws?token=" + url.QueryEscape(aTok)))
+	if res, _ := c.response(); res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade after another request: got %d; want 101", res.StatusCode)
+	}
+	if f := c.frame(); f.Type != "hello" {
+		t.Fatalf("got %s; want hello", f.Raw)
+	}
+	if got := upgrades(s, "route"); got != 1 {
+		t.Fatalf("route upgrades: %v; want 1", got)
+	}
+
+	// /ws without an upgrade: the HTTP server's 426.
+	c2 := s.raw()
+	c2.write([]byte("GET /ws?token=x HTTP/1.1\r\nHost: x\r\n\r\n"))
+	if res, body := c2.response(); res.StatusCode != fiber.StatusUpgradeRequired || !strings.Contains(body, "WebSocket") {
+		t.Fatalf("GET /ws without upgrade: got %d %q; want 426", res.StatusCode, body)
+	}
+
+	// A POST, whose body follows the head.
+	c3 := s.raw()
+	c3.write([]byte("POST /ws HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"))
+	if res, _ := c3.response(); res.StatusCode != http.StatusMethodNotAllowed && res.StatusCode != http.StatusNotFound {
+		t.Fatalf("POST /ws: got %d; want the HTTP server's 404 or 405", res.StatusCode)
+	}
+	if got := upgrades(s, "listener"); got != 0 {
+		t.Fatalf("listener upgrades: %v; want 0", got)
+	}
+}
+
+// TestListenerHandshakeWithEarlyFrame: a client that sends its first frame
+// with the handshake, before the answer, is still served (by the route,
+// which reads the frame from what the listener had read).
+func TestListenerHandshakeWithEarlyFrame(t *testing.T) {
+	s := newStack(t, nil, nil)
+	_, aTok := s.user("a")
+	c := s.raw()
+	auth, _ := json.Marshal(map[string]string{"type": "auth", "token": aTok})
+	c.write(upgradeRequest("/ws"), clientFrame(string(auth)))
+	if res, _ := c.response(); res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("got %d; want 101", res.StatusCode)
+	}
+	if f := c.frame(); f.Type != "hello" {
+		t.Fatalf("got %s; want hello", f.Raw)
+	}
+	if got := upgrades(s, "route"); got != 1 {
+		t.Fatalf("route upgrades: %v; want 1", got)
+	}
+}
+
+// TestListenerChecksOrigin: with allowed origins configured, a handshake
+// from another origin is refused with 403 and no session starts.
+func TestListenerChecksOrigin(t *testing.T) {
+	s := newStack(t, func(c *Config) { c.Origins = []string{"https://app.example"} }, nil)
+	_, aTok := s.user("a")
+	query := "/ws?token=" + url.QueryEscape(aTok)
+
+	bad := s.raw()
+	bad.write(upgradeRequest(query, "Origin: https://evil.example"))
+	if res, _ := bad.response(); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("foreign origin: got %d; want 403", res.StatusCode)
+	}
+	good := s.raw()
+	good.write(upgradeRequest(query, "Origin: https://app.example"))
+	if res, _ := good.response(); res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("allowed origin: got %d; want 101", res.StatusCode)
+	}
+	if f := good.frame(); f.Type != "hello" {
+		t.Fatalf("got %s; want hello", f.Raw)
+	}
+	if got := upgrades(s, "listener"); got != 1 {
+		t.Fatalf("listener upgrades: %v; want 1", got)
+	}
+}
+
+// TestListenerFirstRequestTimeout: a connection that sends nothing is
+// closed after the first-request timeout; Close stops Accept.
+func TestListenerFirstRequestTimeout(t *testing.T) {
+	s := newStack(t, nil, nil)
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := s.gw.Listener(inner, "/ws", 200*time.Millisecond)
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	served := make(chan error, 1)
+	go func() { served <- app.Listener(ln) }()
+
+	c, err := net.Dial("tcp", inner.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	began := time.Now()
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("read: got data; want the connection closed")
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("connection still open after %v", time.Since(began))
+	}
+	if err := app.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-served:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the HTTP server did not stop when its listener closed")
+	}
+}
+
+// TestRouteOnlyStillServes: the /ws route alone (no Listener) serves a
+// whole session.
+func TestRouteOnlyStillServes(t *testing.T) {
+	s := newStackWith(t, stackOptions{routeOnly: true})
+	aID, aTok := s.user("a")
+	cid := s.canvas(aID, nil)
+	c := s.dial(aTok)
+	c.join(cid, nil)
+	c.send(opsFrame(cid, "b1", addNodeOp("n1")))
+	if f := c.until("ack"); f.Seq != 1 {
+		t.Fatalf("got %s; want ack seq 1", f.Raw)
+	}
+	if got := upgrades(s, "route"); got != 1 {
+		t.Fatalf("route upgrades: %v; want 1", got)
+	}
+}
