@@ -139,7 +139,7 @@ func (s *State) nodeAdd(i int, op *Op, b Batch, u *Undo) error {
 	if err := checkID(i, op.ID); err != nil {
 		return err
 	}
-	if err := onlyFields(i, op, "id", "kind", "x", "y", "w", "h", "z", "data"); err != nil {
+	if err := onlyFields(i, op, fID|fKind|fX|fY|fW|fH|fZ|fData); err != nil {
 		return err
 	}
 	if s.Nodes[op.ID] != nil {
@@ -182,7 +182,7 @@ func (s *State) nodeAdd(i int, op *Op, b Batch, u *Undo) error {
 }
 
 func (s *State) nodeUpdate(i int, op *Op, b Batch, u *Undo) error {
-	if err := onlyFields(i, op, "id", "set", "unset"); err != nil {
+	if err := onlyFields(i, op, fID|fSet|fUnset); err != nil {
 		return err
 	}
 	old := s.Nodes[op.ID]
@@ -240,7 +240,7 @@ func (s *State) nodeUpdate(i int, op *Op, b Batch, u *Undo) error {
 }
 
 func (s *State) nodeDelete(i int, op *Op, u *Undo) error {
-	if err := onlyFields(i, op, "id"); err != nil {
+	if err := onlyFields(i, op, fID); err != nil {
 		return err
 	}
 	if s.Nodes[op.ID] == nil {
@@ -259,7 +259,7 @@ func (s *State) edgeAdd(i int, op *Op, b Batch, u *Undo) error {
 	if err := checkID(i, op.ID); err != nil {
 		return err
 	}
-	if err := onlyFields(i, op, "id", "kind", "source", "target", "data"); err != nil {
+	if err := onlyFields(i, op, fID|fKind|fSource|fTarget|fData); err != nil {
 		return err
 	}
 	if s.Edges[op.ID] != nil {
@@ -294,7 +294,7 @@ func (s *State) edgeAdd(i int, op *Op, b Batch, u *Undo) error {
 }
 
 func (s *State) edgeDelete(i int, op *Op, u *Undo) error {
-	if err := onlyFields(i, op, "id"); err != nil {
+	if err := onlyFields(i, op, fID); err != nil {
 		return err
 	}
 	if s.Edges[op.ID] == nil {
@@ -306,7 +306,7 @@ func (s *State) edgeDelete(i int, op *Op, u *Undo) error {
 }
 
 func (s *State) canvasUpdate(i int, op *Op, u *Undo) error {
-	if err := onlyFields(i, op, "title", "settings"); err != nil {
+	if err := onlyFields(i, op, fTitle|fSettings); err != nil {
 		return err
 	}
 	// len, not nil: "settings":{} is dropped when the op is encoded for the

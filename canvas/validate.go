@@ -3,6 +3,7 @@ package canvas
 import (
 	"encoding/json"
 	"math"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -32,24 +33,65 @@ func checkKey(i int, key, where string) error {
 	return nil
 }
 
-// onlyFields rejects an op that carries fields its kind does not use, so a
-// misspelt or misplaced field is an error rather than silently ignored.
-func onlyFields(i int, op *Op, allowed ...string) error {
-	present := map[string]bool{
-		"id": op.ID != "", "kind": op.Kind != "", "x": op.X != nil, "y": op.Y != nil,
-		"w": op.W != nil, "h": op.H != nil, "z": op.Z != nil, "data": op.Data != nil,
-		"set": op.Set != nil, "unset": op.Unset != nil, "source": op.Source != "",
-		"target": op.Target != "", "title": op.Title != nil, "settings": op.Settings != nil,
-	}
-	for _, a := range allowed {
-		delete(present, a)
-	}
-	for _, f := range [...]string{"id", "kind", "x", "y", "w", "h", "z", "data", "set", "unset", "source", "target", "title", "settings"} {
-		if present[f] {
-			return opErr(i, CodeInvalidOp, "%s does not take %q", op.Op, f)
+// fieldSet is a set of the optional fields of an Op, one bit each. The bits
+// are in the order the fields are reported, so that a bad op always names
+// the same field whatever else it carries.
+type fieldSet uint16
+
+const (
+	fID fieldSet = 1 << iota
+	fKind
+	fX
+	fY
+	fW
+	fH
+	fZ
+	fData
+	fSet
+	fUnset
+	fSource
+	fTarget
+	fTitle
+	fSettings
+)
+
+// fieldNames are the JSON names of the fields, by bit position.
+var fieldNames = [...]string{"id", "kind", "x", "y", "w", "h", "z", "data", "set", "unset", "source", "target", "title", "settings"}
+
+// fields returns the set of fields op carries.
+func (op *Op) fields() fieldSet {
+	var f fieldSet
+	set := func(bit fieldSet, present bool) {
+		if present {
+			f |= bit
 		}
 	}
-	return nil
+	set(fID, op.ID != "")
+	set(fKind, op.Kind != "")
+	set(fX, op.X != nil)
+	set(fY, op.Y != nil)
+	set(fW, op.W != nil)
+	set(fH, op.H != nil)
+	set(fZ, op.Z != nil)
+	set(fData, op.Data != nil)
+	set(fSet, op.Set != nil)
+	set(fUnset, op.Unset != nil)
+	set(fSource, op.Source != "")
+	set(fTarget, op.Target != "")
+	set(fTitle, op.Title != nil)
+	set(fSettings, op.Settings != nil)
+	return f
+}
+
+// onlyFields rejects an op that carries fields its kind does not use, so a
+// misspelt or misplaced field is an error rather than silently ignored. It
+// runs for every op, so it works on bits and allocates only for the error.
+func onlyFields(i int, op *Op, allowed fieldSet) error {
+	extra := op.fields() &^ allowed
+	if extra == 0 {
+		return nil
+	}
+	return opErr(i, CodeInvalidOp, "%s does not take %q", op.Op, fieldNames[bits.TrailingZeros16(uint16(extra))])
 }
 
 // setGeometry checks v for the named geometry field and stores it in n.
