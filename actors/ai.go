@@ -92,6 +92,7 @@ type AIResult struct {
 
 // aiFinish is the engine's result for a run, routed like any request.
 type aiFinish struct {
+	request
 	Canvas, Node, Run string
 	Result            AIResult
 }
@@ -215,7 +216,7 @@ func (a *canvasActor) aiCancel(n *canvas.Node) ([]canvas.Op, afterCommit, error)
 
 // onAIFinish applies a run's result if the card still runs that run (or
 // was cancelled during it, to keep the partial answer).
-func (a *canvasActor) onAIFinish(ctx actor.Context, m *aiFinish, sender *actor.PID) {
+func (a *canvasActor) onAIFinish(m *aiFinish) {
 	if eng := a.hub.cfg.AI; eng != nil {
 		eng.Release(m.Run)
 	}
@@ -225,9 +226,7 @@ func (a *canvasActor) onAIFinish(ctx actor.Context, m *aiFinish, sender *actor.P
 		status = dataString(n, "ai_status")
 	}
 	if n == nil || dataString(n, "ai_run") != m.Run || (status != AIRunning && status != AICancelled) {
-		if sender != nil {
-			ctx.Send(sender, &submitResult{Err: ErrStaleRun})
-		}
+		m.answer(&submitResult{Err: ErrStaleRun})
 		return
 	}
 	r := m.Result
@@ -242,7 +241,7 @@ func (a *canvasActor) onAIFinish(ctx actor.Context, m *aiFinish, sender *actor.P
 	} else {
 		unset = append(unset, "ai_error")
 	}
-	a.commit(ctx, &submit{Canvas: a.id, Author: "ai", Ops: []canvas.Op{aiUpdate(n.ID, set, unset...)}}, sender, nil)
+	a.commit(&submit{request: m.request, Canvas: a.id, Author: "ai", Ops: []canvas.Op{aiUpdate(n.ID, set, unset...)}}, nil)
 }
 
 // aiExpireTick checks for expired runs at a run's deadline.
@@ -275,9 +274,9 @@ func (a *canvasActor) expireAIRuns(ctx actor.Context, schedule bool) {
 			continue
 		}
 		a.log.Warn("ai run expired without a result", "node", n.ID, "run", dataString(n, "ai_run"))
-		a.onAIFinish(ctx, &aiFinish{Canvas: a.id, Node: n.ID, Run: dataString(n, "ai_run"), Result: AIResult{
+		a.onAIFinish(&aiFinish{Canvas: a.id, Node: n.ID, Run: dataString(n, "ai_run"), Result: AIResult{
 			Status: AIError, Error: "the run did not finish in time (its worker may have stopped); run it again",
-		}}, nil)
+		}})
 	}
 }
 

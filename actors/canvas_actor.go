@@ -32,8 +32,8 @@ type canvasActor struct {
 	phase phase
 	self  *actor.PID
 
-	queue   []envelope // requests that arrived while loading
-	failErr error      // the answer to every request once failed
+	queue   []canvasMsg // requests that arrived while loading
+	failErr error       // the answer to every request once failed
 
 	st        *canvas.State
 	streamSeq uint64 // stream sequence of the canvas's last journal record (the fence)
@@ -63,20 +63,18 @@ type entry struct {
 	raw   []byte // encoded journal.Committed
 	ops   int
 	undo  *canvas.Undo
-	reply *actor.PID   // nil for the actor's own batches
-	after afterCommit  // side effect once committed, or nil
-	key   string       // dedupe key, or ""
-	dups  []*actor.PID // senders of the same batch again, answered with it
+	reply reply       // nil for the actor's own batches
+	after afterCommit // side effect once committed, or nil
+	key   string      // dedupe key, or ""
+	dups  []reply     // senders of the same batch again, answered with it
 }
 
 // answer sends res to the batch's sender and to any sender of the same
 // batch again.
-func (e *entry) answer(ctx actor.Context, res *submitResult) {
-	if e.reply != nil {
-		ctx.Send(e.reply, res)
-	}
+func (e *entry) answer(res *submitResult) {
+	e.reply.send(res)
 	for _, d := range e.dups {
-		ctx.Send(d, res)
+		d.send(res)
 	}
 }
 
@@ -128,7 +126,7 @@ func (a *canvasActor) Receive(ctx actor.Context) {
 	case *passivate:
 		a.onPassivate(ctx)
 	case canvasMsg:
-		a.request(ctx, envelope{msg: m, sender: ctx.Sender()})
+		a.request(ctx, m)
 	}
 }
 
@@ -143,27 +141,27 @@ func (a *canvasActor) start(ctx actor.Context) {
 }
 
 // request handles a routed request according to the phase.
-func (a *canvasActor) request(ctx actor.Context, env envelope) {
+func (a *canvasActor) request(ctx actor.Context, msg canvasMsg) {
 	switch a.phase {
 	case phaseLoading:
-		a.queue = append(a.queue, env)
+		a.queue = append(a.queue, msg)
 		return
 	case phaseStopping:
-		ctx.Send(env.sender, ErrUnavailable)
+		msg.req().answer(ErrUnavailable)
 		return
 	case phaseFailed:
-		ctx.Send(env.sender, a.failErr)
+		msg.req().answer(a.failErr)
 		return
 	}
-	switch m := env.msg.(type) {
+	switch m := msg.(type) {
 	case *submit:
-		a.onSubmit(ctx, m, env.sender)
+		a.onSubmit(m)
 	case *getSnapshot:
-		ctx.Send(env.sender, &snapshotResult{Export: a.committedExport()})
+		m.answer(&snapshotResult{Export: a.committedExport()})
 	case *getSince:
-		a.onSince(ctx, m, env.sender)
+		a.onSince(m)
 	case *aiFinish:
-		a.onAIFinish(ctx, m, env.sender)
+		a.onAIFinish(m)
 	case *crash:
 		panic("canvas actor: crash requested")
 	case *forget:
@@ -171,18 +169,18 @@ func (a *canvasActor) request(ctx actor.Context, env envelope) {
 		a.cp = newCheckpointer() // nothing left to checkpoint
 		a.cp.seq = a.committed
 		a.retire(ctx, ErrCanvasNotFound)
-		ctx.Send(env.sender, true)
+		m.answer(true)
 	}
 }
 
-func (a *canvasActor) onSince(ctx actor.Context, m *getSince, sender *actor.PID) {
+func (a *canvasActor) onSince(m *getSince) {
 	batches, ok := a.history.since(m.Since, a.committed, m.Limit)
 	if ok {
-		ctx.Send(sender, &sinceResult{Seq: a.committed, Batches: toRaw(batches)})
+		m.answer(&sinceResult{Seq: a.committed, Batches: toRaw(batches)})
 		return
 	}
 	ex := a.committedExport()
-	ctx.Send(sender, &sinceResult{Seq: a.committed, Snapshot: &ex})
+	m.answer(&sinceResult{Seq: a.committed, Snapshot: &ex})
 }
 
 // onIdle asks the supervisor to passivate this canvas when nothing is in
@@ -263,19 +261,19 @@ func (a *canvasActor) failAll(ctx actor.Context, err error) {
 	a.failQueue(ctx, err)
 	a.releaseMetaWaiters(ctx, ^uint64(0)) // committed: the journal has them
 	for _, e := range a.pending {
-		e.answer(ctx, &submitResult{Err: err})
+		e.answer(&submitResult{Err: err})
 	}
 	a.pending = nil
 	for _, e := range a.inflight {
-		e.answer(ctx, &submitResult{Err: ErrOutcomeUnknown})
+		e.answer(&submitResult{Err: ErrOutcomeUnknown})
 	}
 	clear(a.inFlight)
 	a.inflight = nil
 }
 
 func (a *canvasActor) failQueue(ctx actor.Context, err error) {
-	for _, env := range a.queue {
-		ctx.Send(env.sender, err)
+	for _, m := range a.queue {
+		m.req().answer(err)
 	}
 	a.queue = nil
 }
@@ -285,7 +283,7 @@ func (a *canvasActor) releaseMetaWaiters(ctx actor.Context, upTo uint64) {
 	kept := a.metaWaiters[:0]
 	for _, e := range a.metaWaiters {
 		if e.seq <= upTo {
-			e.answer(ctx, &submitResult{Seq: e.seq})
+			e.answer(&submitResult{Seq: e.seq})
 		} else {
 			kept = append(kept, e)
 		}

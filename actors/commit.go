@@ -26,24 +26,24 @@ const (
 // batch is validated against it) and queues it for the journal. The sender
 // is answered only when the journal has it, or at once when it is invalid.
 // A batch holding an AI op is first turned into node.update ops.
-func (a *canvasActor) onSubmit(ctx actor.Context, m *submit, sender *actor.PID) {
-	if a.duplicate(ctx, m, sender) {
+func (a *canvasActor) onSubmit(m *submit) {
+	if a.duplicate(m) {
 		return
 	}
 	ops, fx, isAI, err := a.translateAI(m)
 	if err != nil {
-		a.reject(ctx, sender, err)
+		a.reject(m.reply, err)
 		return
 	}
 	if isAI {
 		tm := *m
 		tm.Ops = ops
-		if !a.commit(ctx, &tm, sender, fx.after) && fx.rejected != nil {
+		if !a.commit(&tm, fx.after) && fx.rejected != nil {
 			fx.rejected()
 		}
 		return
 	}
-	a.commit(ctx, m, sender, nil)
+	a.commit(m, nil)
 }
 
 // dedupeKey identifies a batch a client may send again.
@@ -57,38 +57,36 @@ func dedupeKey(author, cbid string) string {
 // duplicate answers a batch sent again (same author and client batch id)
 // with the first one's outcome: its seq when committed, or, when it is on
 // its way, together with it.
-func (a *canvasActor) duplicate(ctx actor.Context, m *submit, sender *actor.PID) bool {
+func (a *canvasActor) duplicate(m *submit) bool {
 	key := dedupeKey(m.Author, m.ClientBatchID)
-	if key == "" || sender == nil {
+	if key == "" || m.reply == nil {
 		return false
 	}
 	if seq, ok := a.seen[key]; ok {
-		ctx.Send(sender, &submitResult{Seq: seq})
+		m.answer(&submitResult{Seq: seq})
 		return true
 	}
 	if e := a.inFlight[key]; e != nil {
-		e.dups = append(e.dups, sender)
+		e.dups = append(e.dups, m.reply)
 		return true
 	}
 	return false
 }
 
-func (a *canvasActor) reject(ctx actor.Context, sender *actor.PID, err error) {
+func (a *canvasActor) reject(r reply, err error) {
 	if opErr, ok := err.(*canvas.OpError); ok {
 		a.hub.metrics.rejected.WithLabelValues(opErr.Code).Inc()
 	}
-	if sender != nil {
-		ctx.Send(sender, &submitResult{Err: err})
-	}
+	r.send(&submitResult{Err: err})
 }
 
 // commit applies m and queues it for the journal; after runs once the
 // journal has it. It reports whether the batch was accepted.
-func (a *canvasActor) commit(ctx actor.Context, m *submit, sender *actor.PID, after afterCommit) bool {
+func (a *canvasActor) commit(m *submit, after afterCommit) bool {
 	b := canvas.Batch{Author: m.Author, At: a.now(), Ops: m.Ops}
 	undo, err := a.st.Apply(b)
 	if err != nil {
-		a.reject(ctx, sender, err)
+		a.reject(m.reply, err)
 		return false
 	}
 	raw, err := json.Marshal(journal.Committed{Seq: a.st.Seq, Author: m.Author, At: b.At, ClientBatchID: m.ClientBatchID, Ops: m.Ops})
@@ -98,13 +96,13 @@ func (a *canvasActor) commit(ctx actor.Context, m *submit, sender *actor.PID, af
 	}
 	if err != nil {
 		a.st.Revert(undo)
-		a.reject(ctx, sender, err)
+		a.reject(m.reply, err)
 		return false
 	}
 	if cancels := a.deletedRuns(undo); cancels != nil {
 		after = chain(after, cancels)
 	}
-	e := &entry{seq: a.st.Seq, raw: raw, ops: len(m.Ops), undo: undo, reply: sender, after: after,
+	e := &entry{seq: a.st.Seq, raw: raw, ops: len(m.Ops), undo: undo, reply: m.reply, after: after,
 		key: dedupeKey(m.Author, m.ClientBatchID)}
 	if e.key != "" {
 		a.inFlight[e.key] = e
@@ -172,14 +170,16 @@ func (a *canvasActor) sendAppend() {
 	self, root, id := a.self, a.hub.system.Root, a.id
 	m := a.hub.metrics
 	m.recordBatches.Observe(float64(len(a.inflight)))
-	go func() {
+	// On a worker rather than a goroutine of its own: the append's deep
+	// call stack is then already grown.
+	a.hub.workers.Schedule(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		start := time.Now()
 		seq, err := j.Append(ctx, id, expect, msgID, rec)
 		m.appendSeconds.Observe(time.Since(start).Seconds())
 		root.Send(self, &appendDone{epoch: epoch, streamSeq: seq, err: err})
-	}()
+	})
 }
 
 func (a *canvasActor) onAppendDone(ctx actor.Context, m *appendDone) {
@@ -209,7 +209,7 @@ func (a *canvasActor) onAppendDone(ctx actor.Context, m *appendDone) {
 			// show it.
 			a.metaWaiters = append(a.metaWaiters, e)
 		default:
-			e.answer(ctx, &submitResult{Seq: e.seq})
+			e.answer(&submitResult{Seq: e.seq})
 		}
 		if e.after != nil {
 			e.after()
@@ -233,7 +233,7 @@ func (a *canvasActor) onAppendDone(ctx actor.Context, m *appendDone) {
 func (a *canvasActor) onAppendFailed(ctx actor.Context, err error) {
 	if errors.Is(err, journal.ErrFenced) {
 		for _, e := range a.inflight {
-			e.answer(ctx, &submitResult{Err: ErrUnavailable})
+			e.answer(&submitResult{Err: ErrUnavailable})
 		}
 		a.inflight = nil
 		a.fail(ctx, "another owner appended to the journal", err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/eventstream"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -120,13 +121,20 @@ func (c *Config) validate() error {
 
 // Hub is the node's set of canvas actors under one supervisor.
 type Hub struct {
-	cfg      Config
-	system   *actor.ActorSystem
-	super    *actor.PID
-	shutdown sync.Once
-	metrics  *metrics
-	bg       sync.WaitGroup // journal trims in flight
+	cfg         Config
+	system      *actor.ActorSystem
+	super       *actor.PID
+	workers     *workers // run the actors' mailboxes and journal appends
+	routes      *routes  // live canvases that take requests directly
+	deadLetters *eventstream.Subscription
+	shutdown    sync.Once
+	metrics     *metrics
+	bg          sync.WaitGroup // journal trims in flight
 }
+
+// maxIdleWorkers bounds the goroutines kept waiting for mailbox or append
+// work (each holds the stack it has grown).
+const maxIdleWorkers = 256
 
 // NewHub starts the actor system and the canvases supervisor.
 func NewHub(cfg Config) (*Hub, error) {
@@ -138,9 +146,18 @@ func NewHub(cfg Config) (*Hub, error) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return log.With("lib", "protoactor")
 	}))
-	h := &Hub{cfg: cfg, system: system, metrics: newMetrics(cfg.Registerer)}
+	h := &Hub{cfg: cfg, system: system, workers: newWorkers(maxIdleWorkers), routes: newRoutes(), metrics: newMetrics(cfg.Registerer)}
+	// A request that reaches a stopped actor is answered at once, as a
+	// protoactor future is, instead of leaving its caller to time out.
+	h.deadLetters = system.EventStream.Subscribe(func(evt any) {
+		if dl, ok := evt.(*actor.DeadLetterEvent); ok {
+			if m, ok := dl.Message.(canvasMsg); ok {
+				m.req().answer(fmt.Errorf("%w: %v", ErrUnavailable, actor.ErrDeadLetter))
+			}
+		}
+	})
 	props := actor.PropsFromProducer(func() actor.Actor { return newSupervisor(h) },
-		actor.WithSupervisor(canvasStrategy(log)))
+		actor.WithSupervisor(canvasStrategy(log)), actor.WithDispatcher(h.workers))
 	pid, err := system.Root.SpawnNamed(props, "canvases")
 	if err != nil {
 		return nil, fmt.Errorf("actors: spawn supervisor: %w", err)
@@ -171,10 +188,11 @@ func (h *Hub) Submit(ctx context.Context, canvasID, author, clientBatchID string
 // batches and still have them committed in its order. The returned function
 // waits for the outcome.
 func (h *Hub) SubmitAsync(canvasID, author, clientBatchID string, ops []canvas.Op) func(context.Context) (uint64, error) {
-	msg := &submit{Canvas: canvasID, Author: author, ClientBatchID: clientBatchID, Ops: ops}
-	f := h.system.Root.RequestFuture(h.super, msg, h.cfg.AskTimeout)
+	msg := &submit{request: request{reply: newReply()}, Canvas: canvasID, Author: author, ClientBatchID: clientBatchID, Ops: ops}
+	deadline := time.Now().Add(h.cfg.AskTimeout)
+	h.send(msg)
 	return func(ctx context.Context) (uint64, error) {
-		res, err := result[*submitResult](f, msg)
+		res, err := result[*submitResult](msg, deadline)
 		if err != nil {
 			return 0, err
 		}
@@ -277,12 +295,18 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 		h.system.Shutdown()
+		h.system.EventStream.Unsubscribe(h.deadLetters)
+		h.workers.close()
 	})
 	return err
 }
 
-// ask sends a request to the canvas's actor through the supervisor and
-// waits for the answer of type T.
+// send sends a request to the canvas's actor: directly when it is live and
+// takes requests, else through the supervisor, which activates it.
+func (h *Hub) send(msg canvasMsg) { h.routes.send(h.system.Root, h.super, msg) }
+
+// ask sends a request to the canvas's actor and waits for the answer of
+// type T.
 func ask[T any](ctx context.Context, h *Hub, msg canvasMsg) (T, error) {
 	var zero T
 	timeout := h.cfg.AskTimeout
@@ -292,18 +316,31 @@ func ask[T any](ctx context.Context, h *Hub, msg canvasMsg) (T, error) {
 	if timeout <= 0 {
 		return zero, ctx.Err()
 	}
-	return result[T](h.system.Root.RequestFuture(h.super, msg, timeout), msg)
+	msg.req().reply = newReply()
+	deadline := time.Now().Add(timeout)
+	h.send(msg)
+	return result[T](msg, deadline)
 }
 
-// result waits for a future's answer of type T.
-func result[T any](f *actor.Future, msg canvasMsg) (T, error) {
+// result waits until deadline for the answer of type T to msg. A submit
+// whose answer does not come in time may still commit: its outcome is
+// unknown.
+func result[T any](msg canvasMsg, deadline time.Time) (T, error) {
 	var zero T
-	v, err := f.Result()
-	if err != nil {
-		if _, isSubmit := msg.(*submit); isSubmit && errors.Is(err, actor.ErrTimeout) {
-			return zero, fmt.Errorf("%w: no answer from canvas %s in time", ErrOutcomeUnknown, msg.canvasID())
+	var v any
+	select {
+	case v = <-msg.req().reply:
+	default:
+		t := time.NewTimer(time.Until(deadline))
+		select {
+		case v = <-msg.req().reply:
+			t.Stop()
+		case <-t.C:
+			if _, isSubmit := msg.(*submit); isSubmit {
+				return zero, fmt.Errorf("%w: no answer from canvas %s in time", ErrOutcomeUnknown, msg.canvasID())
+			}
+			return zero, fmt.Errorf("%w: %v", ErrUnavailable, actor.ErrTimeout)
 		}
-		return zero, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	switch r := v.(type) {
 	case T:

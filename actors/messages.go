@@ -9,10 +9,49 @@ import (
 )
 
 // canvasMsg is a request routed to the actor of one canvas.
-type canvasMsg interface{ canvasID() string }
+type canvasMsg interface {
+	canvasID() string
+	req() *request
+}
+
+// reply is where the answer to one request goes: a channel with room for
+// that answer, so the actor never waits for a caller, and an answer that
+// comes after its caller gave up is dropped with the channel. Unlike a
+// protoactor future it needs no process registered per request and no
+// timer of its own.
+type reply chan any
+
+func newReply() reply { return make(reply, 1) }
+
+// send delivers the answer; a nil reply drops it.
+func (r reply) send(v any) {
+	select {
+	case r <- v:
+	default:
+	}
+}
+
+// request is embedded in every canvasMsg: reply is where its answer goes,
+// nil when nobody waits for one.
+type request struct {
+	reply reply
+	// viaSupervisor: the Hub sent the request through the supervisor and
+	// counts it in routes until the supervisor has routed it.
+	viaSupervisor bool
+}
+
+func (r *request) req() *request { return r }
+
+// answer sends the answer to the request.
+func (r *request) answer(v any) { r.reply.send(v) }
+
+// IgnoreDeadLetterLogging: a request that reaches no actor is answered
+// ErrUnavailable by the Hub (see NewHub) rather than logged.
+func (*request) IgnoreDeadLetterLogging() {}
 
 // submit asks the actor to commit a batch; the answer is a *submitResult.
 type submit struct {
+	request
 	Canvas        string
 	Author        string
 	ClientBatchID string
@@ -25,7 +64,10 @@ type submitResult struct {
 }
 
 // getSnapshot asks for the committed state; the answer is a *snapshotResult.
-type getSnapshot struct{ Canvas string }
+type getSnapshot struct {
+	request
+	Canvas string
+}
 
 type snapshotResult struct {
 	Export canvas.Export
@@ -36,6 +78,7 @@ type snapshotResult struct {
 // *sinceResult with the batches, or with a snapshot when the history kept
 // does not reach back that far.
 type getSince struct {
+	request
 	Canvas string
 	Since  uint64
 	// Limit caps the number of batches (0: all kept).
@@ -51,7 +94,10 @@ type sinceResult struct {
 
 // forget tells the actor its canvas was deleted: it stops without a
 // checkpoint and answers ErrCanvasNotFound meanwhile. The answer is nil.
-type forget struct{ Canvas string }
+type forget struct {
+	request
+	Canvas string
+}
 
 func (m *forget) canvasID() string      { return m.Canvas }
 func (m *submit) canvasID() string      { return m.Canvas }
@@ -101,6 +147,9 @@ func (*checkpointTick) NotInfluenceReceiveTimeout() {}
 
 // crash makes the canvas actor panic, to exercise supervision; only the
 // package's tests send it.
-type crash struct{ Canvas string }
+type crash struct {
+	request
+	Canvas string
+}
 
 func (m *crash) canvasID() string { return m.Canvas }

@@ -8,7 +8,8 @@ import (
 )
 
 // supervisor is the parent of every canvas actor on the node. It routes
-// requests to the canvas's actor, spawning it on first use, and makes sure
+// requests to the canvas's actor, spawning it on first use (once the actor
+// is live, the Hub sends to it directly; see routes), and makes sure
 // at most one actor per canvas accepts work: while an old actor finishes
 // (passivation or retirement), requests for its canvas wait here and go to
 // the new actor once the old one has stopped.
@@ -16,23 +17,18 @@ import (
 // Its fields are touched only inside Receive.
 type supervisor struct {
 	hub      *Hub
-	children map[string]*actor.PID // canvas id → the actor taking work
-	stopping map[string][]envelope // canvas id → requests waiting for the old actor to stop
-	byPID    map[string]string     // child pid id → canvas id
-	waiters  []chan struct{}       // stopAll callers
+	children map[string]*actor.PID  // canvas id → the actor taking work
+	stopping map[string][]canvasMsg // canvas id → requests waiting for the old actor to stop
+	byPID    map[string]string      // child pid id → canvas id
+	waiters  []chan struct{}        // stopAll callers
 	closing  bool
-}
-
-type envelope struct {
-	msg    canvasMsg
-	sender *actor.PID
 }
 
 func newSupervisor(h *Hub) *supervisor {
 	return &supervisor{
 		hub:      h,
 		children: map[string]*actor.PID{},
-		stopping: map[string][]envelope{},
+		stopping: map[string][]canvasMsg{},
 		byPID:    map[string]string{},
 	}
 }
@@ -49,8 +45,12 @@ func canvasStrategy(log *slog.Logger) actor.SupervisorStrategy {
 // Receive handles routing and the children's lifecycle.
 func (s *supervisor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		// A restarted supervisor has no children: none may take requests
+		// directly.
+		s.hub.routes.forgetPIDs()
 	case canvasMsg:
-		s.route(ctx, envelope{msg: m, sender: ctx.Sender()})
+		s.route(ctx, m)
 	case *idle:
 		s.release(ctx, m.canvas, m.pid)
 	case *retire:
@@ -69,14 +69,15 @@ func (s *supervisor) Receive(ctx actor.Context) {
 	}
 }
 
-func (s *supervisor) route(ctx actor.Context, env envelope) {
-	id := env.msg.canvasID()
+func (s *supervisor) route(ctx actor.Context, m canvasMsg) {
+	id := m.canvasID()
 	if s.closing {
-		ctx.Send(env.sender, ErrUnavailable)
+		m.req().answer(ErrUnavailable)
+		s.hub.routes.routed(m, nil)
 		return
 	}
 	if waiting, ok := s.stopping[id]; ok {
-		s.stopping[id] = append(waiting, env)
+		s.stopping[id] = append(waiting, m)
 		return
 	}
 	pid := s.children[id]
@@ -85,15 +86,18 @@ func (s *supervisor) route(ctx actor.Context, env envelope) {
 		pid, err = s.spawn(ctx, id)
 		if err != nil {
 			s.hub.cfg.Logger.Error("spawn canvas actor", "canvas_id", id, "err", err)
-			ctx.Send(env.sender, ErrUnavailable)
+			m.req().answer(ErrUnavailable)
+			s.hub.routes.routed(m, nil)
 			return
 		}
 	}
-	ctx.RequestWithCustomSender(pid, env.msg, env.sender)
+	ctx.Send(pid, m)
+	s.hub.routes.routed(m, pid)
 }
 
 func (s *supervisor) spawn(ctx actor.Context, id string) (*actor.PID, error) {
-	props := actor.PropsFromProducer(func() actor.Actor { return newCanvasActor(s.hub, id) })
+	props := actor.PropsFromProducer(func() actor.Actor { return newCanvasActor(s.hub, id) },
+		actor.WithDispatcher(s.hub.workers))
 	pid, err := ctx.SpawnNamed(props, "canvas-"+id)
 	if err != nil {
 		return nil, err
@@ -113,6 +117,7 @@ func (s *supervisor) release(ctx actor.Context, id string, who *actor.PID) {
 		return
 	}
 	delete(s.children, id)
+	s.hub.routes.stop(id, pid)
 	if _, ok := s.stopping[id]; !ok {
 		s.stopping[id] = nil
 	}
@@ -129,11 +134,12 @@ func (s *supervisor) terminated(ctx actor.Context, who *actor.PID) {
 	if pid := s.children[id]; pid != nil && pid.Id == who.Id {
 		// Stopped without asking (repeated failures): route no more to it.
 		delete(s.children, id)
+		s.hub.routes.stop(id, who)
 	}
 	waiting := s.stopping[id]
 	delete(s.stopping, id)
-	for _, env := range waiting {
-		s.route(ctx, env)
+	for _, m := range waiting {
+		s.route(ctx, m)
 	}
 	s.maybeDone()
 }
