@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -155,20 +156,99 @@ func (r *room) deliver(fm fanMsg) {
 	}
 }
 
-// sendTo sends a member what it has not seen of fm. Lock held.
+// sendTo sends a member what it has not seen of fm, after the acks it
+// releases. Lock held.
 func (r *room) sendTo(s *session, m *membership, fm fanMsg) {
 	switch {
 	case m.seen >= fm.last:
 	case m.seen+1 == fm.first:
-		s.enqueue(outMsg{data: fm.frame}) // one frame, shared by every member
 		m.seen = fm.last
+		s.enqueue(r.releaseAcks(m, outMsg{data: fm.frame})...) // one frame, shared by every member
 	case m.seen >= fm.first:
-		if part := slice(fm, m.seen); part.frame != nil {
-			s.enqueue(outMsg{data: part.frame})
-		}
+		part := slice(fm, m.seen)
 		m.seen = fm.last
+		if part.frame != nil {
+			s.enqueue(r.releaseAcks(m, outMsg{data: part.frame})...)
+		} else if acks := r.releaseAcks(m); len(acks) > 0 {
+			s.enqueue(acks...)
+		}
 	default:
 		s.kill(CloseResync, "missed changes: reconnect and rejoin with since")
+	}
+}
+
+// ackHold bounds how long an ack waits for its batch to reach the member;
+// the batch normally follows within a millisecond.
+const ackHold = 100 * time.Millisecond
+
+// heldAck is an ack waiting to be written with the batch it acknowledges.
+type heldAck struct {
+	seq uint64
+	msg outMsg
+}
+
+// holdAck keeps the ack of batch seq until the member is sent that batch,
+// so that the sender's ack and its own change, which come within a
+// millisecond of each other, go out in one write rather than two. It
+// reports false when the member has the batch already or has left: the
+// caller sends the ack at once. The protocol does not order acks with
+// respect to changes.
+func (r *room) holdAck(s *session, m *membership, seq uint64, ack outMsg) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.members[s] != m || m.seen >= seq {
+		return false
+	}
+	if len(m.acks) == 0 {
+		if m.ackTimer == nil {
+			m.ackTimer = time.AfterFunc(ackHold, func() { r.flushAcks(s, m) })
+		} else {
+			m.ackTimer.Reset(ackHold)
+		}
+	}
+	m.acks = append(m.acks, heldAck{seq: seq, msg: ack})
+	return true
+}
+
+// releaseAcks returns the held acks of batches the member has now been
+// sent, followed by then. Lock held.
+func (r *room) releaseAcks(m *membership, then ...outMsg) []outMsg {
+	if len(m.acks) == 0 {
+		return then
+	}
+	var out []outMsg
+	kept := m.acks[:0]
+	for _, a := range m.acks {
+		if a.seq <= m.seen {
+			out = append(out, a.msg)
+		} else {
+			kept = append(kept, a)
+		}
+	}
+	clear(m.acks[len(kept):])
+	m.acks = kept
+	if len(kept) == 0 {
+		m.acks = nil
+		m.ackTimer.Stop()
+	}
+	return append(out, then...)
+}
+
+// flushAcks sends every ack the member holds: its batch did not arrive in
+// time, or the member leaves.
+func (r *room) flushAcks(s *session, m *membership) {
+	r.mu.Lock()
+	var out []outMsg
+	for _, a := range m.acks {
+		out = append(out, a.msg)
+	}
+	m.acks = nil
+	if m.ackTimer != nil {
+		m.ackTimer.Stop()
+	}
+	r.mu.Unlock()
+	if len(out) > 0 {
+		s.enqueue(out...)
 	}
 }
 
@@ -276,5 +356,6 @@ func (r *room) leave(s *session, m *membership) {
 	r.mu.Lock()
 	delete(r.members, s)
 	r.mu.Unlock()
+	r.flushAcks(s, m)
 	r.publishLeave(s, m)
 }

@@ -20,14 +20,15 @@ type sendQueue struct {
 
 func newSendQueue(limit int) sendQueue { return sendQueue{limit: limit} }
 
-// push queues m, or reports false when limit frames already wait.
-func (q *sendQueue) push(m outMsg) bool {
+// push queues ms, or reports false when that would make more than limit
+// frames wait.
+func (q *sendQueue) push(ms ...outMsg) bool {
 	q.mu.Lock()
-	if len(q.msgs) >= q.limit {
+	if len(q.msgs)+len(ms) > q.limit {
 		q.mu.Unlock()
 		return false
 	}
-	q.msgs = append(q.msgs, m)
+	q.msgs = append(q.msgs, ms...)
 	q.mu.Unlock()
 	return true
 }

@@ -57,6 +57,8 @@ type membership struct {
 	roleAt    time.Time
 	presence  *presenceState
 	seen      uint64 // guarded by room.mu: the last seq sent to this session
+	acks      []heldAck   // guarded by room.mu: acks waiting for their batch (holdAck)
+	ackTimer  *time.Timer // guarded by room.mu: sends held acks that waited ackHold
 	sessionID string
 }
 
@@ -141,15 +143,16 @@ func newSessionID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// enqueue queues a frame for the client without ever blocking: a client
-// whose queue is full is disconnected with 4008 (slow consumer).
-func (s *session) enqueue(m outMsg) bool {
+// enqueue queues frames for the client without ever blocking: a client
+// whose queue is full is disconnected with 4008 (slow consumer). Frames
+// queued together are written together unless the queue is full.
+func (s *session) enqueue(m ...outMsg) bool {
 	select {
 	case <-s.done:
 		return false
 	default:
 	}
-	if !s.q.push(m) {
+	if !s.q.push(m...) {
 		s.kill(CloseSlowConsumer, "slow consumer: send queue overflow")
 		return false
 	}
@@ -502,7 +505,10 @@ func (s *session) submit(f *inFrame) {
 		defer func() { <-s.inFlight }()
 		seq, err := wait(context.Background())
 		if err == nil {
-			s.enqueue(outMsg{data: mustJSON(ackFrame{Type: "ack", Canvas: f.Canvas, CBID: f.CBID, Seq: seq})})
+			ack := outMsg{data: mustJSON(ackFrame{Type: "ack", Canvas: f.Canvas, CBID: f.CBID, Seq: seq})}
+			if !m.room.holdAck(s, m, seq, ack) {
+				s.enqueue(ack)
+			}
 			return
 		}
 		var opErr *canvas.OpError
