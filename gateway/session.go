@@ -56,7 +56,7 @@ type membership struct {
 	role      store.Role
 	roleAt    time.Time
 	presence  *presenceState
-	seen      uint64 // guarded by room.mu: the last seq sent to this session
+	seen      uint64      // guarded by room.mu: the last seq sent to this session
 	acks      []heldAck   // guarded by room.mu: acks waiting for their batch (holdAck)
 	ackTimer  *time.Timer // guarded by room.mu: sends held acks that waited ackHold
 	sessionID string
