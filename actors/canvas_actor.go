@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/nats-io/nats.go"
 
 	"github.com/skerhq/sker/canvas"
 )
@@ -55,6 +56,9 @@ type canvasActor struct {
 	// keys of the batches in history, inFlight those not committed yet.
 	seen     map[string]uint64
 	inFlight map[string]*entry
+
+	scratch []byte    // reused to encode each batch (see encodeCommitted)
+	fanout  *nats.Msg // reused for every fanout publish (see publish)
 }
 
 // entry is one accepted batch on its way to the journal.

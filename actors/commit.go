@@ -2,7 +2,6 @@ package actors
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"sort"
 	"strconv"
@@ -89,7 +88,7 @@ func (a *canvasActor) commit(m *submit, after afterCommit) bool {
 		a.reject(m.reply, err)
 		return false
 	}
-	raw, err := json.Marshal(journal.Committed{Seq: a.st.Seq, Author: m.Author, At: b.At, ClientBatchID: m.ClientBatchID, Ops: m.Ops})
+	raw, err := a.encodeCommitted(&journal.Committed{Seq: a.st.Seq, Author: m.Author, At: b.At, ClientBatchID: m.ClientBatchID, Ops: m.Ops})
 	if err == nil && len(raw)+256 > a.hub.cfg.MaxRecordBytes {
 		err = &canvas.OpError{Code: canvas.CodeBatchTooLarge, Index: -1,
 			Message: "batch is " + strconv.Itoa(len(raw)) + " bytes encoded; at most " + strconv.Itoa(a.hub.cfg.MaxRecordBytes-256)}
@@ -110,6 +109,24 @@ func (a *canvasActor) commit(m *submit, after afterCommit) bool {
 	a.pending = append(a.pending, e)
 	a.maybeAppend()
 	return true
+}
+
+// maxScratch is the largest encoding buffer an actor keeps between
+// batches; a larger one, grown for a big batch, is let go.
+const maxScratch = 64 << 10
+
+// encodeCommitted encodes c (as json.Marshal would) into the actor's
+// scratch buffer and returns a copy of exactly its size: the copy lives on
+// in the history, where spare capacity would be kept for nothing.
+func (a *canvasActor) encodeCommitted(c *journal.Committed) ([]byte, error) {
+	buf, err := c.AppendJSON(a.scratch[:0])
+	if cap(buf) <= maxScratch {
+		a.scratch = buf
+	}
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), buf...), nil
 }
 
 func chain(fs ...afterCommit) afterCommit {
@@ -164,7 +181,7 @@ func (a *canvasActor) maybeAppend() {
 }
 
 func (a *canvasActor) sendAppend() {
-	rec := encodeRecord(a.epoch, raws(a.inflight))
+	rec := encodeRecord(a.epoch, a.inflight)
 	msgID := a.epoch + ":" + strconv.FormatUint(a.inflight[0].seq, 10)
 	epoch, expect, j, timeout := a.epoch, a.streamSeq, a.hub.cfg.Journal, a.hub.cfg.AppendTimeout
 	self, root, id := a.self, a.hub.system.Root, a.id
@@ -257,11 +274,28 @@ func (*retryAppend) NotInfluenceReceiveTimeout() {}
 
 // publish sends the committed batches to the gateways as one "changes"
 // frame, encoded once for every client of every gateway.
+//
+// The message and its header map are the actor's, reused for every
+// publish: PublishMsg copies the header and the data out before it
+// returns, and the actor publishes from one goroutine at a time.
 func (a *canvasActor) publish(done []*entry) {
-	msg := &nats.Msg{Subject: a.hub.FanoutSubject(a.id), Data: ChangesFrame(a.id, raws(done)), Header: nats.Header{}}
-	msg.Header.Set(HeaderFirstSeq, strconv.FormatUint(done[0].seq, 10))
-	msg.Header.Set(HeaderLastSeq, strconv.FormatUint(done[len(done)-1].seq, 10))
-	if err := a.hub.cfg.Conn.PublishMsg(msg); err != nil {
+	if a.fanout == nil {
+		a.fanout = &nats.Msg{Subject: a.hub.FanoutSubject(a.id), Header: nats.Header{
+			HeaderFirstSeq: make([]string, 1),
+			HeaderLastSeq:  make([]string, 1),
+		}}
+	}
+	first := strconv.FormatUint(done[0].seq, 10)
+	last := first
+	if len(done) > 1 {
+		last = strconv.FormatUint(done[len(done)-1].seq, 10)
+	}
+	msg := a.fanout
+	msg.Header[HeaderFirstSeq][0], msg.Header[HeaderLastSeq][0] = first, last
+	msg.Data = changesFrame(a.id, done)
+	err := a.hub.cfg.Conn.PublishMsg(msg)
+	msg.Data = nil // not kept alive until the next publish
+	if err != nil {
 		// Gateways notice the gap at the next batch and catch up.
 		a.log.Warn("fanout publish failed", "err", err)
 	}

@@ -1,50 +1,45 @@
 package actors
 
-import (
-	"bytes"
-	"encoding/json"
-)
+import "github.com/skerhq/sker/canvas"
 
 // ChangesFrame is the "changes" frame of the WebSocket protocol
 // (docs/protocol.md) for already encoded batches: the body of a fanout
 // message, and what a gateway sends for a catch-up. The batches are not
 // encoded again.
 func ChangesFrame(canvasID string, batches [][]byte) []byte {
-	return batchObject(`{"type":"changes","canvas":`, canvasID, batches)
+	return batchObject(`{"type":"changes","canvas":`, canvasID, batches, func(b []byte) []byte { return b })
 }
 
-// encodeRecord is a journal.Record of already encoded batches.
-func encodeRecord(epoch string, batches [][]byte) []byte {
-	return batchObject(`{"epoch":`, epoch, batches)
+// changesFrame is ChangesFrame of the entries' batches.
+func changesFrame(canvasID string, entries []*entry) []byte {
+	return batchObject(`{"type":"changes","canvas":`, canvasID, entries, entryRaw)
 }
 
-// batchObject writes head, the string value as JSON, then the batches as a
-// "batches" array, closing the object.
-func batchObject(head, value string, batches [][]byte) []byte {
+// encodeRecord is a journal.Record of the entries' batches.
+func encodeRecord(epoch string, entries []*entry) []byte {
+	return batchObject(`{"epoch":`, epoch, entries, entryRaw)
+}
+
+func entryRaw(e *entry) []byte { return e.raw }
+
+// batchObject writes head, the string value as JSON, then the encoded
+// batches (raw of each item) as a "batches" array, closing the object. It
+// takes the items rather than a slice of their batches so that a record or
+// frame costs one allocation: its own bytes.
+func batchObject[T any](head, value string, items []T, raw func(T) []byte) []byte {
 	size := len(head) + len(value) + 32
-	for _, raw := range batches {
-		size += len(raw) + 1
+	for _, it := range items {
+		size += len(raw(it)) + 1
 	}
-	b := bytes.NewBuffer(make([]byte, 0, size))
-	b.WriteString(head)
-	v, _ := json.Marshal(value)
-	b.Write(v)
-	b.WriteString(`,"batches":[`)
-	for i, raw := range batches {
+	b := make([]byte, 0, size)
+	b = append(b, head...)
+	b = canvas.AppendJSONString(b, value)
+	b = append(b, `,"batches":[`...)
+	for i, it := range items {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.Write(raw)
+		b = append(b, raw(it)...)
 	}
-	b.WriteString("]}")
-	return b.Bytes()
-}
-
-// raws lists the encoded batches of entries.
-func raws(entries []*entry) [][]byte {
-	out := make([][]byte, len(entries))
-	for i, e := range entries {
-		out[i] = e.raw
-	}
-	return out
+	return append(b, "]}"...)
 }

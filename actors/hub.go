@@ -331,7 +331,8 @@ func result[T any](msg canvasMsg, deadline time.Time) (T, error) {
 	select {
 	case v = <-msg.req().reply:
 	default:
-		t := time.NewTimer(time.Until(deadline))
+		t := getTimer(time.Until(deadline))
+		defer timers.Put(t)
 		select {
 		case v = <-msg.req().reply:
 			t.Stop()
@@ -350,4 +351,17 @@ func result[T any](msg canvasMsg, deadline time.Time) (T, error) {
 	default:
 		return zero, fmt.Errorf("actors: unexpected answer %T", v)
 	}
+}
+
+// timers are reused by result, which waits for an answer to every request.
+// A stopped or fired timer delivers nothing stale after Reset (Go 1.23
+// timers), so one can serve wait after wait.
+var timers sync.Pool
+
+func getTimer(d time.Duration) *time.Timer {
+	if t, ok := timers.Get().(*time.Timer); ok {
+		t.Reset(d)
+		return t
+	}
+	return time.NewTimer(d)
 }

@@ -3,7 +3,8 @@ package canvas
 import (
 	"bytes"
 	"encoding/json"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -30,15 +31,24 @@ const (
 // Undo holds what a batch replaced, so the batch can be reverted and so the
 // value before it can be read back. Only the first touch of each id is kept.
 type Undo struct {
-	nodes map[string]*Node // previous value; nil: the node did not exist
-	edges map[string]*Edge
-	meta  *Meta
-	seq   uint64
+	// The first node the batch touched is kept in firstID and first, the
+	// others in nodes: most batches touch one node, and a map costs two
+	// allocations.
+	firstID  string
+	first    *Node            // previous value; nil: the node did not exist
+	hasFirst bool             // firstID and first are set
+	nodes    map[string]*Node // previous values of the other nodes
+	edges    map[string]*Edge
+	meta     *Meta
+	seq      uint64
 }
 
 // PrevNode returns the node id as it was before the batch and whether the
 // batch touched it at all.
 func (u *Undo) PrevNode(id string) (n *Node, touched bool) {
+	if u.hasFirst && id == u.firstID {
+		return u.first, true
+	}
 	n, touched = u.nodes[id]
 	return n, touched
 }
@@ -53,7 +63,13 @@ func (u *Undo) PrevEdge(id string) (e *Edge, touched bool) {
 func (u *Undo) PrevMeta() *Meta { return u.meta }
 
 // NodeIDs and EdgeIDs list the ids the batch touched.
-func (u *Undo) NodeIDs() []string { return keys(u.nodes) }
+func (u *Undo) NodeIDs() []string {
+	ids := keys(u.nodes)
+	if u.hasFirst {
+		ids = append(ids, u.firstID)
+	}
+	return ids
+}
 
 // EdgeIDs lists the edge ids the batch touched.
 func (u *Undo) EdgeIDs() []string { return keys(u.edges) }
@@ -67,12 +83,24 @@ func keys[V any](m map[string]V) []string {
 }
 
 func (u *Undo) saveNode(s *State, id string) {
+	switch {
+	case !u.hasFirst:
+		u.firstID, u.first, u.hasFirst = id, s.Nodes[id], true
+		return
+	case id == u.firstID:
+		return
+	case u.nodes == nil:
+		u.nodes = map[string]*Node{}
+	}
 	if _, ok := u.nodes[id]; !ok {
 		u.nodes[id] = s.Nodes[id]
 	}
 }
 
 func (u *Undo) saveEdge(s *State, id string) {
+	if u.edges == nil {
+		u.edges = map[string]*Edge{}
+	}
 	if _, ok := u.edges[id]; !ok {
 		u.edges[id] = s.Edges[id]
 	}
@@ -88,7 +116,8 @@ func (s *State) Apply(b Batch) (*Undo, error) {
 	if len(b.Ops) > s.limits.MaxBatchOps {
 		return nil, opErr(-1, CodeBatchTooLarge, "%d ops; at most %d per batch", len(b.Ops), s.limits.MaxBatchOps)
 	}
-	u := &Undo{nodes: map[string]*Node{}, edges: map[string]*Edge{}, seq: s.Seq}
+	// The maps are made on first use: most batches touch no edge.
+	u := &Undo{seq: s.Seq}
 	for i := range b.Ops {
 		if err := s.applyOp(i, &b.Ops[i], b, u); err != nil {
 			s.Revert(u)
@@ -102,6 +131,9 @@ func (s *State) Apply(b Batch) (*Undo, error) {
 // Revert undoes the batch that produced u. Batches must be reverted newest
 // first.
 func (s *State) Revert(u *Undo) {
+	if u.hasFirst {
+		s.setNode(u.firstID, u.first)
+	}
 	for id, n := range u.nodes {
 		s.setNode(id, n)
 	}
@@ -196,7 +228,8 @@ func (s *State) nodeUpdate(i int, op *Op, b Batch, u *Undo) error {
 	n.Data = cloneRaw(old.Data)
 	// Keys in order, so that the error reported for a bad batch does not
 	// depend on map iteration.
-	for _, key := range sortedKeys(op.Set) {
+	var keyBuf [8]string
+	for _, key := range sortedKeys(keyBuf[:0], op.Set) {
 		raw := op.Set[key]
 		if dk, ok := strings.CutPrefix(key, "data."); ok {
 			if err := checkKey(i, dk, "set"); err != nil {
@@ -350,22 +383,67 @@ func (s *State) canvasUpdate(i int, op *Op, u *Undo) error {
 	return nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := keys(m)
-	sort.Strings(out)
-	return out
+// sortedKeys appends the keys of m to buf, sorted; with room in buf (an
+// array on the caller's stack) it allocates nothing.
+func sortedKeys[V any](buf []string, m map[string]V) []string {
+	for k := range m {
+		buf = append(buf, k)
+	}
+	slices.Sort(buf)
+	return buf
 }
 
 // geometryValue reads the number set for a geometry property: null and
 // non-numbers are invalid_op, numbers out of float64's range invalid_number.
+// It accepts what json.Unmarshal into a float64 accepts: a JSON number
+// literal that strconv.ParseFloat can represent.
 func geometryValue(i int, key string, raw json.RawMessage) (float64, error) {
 	t := bytes.TrimSpace(raw)
 	if len(t) == 0 || !(t[0] == '-' || t[0] >= '0' && t[0] <= '9') {
 		return 0, opErr(i, CodeInvalidOp, "set.%s: want a number (or use data.<key> for data)", key)
 	}
-	var f float64
-	if err := json.Unmarshal(t, &f); err != nil {
-		return 0, opErr(i, CodeInvalidNumber, "set.%s: %s is out of range", key, t)
+	if isJSONNumber(t) {
+		if f, err := strconv.ParseFloat(string(t), 64); err == nil {
+			return f, nil
+		}
 	}
-	return f, nil
+	return 0, opErr(i, CodeInvalidNumber, "set.%s: %s is out of range", key, t)
+}
+
+// isJSONNumber reports whether s is exactly one JSON number literal:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func isJSONNumber(s []byte) bool {
+	digits := func(s []byte) []byte {
+		for len(s) > 0 && '0' <= s[0] && s[0] <= '9' {
+			s = s[1:]
+		}
+		return s
+	}
+	if len(s) > 0 && s[0] == '-' {
+		s = s[1:]
+	}
+	switch {
+	case len(s) == 0:
+		return false
+	case s[0] == '0':
+		s = s[1:]
+	case '1' <= s[0] && s[0] <= '9':
+		s = digits(s[1:])
+	default:
+		return false
+	}
+	if len(s) >= 2 && s[0] == '.' && '0' <= s[1] && s[1] <= '9' {
+		s = digits(s[2:])
+	}
+	if len(s) >= 2 && (s[0] == 'e' || s[0] == 'E') {
+		s = s[1:]
+		if s[0] == '+' || s[0] == '-' {
+			s = s[1:]
+			if len(s) == 0 {
+				return false
+			}
+		}
+		s = digits(s)
+	}
+	return len(s) == 0
 }

@@ -444,7 +444,7 @@ func TestNodeUpdate(t *testing.T) {
 	if _, ok := n.Data["title"]; ok {
 		t.Fatalf("data.title still present after unset: %v", n.Data)
 	}
-	if got := sortedKeys(n.Data); fmt.Sprint(got) != "[body]" {
+	if got := sortedKeys(nil, n.Data); fmt.Sprint(got) != "[body]" {
 		t.Fatalf("data keys after unset: got %v; want [body]", got)
 	}
 	if n.UpdatedAt != 600 {
@@ -524,13 +524,13 @@ func TestNodeDeleteRemovesOnlyItsEdges(t *testing.T) {
 	if _, ok := s.Nodes["b"]; ok {
 		t.Fatalf("node b still present")
 	}
-	if got := sortedKeys(s.Edges); fmt.Sprint(got) != "[ac cd]" {
+	if got := sortedKeys(nil, s.Edges); fmt.Sprint(got) != "[ac cd]" {
 		t.Fatalf("edges after deleting b: got %v; want [ac cd]", got)
 	}
-	if got := sortedKeys(s.Nodes); fmt.Sprint(got) != "[a c d]" {
+	if got := sortedKeys(nil, s.Nodes); fmt.Sprint(got) != "[a c d]" {
 		t.Fatalf("nodes after deleting b: got %v; want [a c d]", got)
 	}
-	if got := sortedKeys(s.links); fmt.Sprint(got) != "[a c d]" {
+	if got := sortedKeys(nil, s.links); fmt.Sprint(got) != "[a c d]" {
 		t.Fatalf("links after deleting b: got %v; want [a c d]", got)
 	}
 	for _, id := range []string{"ab", "bc", "db"} {
@@ -547,7 +547,7 @@ func TestNodeDeleteRemovesOnlyItsEdges(t *testing.T) {
 
 	// A node re-added under the same id does not bring its old edges back.
 	mustApply(t, s, Batch{Ops: []Op{{Op: OpNodeAdd, ID: "b", Kind: "text"}}})
-	if got := sortedKeys(s.Edges); fmt.Sprint(got) != "[ac cd]" {
+	if got := sortedKeys(nil, s.Edges); fmt.Sprint(got) != "[ac cd]" {
 		t.Fatalf("edges after re-adding b: got %v; want [ac cd]", got)
 	}
 }
@@ -572,7 +572,7 @@ func TestEdgeAddAndDelete(t *testing.T) {
 	if _, ok := s.Edges["ab"]; ok {
 		t.Fatalf("edge ab still present")
 	}
-	if got := sortedKeys(s.Nodes); fmt.Sprint(got) != "[a b c]" {
+	if got := sortedKeys(nil, s.Nodes); fmt.Sprint(got) != "[a b c]" {
 		t.Fatalf("nodes after edge.delete: got %v; want [a b c]", got)
 	}
 	if _, ok := s.links["b"]["ab"]; ok {
@@ -634,7 +634,7 @@ func TestCanvasFullAfterDeleteInSameBatch(t *testing.T) {
 		{Op: OpNodeDelete, ID: "c"},
 		{Op: OpNodeAdd, ID: "d", Kind: "text"},
 	}})
-	if got := sortedKeys(s.Nodes); fmt.Sprint(got) != "[a b d]" {
+	if got := sortedKeys(nil, s.Nodes); fmt.Sprint(got) != "[a b d]" {
 		t.Fatalf("nodes: got %v; want [a b d]", got)
 	}
 }
@@ -768,7 +768,7 @@ func TestPutNodeAndEdgeLoadCheckpoint(t *testing.T) {
 	// Deleting a loaded node takes the loaded edges with it.
 	mustApply(t, dst, Batch{Ops: []Op{{Op: OpNodeDelete, ID: "b"}}})
 	if len(dst.Edges) != 0 {
-		t.Fatalf("edges after deleting b: got %v; want none", sortedKeys(dst.Edges))
+		t.Fatalf("edges after deleting b: got %v; want none", sortedKeys(nil, dst.Edges))
 	}
 }
 

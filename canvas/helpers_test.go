@@ -183,13 +183,13 @@ func checkLinks(s *State) error {
 		if len(set) == 0 {
 			return fmt.Errorf("links[%q] is an empty set", node)
 		}
-		if got, exp := sortedKeys(set), sortedKeys(want[node]); fmt.Sprint(got) != fmt.Sprint(exp) {
+		if got, exp := sortedKeys(nil, set), sortedKeys(nil, want[node]); fmt.Sprint(got) != fmt.Sprint(exp) {
 			return fmt.Errorf("links[%q]: got %v; want %v", node, got, exp)
 		}
 	}
 	for node, set := range want {
 		if _, ok := s.links[node]; !ok {
-			return fmt.Errorf("links[%q] missing; want %v", node, sortedKeys(set))
+			return fmt.Errorf("links[%q] missing; want %v", node, sortedKeys(nil, set))
 		}
 	}
 	return nil

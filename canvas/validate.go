@@ -158,6 +158,11 @@ func compactValue(i int, raw json.RawMessage, where string) (json.RawMessage, er
 	if len(raw) == 0 {
 		return nil, opErr(i, CodeInvalidOp, "%s: not a JSON value", where)
 	}
+	if isCompact(raw) {
+		// What json.Marshal would return, without its encoder state and
+		// reflection; copied so the state never shares the op's bytes.
+		return append(json.RawMessage(nil), raw...), nil
+	}
 	out, err := json.Marshal(raw) // validates as it compacts
 	if err != nil {
 		return nil, opErr(i, CodeInvalidOp, "%s: not a JSON value", where)
