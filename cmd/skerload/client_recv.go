@@ -54,13 +54,19 @@ func readAll(buf []byte, r io.Reader) ([]byte, error) {
 	}
 }
 
+// handle dispatches one server frame. The frequent ones, changes and
+// acks, are scanned in place; the others are decoded in full.
 func (c *client) handle(f []byte) {
 	typ := frameType(f)
-	if typ == "changes" {
+	switch string(typ) {
+	case "changes":
 		c.onChanges(f)
 		return
-	}
-	switch typ {
+	case "ack":
+		if a, ok := scanAck(f); ok {
+			c.onAck(a)
+			return
+		}
 	case "presence", "presence.leave", "pong", "left":
 		return
 	}
@@ -69,9 +75,9 @@ func (c *client) handle(f []byte) {
 		c.run.Errors.Add("protocol:undecodable frame")
 		return
 	}
-	switch typ {
+	switch string(typ) {
 	case "ack":
-		c.onAck(&sf)
+		c.onAck(ackInfo{Canvas: []byte(sf.Canvas), CBID: []byte(sf.CBID), Seq: sf.Seq})
 	case "reject":
 		c.run.C.Rejected.Add(1)
 		c.run.Errors.Add("reject:" + sf.Code)
@@ -87,7 +93,7 @@ func (c *client) handle(f []byte) {
 			}
 		}
 	default:
-		c.run.Errors.Add("protocol:unexpected " + typ)
+		c.run.Errors.Add("protocol:unexpected " + string(typ))
 	}
 }
 
@@ -104,14 +110,14 @@ func (c *client) onJoinedFrame(f []byte, sf *serverFrame) {
 	}
 }
 
-func (c *client) onAck(sf *serverFrame) {
+func (c *client) onAck(a ackInfo) {
 	now := time.Now().UnixNano()
 	r := c.run
 	r.C.Acked.Add(1)
-	if jc := c.joinedTo.Load(); jc != nil && jc.id == sf.Canvas {
-		jc.track.acked(sf.Seq)
+	if jc := c.joinedTo.Load(); jc != nil && jc.id == string(a.Canvas) {
+		jc.track.acked(a.Seq)
 	}
-	if t, ok := cbidTime(sf.CBID); ok && r.inWindow(t) {
+	if t, ok := cbidTime(a.CBID); ok && r.inWindow(t) {
 		r.Ack.Record(c.idx, time.Duration(now-t))
 		r.C.WinAcked.Add(1)
 		r.C.WinAckedOps.Add(c.batchOps.Load())
@@ -148,7 +154,7 @@ func (c *client) onChanges(f []byte) {
 		r.Errors.Add("protocol:unreadable changes")
 		return
 	}
-	if jc == nil || canvasID != jc.id {
+	if jc == nil || string(canvasID) != jc.id {
 		r.Errors.Add("protocol:changes for a canvas not joined")
 	}
 }

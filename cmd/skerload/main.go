@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 )
@@ -67,6 +68,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if _, err := raiseFileLimit(); err != nil {
 		fmt.Fprintln(stderr, "skerload: cannot raise the open-files limit:", err)
+	}
+	if o.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
 	}
 	rep := &Report{Commit: commitOf(o.commit), Machine: thisMachine()}
 	var progress io.Writer = stderr
@@ -127,4 +135,27 @@ func scenarioNames(args []string) ([]string, error) {
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// startCPUProfile profiles the generator's own process until the returned
+// function is called: where skerload spends the cores it takes from the
+// server.
+func startCPUProfile(path string) (func(), error) {
+	if err := mkdirFor(path); err != nil {
+		return nil, err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "skerload: cpuprofile:", err)
+		}
+	}, nil
 }

@@ -20,6 +20,7 @@ type options struct {
 	out, plot, doc        string
 	commit                string
 	from                  string
+	cpuProfile            string
 	keep, quiet           bool
 }
 
@@ -41,6 +42,7 @@ func (o *options) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.from, "from", "", "run nothing: read the results JSON of an earlier run and print, plot or append it")
 	fs.BoolVar(&o.keep, "keep", false, "keep the started server's data folder")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of skerload itself (not the server), over the whole run, to this file")
 }
 
 // runManaged runs one scenario against a fresh server (or the one at
