@@ -247,8 +247,6 @@ func (a *canvasActor) onAIFinish(m *aiFinish) {
 // aiExpireTick checks for expired runs at a run's deadline.
 type aiExpireTick struct{ epoch string }
 
-func (*aiExpireTick) NotInfluenceReceiveTimeout() {}
-
 // watchDeadline schedules an expiry check just after a run's deadline.
 func (a *canvasActor) watchDeadline(deadline int64) {
 	wait := time.Until(time.UnixMilli(deadline)) + 100*time.Millisecond

@@ -30,8 +30,10 @@ type canvasActor struct {
 	id    string
 	log   *slog.Logger
 	epoch string // random id of this incarnation; also the journal epoch marker
-	phase phase
-	self  *actor.PID
+	// requested: a request came since the last idle check.
+	requested bool
+	phase     phase
+	self      *actor.PID
 
 	queue   []canvasMsg // requests that arrived while loading
 	failErr error       // the answer to every request once failed
@@ -125,8 +127,10 @@ func (a *canvasActor) Receive(ctx actor.Context) {
 		if m.epoch == a.epoch {
 			a.onTick(ctx)
 		}
-	case *actor.ReceiveTimeout:
-		a.onIdle(ctx)
+	case *idleCheck:
+		if m.epoch == a.epoch {
+			a.onIdleCheck(ctx)
+		}
 	case *passivate:
 		a.onPassivate(ctx)
 	case canvasMsg:
@@ -146,6 +150,7 @@ func (a *canvasActor) start(ctx actor.Context) {
 
 // request handles a routed request according to the phase.
 func (a *canvasActor) request(ctx actor.Context, msg canvasMsg) {
+	a.requested = true
 	switch a.phase {
 	case phaseLoading:
 		a.queue = append(a.queue, msg)
@@ -187,14 +192,19 @@ func (a *canvasActor) onSince(m *getSince) {
 	m.answer(&sinceResult{Seq: a.committed, Snapshot: &ex})
 }
 
-// onIdle asks the supervisor to passivate this canvas when nothing is in
-// flight; otherwise the timeout fires again later.
-func (a *canvasActor) onIdle(ctx actor.Context) {
+// onIdleCheck runs every IdleTimeout while the canvas is live: it asks the
+// supervisor to passivate the canvas when no request came since the last
+// check and nothing is in flight, so an idle canvas stops between one and
+// two IdleTimeouts after its last request. The actor's own timer and flag
+// replace protoactor's receive timeout, whose timer goroutine writes the
+// actor context's fields while the actor reads them.
+func (a *canvasActor) onIdleCheck(ctx actor.Context) {
 	if a.phase != phaseLive {
 		return
 	}
-	if len(a.pending) > 0 || a.inflight != nil {
-		ctx.SetReceiveTimeout(a.hub.cfg.IdleTimeout) // it fires once; arm it again
+	if a.requested || len(a.pending) > 0 || a.inflight != nil {
+		a.requested = false
+		a.after(a.hub.cfg.IdleTimeout, &idleCheck{epoch: a.epoch})
 		return
 	}
 	ctx.Send(ctx.Parent(), &idle{canvas: a.id, pid: ctx.Self()})

@@ -270,8 +270,6 @@ func (a *canvasActor) onAppendFailed(ctx actor.Context, err error) {
 // retryAppend resends the record in flight.
 type retryAppend struct{ epoch string }
 
-func (*retryAppend) NotInfluenceReceiveTimeout() {}
-
 // publish sends the committed batches to the gateways as one "changes"
 // frame, encoded once for every client of every gateway.
 //

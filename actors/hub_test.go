@@ -489,11 +489,13 @@ func TestPipelinedSubmitsKeepOrderAcrossPassivation(t *testing.T) {
 		for k := range 10 {
 			waits = append(waits, h.SubmitAsync(id, "a", "", []canvas.Op{setText("n1", fmt.Sprint(round, k))}))
 		}
-		// Every third round waits past the idle timeout, so the canvas
-		// passivates there and the next round meets it stopping or gone.
-		// (Not around the timeout itself: protoactor's receive-timeout
-		// timer races with the message it would be reset by.)
-		if round%3 == 2 {
+		// Rounds wait past the idle timeout, so the canvas passivates
+		// there and the next round meets it stopping or gone, or around it,
+		// so that requests meet the idle check.
+		switch round % 3 {
+		case 1:
+			time.Sleep(time.Duration(15+round) * time.Millisecond)
+		case 2:
 			time.Sleep(60 * time.Millisecond)
 		}
 	}

@@ -119,7 +119,7 @@ func (a *canvasActor) onLoaded(ctx actor.Context, m *loaded) {
 		a.cp.markAll(a.st)
 	}
 	a.phase = phaseLive
-	ctx.SetReceiveTimeout(a.hub.cfg.IdleTimeout)
+	a.after(a.hub.cfg.IdleTimeout, &idleCheck{epoch: a.epoch})
 	a.after(a.hub.cfg.CheckpointInterval, &checkpointTick{epoch: a.epoch})
 	a.log.Debug("canvas activated", "seq", a.committed, "checkpoint_seq", a.cp.seq, "nodes", len(a.st.Nodes))
 	a.expireAIRuns(ctx, true)

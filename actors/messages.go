@@ -124,6 +124,8 @@ type (
 		err   error
 	}
 	checkpointTick struct{ epoch string }
+	// idleCheck: the actor's own timer; see onIdleCheck.
+	idleCheck struct{ epoch string }
 	// idle: a child tells the supervisor it has been idle long enough.
 	idle struct {
 		canvas string
@@ -142,8 +144,6 @@ type (
 	// countActive asks the supervisor how many canvases are active.
 	countActive struct{}
 )
-
-func (*checkpointTick) NotInfluenceReceiveTimeout() {}
 
 // crash makes the canvas actor panic, to exercise supervision; only the
 // package's tests send it.
