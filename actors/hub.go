@@ -33,8 +33,9 @@ type Config struct {
 	// FanoutPrefix: committed batches go to FanoutPrefix.<canvas>.changes;
 	// default "sker.canvas".
 	FanoutPrefix string
-	// IdleTimeout passivates a canvas with no request for this long;
-	// default 5m.
+	// IdleTimeout passivates a canvas with no request for this long (it is
+	// checked every IdleTimeout, so the canvas stops within two); default
+	// 5m.
 	IdleTimeout time.Duration
 	// CheckpointOps checkpoints after this many committed ops; default 1000.
 	CheckpointOps int

@@ -57,7 +57,7 @@ type Config struct {
 	MaxFileSize int64  // MAX_FILE_SIZE: bytes, or with a KB/MB/GB suffix; default 10MB
 	BodyLimit   int64  // BODY_LIMIT: largest request body; default 4MB
 
-	CanvasIdleTimeout time.Duration // CANVAS_IDLE_TIMEOUT: passivate a canvas idle this long; default 5m
+	CanvasIdleTimeout time.Duration // CANVAS_IDLE_TIMEOUT: passivate a canvas with no request for this long (checked every period: it stops within two); default 5m
 	ShutdownTimeout   time.Duration // SHUTDOWN_TIMEOUT: how long shutdown waits for in-flight work; default 15s
 
 	LogLevel  string // LOG_LEVEL: debug | info (default) | warn | error
