@@ -13,13 +13,15 @@ import (
 // WebSocket library's read sits a dozen frames deep, so its stack never
 // shrinks below 8 KiB; parked here, just below the read loop, it shrinks
 // to 4 KiB at the next collections. With tens of thousands of quiet
-// connections that is a third of their memory. An active connection pays
-// one extra non-blocking peek per read that finds nothing buffered.
+// connections that is a third of their memory. A read that must wait
+// costs the same two system calls as before (a peek that finds nothing,
+// then the read), and one that need not wait one peek more.
 type idleWaiter struct {
 	br       *bufio.Reader // the connection's reader, which the library reads through
 	raw      syscall.RawConn
 	readable func(fd uintptr) bool
 	probe    [1]byte
+	woken    bool // the poller has called readable once in this wait
 }
 
 // newIdleWaiter returns nil, and the read loop waits in the library, when
@@ -45,12 +47,20 @@ func (w *idleWaiter) wait() {
 	if w == nil || w.br.Buffered() > 0 {
 		return
 	}
+	w.woken = false
 	_ = w.raw.Read(w.readable)
 }
 
-// check is called by the poller: false means "not yet, wait for the
-// socket to become readable".
+// check is called by the poller, first at once and then each time the
+// socket reports readable: false means "not yet, wait". The first call
+// peeks, since bytes may have arrived before the wait began; a later call
+// means the socket became readable (or the wait ended with an error, which
+// the next read reports), so it returns true without another system call.
 func (w *idleWaiter) check(fd uintptr) bool {
+	if w.woken {
+		return true
+	}
+	w.woken = true
 	n, err := peek(fd, w.probe[:])
 	return n > 0 || err != syscall.EAGAIN
 }
