@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/skerhq/sker/canvas"
 )
@@ -179,6 +180,21 @@ type (
 		Selection []string `json:"selection,omitempty"`
 	}
 )
+
+// ackJSON encodes an ack frame as json.Marshal of ackFrame does, without
+// reflection: one is sent for every batch.
+func ackJSON(canvasID, cbid string, seq uint64) []byte {
+	b := make([]byte, 0, 48+len(canvasID)+len(cbid))
+	b = append(b, `{"type":"ack","canvas":`...)
+	b = canvas.AppendJSONString(b, canvasID)
+	if cbid != "" {
+		b = append(b, `,"cbid":`...)
+		b = canvas.AppendJSONString(b, cbid)
+	}
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendUint(b, seq, 10)
+	return append(b, '}')
+}
 
 func mustJSON(v any) []byte {
 	b, err := json.Marshal(v)

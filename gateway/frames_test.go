@@ -110,3 +110,65 @@ func TestDecodeFrame(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodedFrameOwnsItsBytes: the read loop returns a frame's buffer for
+// reuse as soon as it is decoded, so nothing decoded may point into it.
+func TestDecodedFrameOwnsItsBytes(t *testing.T) {
+	raw := `{"type":"ops","canvas":"c1","cbid":"b1","ops":[` +
+		`{"op":"node.add","id":"n1","kind":"text","x":1,"data":{"text":"hello","n":[1,2]}},` +
+		`{"op":"node.update","id":"n1","set":{"data.text":"bye","x":3},"unset":["data.n"]},` +
+		`{"op":"canvas.update","title":"T","settings":{"grid":true}}]}`
+	buf := []byte(raw)
+	f, err := decodeFrame(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range buf {
+		buf[i] = 'X'
+	}
+	got, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Fatalf("the decoded frame changed with its buffer:\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestAckJSONMatchesMarshal: the hand-written ack encoding is byte for byte
+// json.Marshal's.
+func TestAckJSONMatchesMarshal(t *testing.T) {
+	for _, c := range []struct {
+		canvas, cbid string
+		seq          uint64
+	}{
+		{"c1", "", 1}, {"c1", "b-17", 18446744073709551615}, {"A_b-9", `quote " back \ slash`, 42},
+		{"c", "<html>&amp;", 7}, {"c", "tab\tnew\nline\u2028sep\u0001", 3}, {"c", "ünïcødé ✓ \xff bad", 9},
+	} {
+		want, err := json.Marshal(ackFrame{Type: "ack", Canvas: c.canvas, CBID: c.cbid, Seq: c.seq})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ackJSON(c.canvas, c.cbid, c.seq); string(got) != string(want) {
+			t.Errorf("ackJSON(%q, %q, %d):\n got %s\nwant %s", c.canvas, c.cbid, c.seq, got, want)
+		}
+	}
+}
+
+func FuzzAckJSON(f *testing.F) {
+	f.Add("c1", "b1", uint64(5))
+	f.Add("c", "<\u2028\xff", uint64(0))
+	f.Fuzz(func(t *testing.T, canvasID, cbid string, seq uint64) {
+		want, err := json.Marshal(ackFrame{Type: "ack", Canvas: canvasID, CBID: cbid, Seq: seq})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ackJSON(canvasID, cbid, seq); string(got) != string(want) {
+			t.Fatalf("ackJSON(%q, %q, %d):\n got %s\nwant %s", canvasID, cbid, seq, got, want)
+		}
+	})
+}

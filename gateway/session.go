@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io"
 	"log/slog"
 	"regexp"
 	"sync"
@@ -223,7 +224,9 @@ func (s *session) killed() bool {
 func (s *session) writeLoop() {
 	wt := s.g.cfg.WriteTimeout
 	nc := s.conn.NetConn()
-	var buf []byte
+	bp := frameBufs.Get().(*[]byte)
+	buf := (*bp)[:0]
+	defer func() { putFrameBuf(bp, buf) }()
 	if d := s.g.cfg.WriteCoalesce; d > 0 {
 		time.Sleep(d) // let frames on their way join this write
 	}
@@ -266,8 +269,43 @@ func (s *session) writeLoop() {
 			s.closeConn(wt)
 			return
 		}
-		if cap(buf) > 64<<10 {
-			buf = nil
+	}
+}
+
+// frameBufs are the buffers frames are written from and read into, shared
+// by every connection: a connection holds one only while it writes or
+// reads a frame.
+var frameBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+// putFrameBuf returns a buffer to frameBufs unless it grew past 64 KiB.
+func putFrameBuf(bp *[]byte, b []byte) {
+	if cap(b) <= 64<<10 {
+		*bp = b[:0]
+		frameBufs.Put(bp)
+	}
+}
+
+// readFrame reads the next message into a buffer from frameBufs; the caller
+// returns it with putFrameBuf once done with the data.
+func (s *session) readFrame() (kind int, bp *[]byte, data []byte, err error) {
+	kind, r, err := s.conn.NextReader()
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	bp = frameBufs.Get().(*[]byte)
+	data = (*bp)[:0]
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := r.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			return kind, bp, data, nil
+		}
+		if err != nil {
+			putFrameBuf(bp, data)
+			return 0, nil, nil, err
 		}
 	}
 }
@@ -327,7 +365,7 @@ func (s *session) readLoop() {
 	})
 	for {
 		s.idle.wait()
-		kind, data, err := s.conn.ReadMessage()
+		kind, bp, data, err := s.readFrame()
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
 				s.kill(websocket.CloseMessageTooBig, "frame over the size limit")
@@ -339,13 +377,18 @@ func (s *session) readLoop() {
 			return
 		}
 		if !extend() {
+			putFrameBuf(bp, data)
 			return // closed: frames still on their way are not handled
 		}
 		if kind != websocket.TextMessage {
+			putFrameBuf(bp, data)
 			s.badFrame("frames must be JSON text")
 			continue
 		}
+		// The decoded frame copies what it keeps (strings, raw values), so
+		// the buffer goes back at once.
 		f, err := decodeFrame(data)
+		putFrameBuf(bp, data)
 		if err != nil {
 			s.badFrame(err.Error())
 			continue
@@ -505,7 +548,7 @@ func (s *session) submit(f *inFrame) {
 		defer func() { <-s.inFlight }()
 		seq, err := wait(context.Background())
 		if err == nil {
-			ack := outMsg{data: mustJSON(ackFrame{Type: "ack", Canvas: f.Canvas, CBID: f.CBID, Seq: seq})}
+			ack := outMsg{data: ackJSON(f.Canvas, f.CBID, seq)}
 			if !m.room.holdAck(s, m, seq, ack) {
 				s.enqueue(ack)
 			}
