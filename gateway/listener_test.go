@@ -149,6 +149,40 @@ func clientFrame(payload string) []byte {
 	return out
 }
 
+// wantUpgrades checks the handshakes counted by way of the listener and of
+// the route.
+func wantUpgrades(t *testing.T, s *stack, listener, route float64) {
+	t.Helper()
+	if got := upgrades(s, "listener"); got != listener {
+		t.Fatalf("listener upgrades: %v; want %v", got, listener)
+	}
+	if got := upgrades(s, "route"); got != route {
+		t.Fatalf("route upgrades: %v; want %v", got, route)
+	}
+}
+
+// expect reads a response and fails unless its status is one of codes; it
+// returns the body.
+func (c *rawConn) expect(what string, codes ...int) string {
+	c.t.Helper()
+	res, body := c.response()
+	for _, code := range codes {
+		if res.StatusCode == code {
+			return body
+		}
+	}
+	c.t.Fatalf("%s: got %d %q; want %v", what, res.StatusCode, body, codes)
+	return ""
+}
+
+// hello reads the hello frame.
+func (c *rawConn) hello() {
+	c.t.Helper()
+	if f := c.frame(); f.Type != "hello" {
+		c.t.Fatalf("got %s; want hello", f.Raw)
+	}
+}
+
 func upgrades(s *stack, path string) float64 {
 	var m dto.Metric
 	if err := s.gw.metrics.upgrades.WithLabelValues(path).Write(&m); err != nil {
@@ -157,23 +191,27 @@ func upgrades(s *stack, path string) float64 {
 	return m.GetCounter().GetValue()
 }
 
-// TestListenerUpgradesFirstRequests: a connection whose first request is
-// the handshake is served by the gateway's listener, and works end to end.
-func TestListenerUpgradesFirstRequests(t *testing.T) {
-	s := newStack(t, nil, nil)
-	aID, aTok := s.user("a")
-	cid := s.canvas(aID, nil)
-	c := s.dial(aTok)
-	c.join(cid, nil)
-	c.send(opsFrame(cid, "b1", addNodeOp("n1")))
-	if f := c.until("ack"); f.Seq != 1 {
-		t.Fatalf("got %s; want ack seq 1", f.Raw)
-	}
-	if got := upgrades(s, "listener"); got != 1 {
-		t.Fatalf("listener upgrades: %v; want 1", got)
-	}
-	if got := upgrades(s, "route"); got != 0 {
-		t.Fatalf("route upgrades: %v; want 0", got)
+// TestSessionByEitherPath: a whole session works when the listener
+// upgrades the connection (its first request is the handshake) and when
+// only the HTTP server's /ws route serves WebSockets.
+func TestSessionByEitherPath(t *testing.T) {
+	for _, routeOnly := range []bool{false, true} {
+		t.Run(map[bool]string{false: "listener", true: "route"}[routeOnly], func(t *testing.T) {
+			s := newStackWith(t, stackOptions{routeOnly: routeOnly})
+			aID, aTok := s.user("a")
+			cid := s.canvas(aID, nil)
+			c := s.dial(aTok)
+			c.join(cid, nil)
+			c.send(opsFrame(cid, "b1", addNodeOp("n1")))
+			if f := c.until("ack"); f.Seq != 1 {
+				t.Fatalf("got %s; want ack seq 1", f.Raw)
+			}
+			if routeOnly {
+				wantUpgrades(t, s, 0, 1)
+			} else {
+				wantUpgrades(t, s, 1, 0)
+			}
+		})
 	}
 }
 
@@ -190,37 +228,25 @@ func TestListenerHandsOtherRequestsOver(t *testing.T) {
 	for _, b := range []byte("GET /elsewhere HTTP/1.1\r\nHost: x\r\n\r\n") {
 		c.write([]byte{b})
 	}
-	if res, _ := c.response(); res.StatusCode != http.StatusNotFound {
-		t.Fatalf("GET /elsewhere: got %d; want 404 from the HTTP server", res.StatusCode)
-	}
+	c.expect("GET /elsewhere (the HTTP server's 404)", http.StatusNotFound)
 	// The same connection, kept alive: now a handshake, through the route.
 	c.write(upgradeRequest("/ws?token=" + url.QueryEscape(aTok)))
-	if res, _ := c.response(); res.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("upgrade after another request: got %d; want 101", res.StatusCode)
-	}
-	if f := c.frame(); f.Type != "hello" {
-		t.Fatalf("got %s; want hello", f.Raw)
-	}
-	if got := upgrades(s, "route"); got != 1 {
-		t.Fatalf("route upgrades: %v; want 1", got)
-	}
+	c.expect("upgrade after another request", http.StatusSwitchingProtocols)
+	c.hello()
+	wantUpgrades(t, s, 0, 1)
 
 	// /ws without an upgrade: the HTTP server's 426.
 	c2 := s.raw()
 	c2.write([]byte("GET /ws?token=x HTTP/1.1\r\nHost: x\r\n\r\n"))
-	if res, body := c2.response(); res.StatusCode != fiber.StatusUpgradeRequired || !strings.Contains(body, "WebSocket") {
-		t.Fatalf("GET /ws without upgrade: got %d %q; want 426", res.StatusCode, body)
+	if body := c2.expect("GET /ws without upgrade", fiber.StatusUpgradeRequired); !strings.Contains(body, "WebSocket") {
+		t.Fatalf("GET /ws without upgrade: body %q; want the route's message", body)
 	}
 
 	// A POST, whose body follows the head.
 	c3 := s.raw()
 	c3.write([]byte("POST /ws HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"))
-	if res, _ := c3.response(); res.StatusCode != http.StatusMethodNotAllowed && res.StatusCode != http.StatusNotFound {
-		t.Fatalf("POST /ws: got %d; want the HTTP server's 404 or 405", res.StatusCode)
-	}
-	if got := upgrades(s, "listener"); got != 0 {
-		t.Fatalf("listener upgrades: %v; want 0", got)
-	}
+	c3.expect("POST /ws (the HTTP server's 404 or 405)", http.StatusMethodNotAllowed, http.StatusNotFound)
+	wantUpgrades(t, s, 0, 1)
 }
 
 // TestListenerHandshakeWithEarlyFrame: a client that sends its first frame
@@ -232,15 +258,9 @@ func TestListenerHandshakeWithEarlyFrame(t *testing.T) {
 	c := s.raw()
 	auth, _ := json.Marshal(map[string]string{"type": "auth", "token": aTok})
 	c.write(upgradeRequest("/ws"), clientFrame(string(auth)))
-	if res, _ := c.response(); res.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("got %d; want 101", res.StatusCode)
-	}
-	if f := c.frame(); f.Type != "hello" {
-		t.Fatalf("got %s; want hello", f.Raw)
-	}
-	if got := upgrades(s, "route"); got != 1 {
-		t.Fatalf("route upgrades: %v; want 1", got)
-	}
+	c.expect("handshake with an early frame", http.StatusSwitchingProtocols)
+	c.hello()
+	wantUpgrades(t, s, 0, 1)
 }
 
 // TestListenerChecksOrigin: with allowed origins configured, a handshake
@@ -252,20 +272,12 @@ func TestListenerChecksOrigin(t *testing.T) {
 
 	bad := s.raw()
 	bad.write(upgradeRequest(query, "Origin: https://evil.example"))
-	if res, _ := bad.response(); res.StatusCode != http.StatusForbidden {
-		t.Fatalf("foreign origin: got %d; want 403", res.StatusCode)
-	}
+	bad.expect("foreign origin", http.StatusForbidden)
 	good := s.raw()
 	good.write(upgradeRequest(query, "Origin: https://app.example"))
-	if res, _ := good.response(); res.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("allowed origin: got %d; want 101", res.StatusCode)
-	}
-	if f := good.frame(); f.Type != "hello" {
-		t.Fatalf("got %s; want hello", f.Raw)
-	}
-	if got := upgrades(s, "listener"); got != 1 {
-		t.Fatalf("listener upgrades: %v; want 1", got)
-	}
+	good.expect("allowed origin", http.StatusSwitchingProtocols)
+	good.hello()
+	wantUpgrades(t, s, 1, 0)
 }
 
 // TestListenerFirstRequestTimeout: a connection that sends nothing is
@@ -300,22 +312,5 @@ func TestListenerFirstRequestTimeout(t *testing.T) {
 	case <-served:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the HTTP server did not stop when its listener closed")
-	}
-}
-
-// TestRouteOnlyStillServes: the /ws route alone (no Listener) serves a
-// whole session.
-func TestRouteOnlyStillServes(t *testing.T) {
-	s := newStackWith(t, stackOptions{routeOnly: true})
-	aID, aTok := s.user("a")
-	cid := s.canvas(aID, nil)
-	c := s.dial(aTok)
-	c.join(cid, nil)
-	c.send(opsFrame(cid, "b1", addNodeOp("n1")))
-	if f := c.until("ack"); f.Seq != 1 {
-		t.Fatalf("got %s; want ack seq 1", f.Raw)
-	}
-	if got := upgrades(s, "route"); got != 1 {
-		t.Fatalf("route upgrades: %v; want 1", got)
 	}
 }
