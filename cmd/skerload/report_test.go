@@ -176,3 +176,25 @@ func TestTickLabel(t *testing.T) {
 		}
 	}
 }
+
+// TestServerEnvFlag: -server-env takes KEY=VALUE, and never what keeps a
+// run on loopback and on a fresh folder.
+func TestServerEnvFlag(t *testing.T) {
+	var l envList
+	for _, ok := range []string{"GOGC=200", "GOMEMLIMIT=1GiB", "LOG_LEVEL=info", "EMPTY="} {
+		if err := l.Set(ok); err != nil {
+			t.Errorf("Set(%q): %v", ok, err)
+		}
+	}
+	if got := l.String(); got != "GOGC=200,GOMEMLIMIT=1GiB,LOG_LEVEL=info,EMPTY=" {
+		t.Errorf("String: %q", got)
+	}
+	for _, bad := range []string{"GOGC", "=1", "HOST=0.0.0.0", "PORT=80", "DATA_DIR=/", "JWT_SECRET=x", "DATABASE_URL=postgres://x", "NATS_URL=nats://x"} {
+		if err := l.Set(bad); err == nil {
+			t.Errorf("Set(%q): no error", bad)
+		}
+	}
+	if len(l) != 4 {
+		t.Errorf("refused values were kept: %q", l)
+	}
+}

@@ -21,7 +21,30 @@ type options struct {
 	commit                string
 	from                  string
 	cpuProfile            string
+	serverEnv             envList
 	keep, quiet           bool
+}
+
+// envList is the repeatable -server-env flag.
+type envList []string
+
+func (l *envList) String() string { return strings.Join(*l, ",") }
+
+// Set takes KEY=VALUE for the started server's environment: runtime
+// settings such as GOGC, GOMEMLIMIT or GOMAXPROCS, or any of its own. The
+// harness's own (where it listens, its data folder and secret) cannot be
+// changed: every run is on loopback, on a fresh folder.
+func (l *envList) Set(v string) error {
+	key, _, ok := strings.Cut(v, "=")
+	if !ok || key == "" {
+		return fmt.Errorf("want KEY=VALUE, got %q", v)
+	}
+	switch key {
+	case "HOST", "PORT", "DATA_DIR", "JWT_SECRET", "PPROF_ADDR", "DATABASE_URL", "NATS_URL":
+		return fmt.Errorf("%s is set by the harness", key)
+	}
+	*l = append(*l, v)
+	return nil
 }
 
 func (o *options) flags(fs *flag.FlagSet) {
@@ -43,6 +66,7 @@ func (o *options) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the started server's data folder")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of skerload itself (not the server), over the whole run, to this file")
+	fs.Var(&o.serverEnv, "server-env", "KEY=VALUE added to the started server's environment, e.g. GOGC=200 (repeatable)")
 }
 
 // runManaged runs one scenario against a fresh server (or the one at
@@ -58,12 +82,18 @@ func (o *options) runManaged(ctx context.Context, name string, cfg *Config, prog
 	if o.bin == "" {
 		return Result{}, errNoServer
 	}
-	sopts := ServerOptions{Bin: o.bin, NatsConfig: o.natsConfig, Pprof: cfg.ProfileDir != "", Keep: o.keep}
+	sopts := ServerOptions{Bin: o.bin, NatsConfig: o.natsConfig, Pprof: cfg.ProfileDir != "", Keep: o.keep, Env: o.serverEnv}
 	srv, err := startServer(ctx, sopts)
 	if err != nil {
 		return Result{}, err
 	}
 	res := runScenario(ctx, name, cfg, srv, newRESTClient(srv.BaseURL()), progress)
+	if len(o.serverEnv) > 0 {
+		if res.Params == nil {
+			res.Params = map[string]any{}
+		}
+		res.Params["server_env"] = []string(o.serverEnv)
+	}
 	srv.Stop()
 	if res.Server != nil {
 		final := srv.Final()

@@ -54,10 +54,11 @@ func (s *externalServer) Stats() (ProcStats, bool) {
 
 // ServerOptions say how to start a local sker.
 type ServerOptions struct {
-	Bin        string // the sker binary (or skerprof, for profiles)
-	NatsConfig string // NATS_CONFIG, when not empty
-	Pprof      bool   // set PPROF_ADDR (skerprof serves net/http/pprof there)
-	Keep       bool   // keep the data folder
+	Bin        string   // the sker binary (or skerprof, for profiles)
+	NatsConfig string   // NATS_CONFIG, when not empty
+	Pprof      bool     // set PPROF_ADDR (skerprof serves net/http/pprof there)
+	Keep       bool     // keep the data folder
+	Env        []string // KEY=VALUE added to the environment (runtime settings)
 }
 
 // procServer is a sker the harness started: its own data folder in a
@@ -147,7 +148,7 @@ func (s *procServer) env() []string {
 	if s.pprof != "" {
 		env = append(env, "PPROF_ADDR="+s.pprof)
 	}
-	return env
+	return append(env, s.opts.Env...)
 }
 
 // start runs the binary in the temporary folder (so that no .env or
