@@ -39,15 +39,21 @@ func (g *Gateway) Listener(ln net.Listener, path string, firstRequest time.Durat
 		firstRequest: firstRequest,
 		conns:        make(chan net.Conn),
 		done:         make(chan struct{}),
-		upgrader: websocket.Upgrader{
-			HandshakeTimeout: handshakeTimeout,
-			WriteBufferSize:  writeBufferSize,
-			WriteBufferPool:  writeBufferPool,
-			CheckOrigin:      g.checkOrigin,
-		},
+		upgrader:     newUpgrader(g),
 	}
 	go l.acceptLoop()
 	return l
+}
+
+// newUpgrader upgrades the listener's handshakes. Its ReadBufferSize is 0:
+// the connection's reader is the one upgrade hands it.
+func newUpgrader(g *Gateway) websocket.Upgrader {
+	return websocket.Upgrader{
+		HandshakeTimeout: handshakeTimeout,
+		WriteBufferSize:  writeBufferSize,
+		WriteBufferPool:  writeBufferPool,
+		CheckOrigin:      g.checkOrigin,
+	}
 }
 
 const (
