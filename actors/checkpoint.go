@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -27,6 +28,8 @@ type checkpointer struct {
 	// record up to it is covered.
 	takenStream uint64
 	finalTried  bool
+	// trimmed is the canvas seq up to which the journal was last trimmed.
+	trimmed uint64
 }
 
 type dirtySet struct {
@@ -72,7 +75,15 @@ func (a *canvasActor) onTick(ctx actor.Context) {
 		a.startCheckpoint(ctx)
 	}
 	a.expireAIRuns(ctx, false)
-	a.after(a.hub.cfg.CheckpointInterval, &checkpointTick{epoch: a.epoch})
+	a.after(a.tickInterval(), &checkpointTick{epoch: a.epoch})
+}
+
+// tickInterval is CheckpointInterval less up to a quarter, at random, so
+// that canvases activated together (after a restart, or by one client
+// opening many) do not checkpoint and trim all at the same moment.
+func (a *canvasActor) tickInterval() time.Duration {
+	d := a.hub.cfg.CheckpointInterval
+	return d - rand.N(d/4+1)
 }
 
 // startCheckpoint writes the committed changes since the last checkpoint to
@@ -167,19 +178,36 @@ func (a *canvasActor) onCheckpointDone(ctx actor.Context, m *checkpointDone) {
 
 // trim removes journal records that the checkpoint covers and that are older
 // than the history kept for catch-up.
+//
+// A trim is a purge of the journal stream, which holds the stream (every
+// canvas's appends) while it runs, so it waits until a history's worth of
+// batches can go rather than following every checkpoint, and the node runs
+// one at a time.
 func (a *canvasActor) trim() {
 	// Records up to takenStream are covered; the last record, the fence,
 	// always stays.
 	keepFrom := min(a.cp.takenStream+1, a.streamSeq)
+	covered := a.cp.seq // batches that may go
 	if old, ok := a.history.oldest(); ok && old.streamSeq < keepFrom {
 		keepFrom = old.streamSeq
+		covered = old.seq - 1
 	}
-	j, id, log, bg := a.hub.cfg.Journal, a.id, a.log, &a.hub.bg
+	if covered < a.cp.trimmed+uint64(a.hub.cfg.History) {
+		return
+	}
+	a.cp.trimmed = covered
+	j, id, log, bg, sem := a.hub.cfg.Journal, a.id, a.log, &a.hub.bg, a.hub.trims
 	bg.Add(1)
 	go func() {
 		defer bg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		select {
+		case sem <- struct{}{}:
+			defer func() { <-sem }()
+		case <-ctx.Done():
+			return // the next trim covers these records
+		}
 		if err := j.Trim(ctx, id, keepFrom); err != nil {
 			log.Warn("journal trim failed", "err", err)
 		}

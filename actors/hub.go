@@ -131,6 +131,7 @@ type Hub struct {
 	shutdown    sync.Once
 	metrics     *metrics
 	bg          sync.WaitGroup // journal trims in flight
+	trims       chan struct{}  // one slot: the node trims one canvas's journal at a time
 }
 
 // maxIdleWorkers bounds the goroutines kept waiting for mailbox or append
@@ -147,7 +148,8 @@ func NewHub(cfg Config) (*Hub, error) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return log.With("lib", "protoactor")
 	}))
-	h := &Hub{cfg: cfg, system: system, workers: newWorkers(maxIdleWorkers), routes: newRoutes(), metrics: newMetrics(cfg.Registerer)}
+	h := &Hub{cfg: cfg, system: system, workers: newWorkers(maxIdleWorkers), routes: newRoutes(), metrics: newMetrics(cfg.Registerer),
+		trims: make(chan struct{}, 1)}
 	// A request that reaches a stopped actor is answered at once, as a
 	// protoactor future is, instead of leaving its caller to time out.
 	h.deadLetters = system.EventStream.Subscribe(func(evt any) {

@@ -514,3 +514,20 @@ func TestPipelinedSubmitsKeepOrderAcrossPassivation(t *testing.T) {
 		t.Fatalf("snapshot: got seq %d text %s; want seq %d text \"29 9\"", got.Seq, got.Nodes[0].Data["text"], want-1)
 	}
 }
+
+// TestTickIntervalSpreadsCheckpoints: checkpoint ticks come at most
+// CheckpointInterval apart and are spread over its last quarter.
+func TestTickIntervalSpreadsCheckpoints(t *testing.T) {
+	a := &canvasActor{hub: &Hub{cfg: Config{CheckpointInterval: 40 * time.Second}}}
+	lo, hi := time.Hour, time.Duration(0)
+	for range 2000 {
+		d := a.tickInterval()
+		lo, hi = min(lo, d), max(hi, d)
+	}
+	if lo < 30*time.Second || hi > 40*time.Second {
+		t.Fatalf("ticks between %v and %v; want within [30s, 40s]", lo, hi)
+	}
+	if hi-lo < 9*time.Second {
+		t.Fatalf("ticks between %v and %v; want them spread over the last quarter", lo, hi)
+	}
+}
