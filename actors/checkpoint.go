@@ -75,15 +75,20 @@ func (a *canvasActor) onTick(ctx actor.Context) {
 		a.startCheckpoint(ctx)
 	}
 	a.expireAIRuns(ctx, false)
-	a.after(a.tickInterval(), &checkpointTick{epoch: a.epoch})
+	a.after(a.tickInterval(false), &checkpointTick{epoch: a.epoch})
 }
 
-// tickInterval is CheckpointInterval less up to a quarter, at random, so
-// that canvases activated together (after a restart, or by one client
-// opening many) do not checkpoint and trim all at the same moment.
-func (a *canvasActor) tickInterval() time.Duration {
+// tickInterval is the wait before the next checkpoint tick. Canvases
+// activated together (after a restart, or by a client opening many) must
+// not checkpoint and trim all at the same moment: the first tick comes at
+// a random point of the interval, the later ones CheckpointInterval less
+// up to an eighth apart, so that they stay spread.
+func (a *canvasActor) tickInterval(first bool) time.Duration {
 	d := a.hub.cfg.CheckpointInterval
-	return d - rand.N(d/4+1)
+	if first {
+		return d/8 + rand.N(d-d/8+1)
+	}
+	return d - rand.N(d/8+1)
 }
 
 // startCheckpoint writes the committed changes since the last checkpoint to

@@ -516,18 +516,24 @@ func TestPipelinedSubmitsKeepOrderAcrossPassivation(t *testing.T) {
 }
 
 // TestTickIntervalSpreadsCheckpoints: checkpoint ticks come at most
-// CheckpointInterval apart and are spread over its last quarter.
+// CheckpointInterval apart; the first at a random point of the interval,
+// the later ones spread over its last eighth.
 func TestTickIntervalSpreadsCheckpoints(t *testing.T) {
 	a := &canvasActor{hub: &Hub{cfg: Config{CheckpointInterval: 40 * time.Second}}}
-	lo, hi := time.Hour, time.Duration(0)
-	for range 2000 {
-		d := a.tickInterval()
-		lo, hi = min(lo, d), max(hi, d)
-	}
-	if lo < 30*time.Second || hi > 40*time.Second {
-		t.Fatalf("ticks between %v and %v; want within [30s, 40s]", lo, hi)
-	}
-	if hi-lo < 9*time.Second {
-		t.Fatalf("ticks between %v and %v; want them spread over the last quarter", lo, hi)
+	for _, c := range []struct {
+		first  bool
+		lo, hi time.Duration
+	}{{true, 5 * time.Second, 40 * time.Second}, {false, 35 * time.Second, 40 * time.Second}} {
+		lo, hi := time.Hour, time.Duration(0)
+		for range 2000 {
+			d := a.tickInterval(c.first)
+			lo, hi = min(lo, d), max(hi, d)
+		}
+		if lo < c.lo || hi > c.hi {
+			t.Fatalf("first=%v: ticks between %v and %v; want within [%v, %v]", c.first, lo, hi, c.lo, c.hi)
+		}
+		if spread := c.hi - c.lo; hi-lo < spread*9/10 {
+			t.Fatalf("first=%v: ticks between %v and %v; want them spread over [%v, %v]", c.first, lo, hi, c.lo, c.hi)
+		}
 	}
 }

@@ -120,7 +120,7 @@ func (a *canvasActor) onLoaded(ctx actor.Context, m *loaded) {
 	}
 	a.phase = phaseLive
 	a.after(a.hub.cfg.IdleTimeout, &idleCheck{epoch: a.epoch})
-	a.after(a.tickInterval(), &checkpointTick{epoch: a.epoch})
+	a.after(a.tickInterval(true), &checkpointTick{epoch: a.epoch})
 	a.log.Debug("canvas activated", "seq", a.committed, "checkpoint_seq", a.cp.seq, "nodes", len(a.st.Nodes))
 	a.expireAIRuns(ctx, true)
 	queue := a.queue
