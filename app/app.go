@@ -88,7 +88,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	}
 	a.hub, err = actors.NewHub(actors.Config{
 		Store: a.store, Journal: a.journal, Conn: a.nc, Logger: log,
-		IdleTimeout: cfg.CanvasIdleTimeout, Registerer: registry,
+		IdleTimeout: cfg.CanvasIdleTimeout, History: cfg.CanvasHistory, Registerer: registry,
 		AI: a.ai, AIRunTimeout: cfg.AIRunTimeout, AIContextTokens: cfg.AIContextTokens,
 	})
 	if err != nil {
