@@ -142,7 +142,7 @@ func (a *canvasActor) start(ctx actor.Context) {
 	a.epoch = newEpoch()
 	a.self = ctx.Self()
 	a.phase = phaseLoading
-	a.history = newRing(a.hub.cfg.History)
+	a.history = newRing(a.hub.cfg.History, a.hub.cfg.HistoryBytes)
 	a.seen, a.inFlight = map[string]uint64{}, map[string]*entry{}
 	a.cp = newCheckpointer()
 	go a.load(a.epoch)

@@ -302,9 +302,11 @@ func (a *canvasActor) publish(done []*entry) {
 // remember adds a committed batch to the history and its dedupe key to
 // seen, forgetting the key of the batch it pushes out.
 func (a *canvasActor) remember(r recent) {
-	if old, ok := a.history.push(r); ok && old.key != "" && a.seen[old.key] == old.seq {
-		delete(a.seen, old.key)
-	}
+	a.history.push(r, func(old recent) {
+		if old.key != "" && a.seen[old.key] == old.seq {
+			delete(a.seen, old.key)
+		}
+	})
 	if r.key != "" {
 		a.seen[r.key] = r.seq
 	}

@@ -44,6 +44,10 @@ type Config struct {
 	// History is how many recent batches each canvas keeps for catch-up
 	// (in memory and, at least, in the journal); default 1000.
 	History int
+	// HistoryBytes caps the encoded size of those batches per canvas, so
+	// that large batches cannot make a canvas hold gigabytes; the newest
+	// batch is always kept. Default 8 MiB.
+	HistoryBytes int
 	// MaxRecordBytes caps one journal record, so one batch; default 900 KiB
 	// (under NATS's default 1 MiB max payload).
 	MaxRecordBytes int
@@ -81,6 +85,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.CheckpointInterval <= 0 {
 		c.CheckpointInterval = 30 * time.Second
+	}
+	if c.HistoryBytes <= 0 {
+		c.HistoryBytes = 8 << 20
 	}
 	if c.History <= 0 {
 		c.History = 1000

@@ -11,32 +11,37 @@ type recent struct {
 	key       string // dedupe key (author and client batch id), or ""
 }
 
-// ring keeps the last cap committed batches, oldest first. Touched only by
-// the canvas actor's goroutine.
+// ring keeps the last committed batches, oldest first: at most cap of
+// them, and at most maxBytes of encoded batches (but always the newest).
+// Touched only by the canvas actor's goroutine.
 type ring struct {
-	buf   []recent
-	start int // index of the oldest entry
-	n     int
+	buf      []recent
+	start    int // index of the oldest entry
+	n        int
+	bytes    int // encoded size of the entries kept
+	maxBytes int
 }
 
-func newRing(capacity int) *ring {
+func newRing(capacity, maxBytes int) *ring {
 	if capacity < 1 {
 		capacity = 1
 	}
-	return &ring{buf: make([]recent, capacity)}
+	return &ring{buf: make([]recent, capacity), maxBytes: maxBytes}
 }
 
-// push adds e and returns the entry it pushed out, if the ring was full.
-func (r *ring) push(e recent) (evicted recent, ok bool) {
-	if r.n < len(r.buf) {
-		r.buf[(r.start+r.n)%len(r.buf)] = e
-		r.n++
-		return recent{}, false
+// push adds e, calling evicted for each entry it pushes out, oldest first.
+func (r *ring) push(e recent, evicted func(recent)) {
+	for r.n > 0 && (r.n == len(r.buf) || r.maxBytes > 0 && r.bytes+len(e.raw) > r.maxBytes) {
+		old := r.buf[r.start]
+		r.buf[r.start] = recent{}
+		r.start = (r.start + 1) % len(r.buf)
+		r.n--
+		r.bytes -= len(old.raw)
+		evicted(old)
 	}
-	evicted = r.buf[r.start]
-	r.buf[r.start] = e
-	r.start = (r.start + 1) % len(r.buf)
-	return evicted, true
+	r.buf[(r.start+r.n)%len(r.buf)] = e
+	r.n++
+	r.bytes += len(e.raw)
 }
 
 func (r *ring) at(i int) recent { return r.buf[(r.start+i)%len(r.buf)] }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -88,8 +89,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	}
 	a.hub, err = actors.NewHub(actors.Config{
 		Store: a.store, Journal: a.journal, Conn: a.nc, Logger: log,
-		IdleTimeout: cfg.CanvasIdleTimeout, History: cfg.CanvasHistory, Registerer: registry,
-		AI: a.ai, AIRunTimeout: cfg.AIRunTimeout, AIContextTokens: cfg.AIContextTokens,
+		IdleTimeout: cfg.CanvasIdleTimeout, History: cfg.CanvasHistory, HistoryBytes: int(min(cfg.CanvasHistorySize, math.MaxInt32)),
+		Registerer: registry,
+		AI:         a.ai, AIRunTimeout: cfg.AIRunTimeout, AIContextTokens: cfg.AIContextTokens,
 	})
 	if err != nil {
 		return nil, err

@@ -59,6 +59,7 @@ type Config struct {
 
 	CanvasIdleTimeout time.Duration // CANVAS_IDLE_TIMEOUT: passivate a canvas with no request for this long (checked every period: it stops within two); default 5m
 	CanvasHistory     int           // CANVAS_HISTORY: recent batches each live canvas keeps for catch-up; default 1000
+	CanvasHistorySize int64         // CANVAS_HISTORY_SIZE: at most this many bytes of them; default 8MB
 	ShutdownTimeout   time.Duration // SHUTDOWN_TIMEOUT: how long shutdown waits for in-flight work; default 15s
 
 	LogLevel  string // LOG_LEVEL: debug | info (default) | warn | error
@@ -140,6 +141,7 @@ var settings = []setting{
 	{"BODY_LIMIT", "4MB", "largest request body", size(func(c *Config) *int64 { return &c.BodyLimit })},
 	{"CANVAS_IDLE_TIMEOUT", "5m", "passivate a canvas idle this long", duration(time.Second, 24*time.Hour, func(c *Config) *time.Duration { return &c.CanvasIdleTimeout })},
 	{"CANVAS_HISTORY", "1000", "recent batches each live canvas keeps for catch-up", intRange(10, 100_000, func(c *Config) *int { return &c.CanvasHistory })},
+	{"CANVAS_HISTORY_SIZE", "8MB", "at most this much of them, encoded", size(func(c *Config) *int64 { return &c.CanvasHistorySize })},
 	{"SHUTDOWN_TIMEOUT", "15s", "how long shutdown waits for in-flight work", duration(0, time.Hour, func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{"LOG_LEVEL", "info", "debug, info, warn or error", oneOf([]string{"debug", "info", "warn", "error"}, func(c *Config) *string { return &c.LogLevel })},
 	{"LOG_FORMAT", "text", "text or json", oneOf([]string{"text", "json"}, func(c *Config) *string { return &c.LogFormat })},

@@ -18,7 +18,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Port != 3000 || c.DataDir != "./data" || c.Env != "development" || c.LogLevel != "info" || c.LogFormat != "text" ||
-		c.AccessTokenTTL != 15*time.Minute || c.CanvasIdleTimeout != 5*time.Minute || c.CanvasHistory != 1000 || c.BodyLimit != 4<<20 ||
+		c.AccessTokenTTL != 15*time.Minute || c.CanvasIdleTimeout != 5*time.Minute || c.CanvasHistory != 1000 || c.CanvasHistorySize != 8<<20 || c.BodyLimit != 4<<20 ||
 		c.UploadPath != "./data/uploads" || c.AIWorkers != 4 || len(rest) != 0 {
 		t.Fatalf("defaults: got %+v", c)
 	}
@@ -47,7 +47,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"PORT", "abc"}, {"PORT", "70000"}, {"SKER_ENV", "staging"}, {"DATABASE_URL", "mysql://x/y"},
 		{"REDIS_URL", "http://x"}, {"NATS_URL", "nats//broken"}, {"JWT_SECRET", "short"},
 		{"ACCESS_TOKEN_TTL", "forever"}, {"MAX_FILE_SIZE", "-3MB"}, {"LOG_LEVEL", "loud"}, {"LOG_FORMAT", "xml"},
-		{"AI_WORKERS", "-1"}, {"CANVAS_IDLE_TIMEOUT", "1ms"}, {"CANVAS_HISTORY", "5"}, {"CANVAS_HISTORY", "many"}, {"OPENAI_BASE_URL", "ftp://x"},
+		{"AI_WORKERS", "-1"}, {"CANVAS_IDLE_TIMEOUT", "1ms"}, {"CANVAS_HISTORY", "5"}, {"CANVAS_HISTORY", "many"}, {"CANVAS_HISTORY_SIZE", "lots"}, {"OPENAI_BASE_URL", "ftp://x"},
 	} {
 		_, _, err := Load(nil, env(map[string]string{tc.key: tc.value}), "")
 		if err == nil || !strings.Contains(err.Error(), tc.key) {
