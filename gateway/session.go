@@ -417,7 +417,16 @@ func (s *session) handle(f *inFrame) {
 	case typeAuth:
 		s.sendError("", CodeAlreadyAuthed, "this connection is already authenticated")
 	case typeJoin:
-		s.join(f)
+		// A join runs the store's role lookup and the catch-up, the
+		// deepest calls a session makes. It runs on a goroutine of its
+		// own, and the read loop waits for it, so that the read loop's
+		// stack, which an idle connection keeps, never grows for it.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			s.join(f)
+		}()
+		<-done
 	case typeLeave:
 		s.leave(f.Canvas, true)
 	case typeOps:
