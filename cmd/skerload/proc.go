@@ -13,6 +13,9 @@ type ProcStats struct {
 	CPUSeconds   float64 `json:"cpu_seconds"`
 	RSSBytes     int64   `json:"rss_bytes"`
 	PeakRSSBytes int64   `json:"peak_rss_bytes"`
+	// WriteCalls counts the process's write system calls (syscw in
+	// /proc/<pid>/io; 0 when that cannot be read).
+	WriteCalls int64 `json:"write_calls"`
 }
 
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat's times: 100 on
@@ -42,11 +45,29 @@ func readProcStats(pid int) (ProcStats, error) {
 	if err != nil {
 		return ProcStats{}, err
 	}
-	return ProcStats{
+	st := ProcStats{
 		CPUSeconds:   float64(utime+stime) / clockTicks,
 		RSSBytes:     statusKB(status, "VmRSS:") << 10,
 		PeakRSSBytes: statusKB(status, "VmHWM:") << 10,
-	}, nil
+	}
+	if io, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid)); err == nil {
+		st.WriteCalls = ioCount(io, "syscw:")
+	}
+	return st, nil
+}
+
+// ioCount reads one counter of /proc/<pid>/io.
+func ioCount(io []byte, key string) int64 {
+	i := bytes.Index(io, []byte(key))
+	if i < 0 {
+		return 0
+	}
+	f := bytes.Fields(io[i+len(key):])
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseInt(string(f[0]), 10, 64)
+	return v
 }
 
 func statusKB(status []byte, key string) int64 {

@@ -55,6 +55,9 @@ type ProcWindow struct {
 	CPUTotalSeconds float64 `json:"cpu_total_seconds"` // the whole run, set-up included (server: start to exit)
 	RSSBytes        int64   `json:"rss_bytes"`         // at the window's end
 	PeakRSSBytes    int64   `json:"peak_rss_bytes"`
+	// WriteCallsPerSec is the write system calls per window second (all
+	// of them: sockets, files).
+	WriteCallsPerSec float64 `json:"write_calls_per_s"`
 }
 
 // Target is where a scenario stands against the issue's goal for it.
@@ -134,6 +137,14 @@ func (r *Run) result(started time.Time) Result {
 		s := procWindow(r.srv0, r.srv1, w)
 		res.Server = &s
 		others -= s.CPUSeconds
+		// What a frame sent to a client costs the server in system calls
+		// (the acks ride with changes or go alone).
+		if frames := res.DeliveredPerSec + res.AcksPerSec; frames > 0 && s.WriteCallsPerSec > 0 && res.Scenario != "burst" {
+			if res.Extra == nil {
+				res.Extra = map[string]float64{}
+			}
+			res.Extra["server_write_calls_per_frame"] = s.WriteCallsPerSec / frames
+		}
 	}
 	if w > 0 {
 		res.OtherCores = max(others/w, 0)
@@ -146,6 +157,7 @@ func procWindow(a, b ProcStats, w float64) ProcWindow {
 	p := ProcWindow{CPUSeconds: b.CPUSeconds - a.CPUSeconds, CPUTotalSeconds: b.CPUSeconds, RSSBytes: b.RSSBytes, PeakRSSBytes: b.PeakRSSBytes}
 	if w > 0 {
 		p.CPUCores = p.CPUSeconds / w
+		p.WriteCallsPerSec = float64(b.WriteCalls-a.WriteCalls) / w
 	}
 	return p
 }

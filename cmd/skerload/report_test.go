@@ -198,3 +198,28 @@ func TestServerEnvFlag(t *testing.T) {
 		t.Errorf("refused values were kept: %q", l)
 	}
 }
+
+// TestIOCount reads the counters of /proc/<pid>/io, and this process's own.
+func TestIOCount(t *testing.T) {
+	io := []byte("rchar: 1\nwchar: 2\nsyscr: 30\nsyscw: 4056\nread_bytes: 0\n")
+	if got := ioCount(io, "syscw:"); got != 4056 {
+		t.Fatalf("syscw: got %d; want 4056", got)
+	}
+	if got := ioCount(io, "missing:"); got != 0 {
+		t.Fatalf("missing key: got %d; want 0", got)
+	}
+	st, err := readProcStats(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stderr.WriteString("skerload test: a write for /proc/self/io to count\n"); err != nil {
+		t.Fatal(err)
+	}
+	after, err := readProcStats(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.WriteCalls <= st.WriteCalls {
+		t.Fatalf("write calls: %d then %d; want them to grow after a write", st.WriteCalls, after.WriteCalls)
+	}
+}
