@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
-
 	"github.com/skerhq/sker/canvas"
 )
 
@@ -257,7 +255,7 @@ func (a *canvasActor) watchDeadline(deadline int64) {
 // stopped (or the process running it was killed), so the card must not
 // stay "running" forever.
 // With schedule, runs still within their deadline get a check at it.
-func (a *canvasActor) expireAIRuns(ctx actor.Context, schedule bool) {
+func (a *canvasActor) expireAIRuns(schedule bool) {
 	now := a.now()
 	for _, n := range a.st.Nodes {
 		if n.Kind != "ai" || dataString(n, "ai_status") != AIRunning {

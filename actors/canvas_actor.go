@@ -100,9 +100,9 @@ func (a *canvasActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.start(ctx)
 	case *actor.Restarting:
-		a.failAll(ctx, ErrUnavailable)
+		a.failAll(ErrUnavailable)
 	case *actor.Stopping:
-		a.failAll(ctx, ErrUnavailable)
+		a.failAll(ErrUnavailable)
 	case *loaded:
 		if m.epoch == a.epoch {
 			a.onLoaded(ctx, m)
@@ -121,11 +121,11 @@ func (a *canvasActor) Receive(ctx actor.Context) {
 		}
 	case *aiExpireTick:
 		if m.epoch == a.epoch && a.phase == phaseLive {
-			a.expireAIRuns(ctx, false)
+			a.expireAIRuns(false)
 		}
 	case *checkpointTick:
 		if m.epoch == a.epoch {
-			a.onTick(ctx)
+			a.onTick()
 		}
 	case *idleCheck:
 		if m.epoch == a.epoch {
@@ -216,7 +216,7 @@ func (a *canvasActor) onPassivate(ctx actor.Context) {
 	if a.phase == phaseLoading {
 		// The supervisor stops routing to a loading actor only at shutdown.
 		a.phase = phaseStopping
-		a.failQueue(ctx, ErrUnavailable)
+		a.failQueue(ErrUnavailable)
 		ctx.Stop(ctx.Self())
 		return
 	}
@@ -239,7 +239,7 @@ func (a *canvasActor) maybeFinish(ctx actor.Context) {
 	}
 	if a.committed > a.cp.seq && !a.cp.finalTried {
 		a.cp.finalTried = true
-		a.startCheckpoint(ctx)
+		a.startCheckpoint()
 		if a.cp.running {
 			return
 		}
@@ -260,8 +260,8 @@ func (a *canvasActor) retire(ctx actor.Context, answer error) {
 	released := a.phase == phaseStopping // passivate came: nothing is routed here any more
 	a.phase = phaseFailed
 	a.failErr = answer
-	a.failQueue(ctx, answer)
-	a.failAll(ctx, ErrUnavailable)
+	a.failQueue(answer)
+	a.failAll(ErrUnavailable)
 	if released {
 		ctx.Stop(ctx.Self())
 		return
@@ -271,9 +271,9 @@ func (a *canvasActor) retire(ctx actor.Context, answer error) {
 
 // failAll answers every waiting request with err. Batches in pending were
 // never sent to the journal, so ErrUnavailable is the truth for them.
-func (a *canvasActor) failAll(ctx actor.Context, err error) {
-	a.failQueue(ctx, err)
-	a.releaseMetaWaiters(ctx, ^uint64(0)) // committed: the journal has them
+func (a *canvasActor) failAll(err error) {
+	a.failQueue(err)
+	a.releaseMetaWaiters(^uint64(0)) // committed: the journal has them
 	for _, e := range a.pending {
 		e.answer(&submitResult{Err: err})
 	}
@@ -285,7 +285,7 @@ func (a *canvasActor) failAll(ctx actor.Context, err error) {
 	a.inflight = nil
 }
 
-func (a *canvasActor) failQueue(ctx actor.Context, err error) {
+func (a *canvasActor) failQueue(err error) {
 	for _, m := range a.queue {
 		m.req().answer(err)
 	}
@@ -293,7 +293,7 @@ func (a *canvasActor) failQueue(ctx actor.Context, err error) {
 }
 
 // releaseMetaWaiters acknowledges the waiting metadata changes up to seq.
-func (a *canvasActor) releaseMetaWaiters(ctx actor.Context, upTo uint64) {
+func (a *canvasActor) releaseMetaWaiters(upTo uint64) {
 	kept := a.metaWaiters[:0]
 	for _, e := range a.metaWaiters {
 		if e.seq <= upTo {

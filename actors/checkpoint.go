@@ -67,14 +67,14 @@ func (c *checkpointer) markAll(st *canvas.State) {
 	c.meta = true
 }
 
-func (a *canvasActor) onTick(ctx actor.Context) {
+func (a *canvasActor) onTick() {
 	if a.phase != phaseLive {
 		return
 	}
 	if a.committed > a.cp.seq {
-		a.startCheckpoint(ctx)
+		a.startCheckpoint()
 	}
-	a.expireAIRuns(ctx, false)
+	a.expireAIRuns(false)
 	a.after(a.tickInterval(false), &checkpointTick{epoch: a.epoch})
 }
 
@@ -93,7 +93,7 @@ func (a *canvasActor) tickInterval(first bool) time.Duration {
 
 // startCheckpoint writes the committed changes since the last checkpoint to
 // the store, on another goroutine. One checkpoint runs at a time.
-func (a *canvasActor) startCheckpoint(ctx actor.Context) {
+func (a *canvasActor) startCheckpoint() {
 	if a.cp.running || a.committed <= a.cp.seq {
 		return
 	}
@@ -168,15 +168,15 @@ func (a *canvasActor) onCheckpointDone(ctx actor.Context, m *checkpointDone) {
 		}
 		a.log.Warn("checkpoint failed; the journal keeps the changes", "err", m.err, "seq", m.seq)
 		// The changes are durable in the journal; only the store lags.
-		a.releaseMetaWaiters(ctx, m.seq)
+		a.releaseMetaWaiters(m.seq)
 		a.maybeFinish(ctx)
 		return
 	}
 	a.cp.seq = m.seq
-	a.releaseMetaWaiters(ctx, m.seq)
+	a.releaseMetaWaiters(m.seq)
 	a.trim()
 	if a.phase == phaseLive && (a.cp.ops >= a.hub.cfg.CheckpointOps || a.cp.meta || len(a.metaWaiters) > 0) {
-		a.startCheckpoint(ctx)
+		a.startCheckpoint()
 	}
 	a.maybeFinish(ctx)
 }

@@ -239,7 +239,7 @@ func (a *canvasActor) onAppendDone(ctx actor.Context, m *appendDone) {
 	// A title or settings change is checkpointed at once, so that canvas
 	// lists (read from the store) show it.
 	if a.cp.ops >= a.hub.cfg.CheckpointOps || metaChanged || len(a.metaWaiters) > 0 {
-		a.startCheckpoint(ctx)
+		a.startCheckpoint()
 	}
 	a.maybeFinish(ctx)
 }

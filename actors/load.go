@@ -122,7 +122,7 @@ func (a *canvasActor) onLoaded(ctx actor.Context, m *loaded) {
 	a.after(a.hub.cfg.IdleTimeout, &idleCheck{epoch: a.epoch})
 	a.after(a.tickInterval(true), &checkpointTick{epoch: a.epoch})
 	a.log.Debug("canvas activated", "seq", a.committed, "checkpoint_seq", a.cp.seq, "nodes", len(a.st.Nodes))
-	a.expireAIRuns(ctx, true)
+	a.expireAIRuns(true)
 	queue := a.queue
 	a.queue = nil
 	for _, env := range queue {
