@@ -59,8 +59,7 @@ type canvasActor struct {
 	seen     map[string]uint64
 	inFlight map[string]*entry
 
-	scratch []byte    // reused to encode each batch (see encodeCommitted)
-	fanout  *nats.Msg // reused for every fanout publish (see publish)
+	fanout *nats.Msg // reused for every fanout publish (see publish)
 }
 
 // entry is one accepted batch on its way to the journal.

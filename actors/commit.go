@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sort"
 	"strconv"
@@ -88,7 +89,7 @@ func (a *canvasActor) commit(m *submit, after afterCommit) bool {
 		a.reject(m.reply, err)
 		return false
 	}
-	raw, err := a.encodeCommitted(&journal.Committed{Seq: a.st.Seq, Author: m.Author, At: b.At, ClientBatchID: m.ClientBatchID, Ops: m.Ops})
+	raw, err := json.Marshal(journal.Committed{Seq: a.st.Seq, Author: m.Author, At: b.At, ClientBatchID: m.ClientBatchID, Ops: m.Ops})
 	if err == nil && len(raw)+256 > a.hub.cfg.MaxRecordBytes {
 		err = &canvas.OpError{Code: canvas.CodeBatchTooLarge, Index: -1,
 			Message: "batch is " + strconv.Itoa(len(raw)) + " bytes encoded; at most " + strconv.Itoa(a.hub.cfg.MaxRecordBytes-256)}
@@ -109,24 +110,6 @@ func (a *canvasActor) commit(m *submit, after afterCommit) bool {
 	a.pending = append(a.pending, e)
 	a.maybeAppend()
 	return true
-}
-
-// maxScratch is the largest encoding buffer an actor keeps between
-// batches; a larger one, grown for a big batch, is let go.
-const maxScratch = 64 << 10
-
-// encodeCommitted encodes c (as json.Marshal would) into the actor's
-// scratch buffer and returns a copy of exactly its size: the copy lives on
-// in the history, where spare capacity would be kept for nothing.
-func (a *canvasActor) encodeCommitted(c *journal.Committed) ([]byte, error) {
-	buf, err := c.AppendJSON(a.scratch[:0])
-	if cap(buf) <= maxScratch {
-		a.scratch = buf
-	}
-	if err != nil {
-		return nil, err
-	}
-	return append([]byte(nil), buf...), nil
 }
 
 func chain(fs ...afterCommit) afterCommit {
