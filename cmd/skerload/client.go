@@ -74,7 +74,7 @@ func dialClient(ctx context.Context, run *Run, wsURL, token string, idx int, o c
 	}
 	_ = ws.SetReadDeadline(time.Now().Add(15 * time.Second))
 	kind, data, err := ws.ReadMessage()
-	if err != nil || kind != websocket.TextMessage || string(frameType(data)) != "hello" {
+	if err != nil || kind != websocket.TextMessage || frameType(data) != "hello" {
 		_ = ws.Close()
 		if err == nil {
 			err = fmt.Errorf("first frame is not hello: %.80s", data)

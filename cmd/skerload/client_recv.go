@@ -54,19 +54,13 @@ func readAll(buf []byte, r io.Reader) ([]byte, error) {
 	}
 }
 
-// handle dispatches one server frame. The frequent ones, changes and
-// acks, are scanned in place; the others are decoded in full.
 func (c *client) handle(f []byte) {
 	typ := frameType(f)
-	switch string(typ) {
-	case "changes":
+	if typ == "changes" {
 		c.onChanges(f)
 		return
-	case "ack":
-		if a, ok := scanAck(f); ok {
-			c.onAck(a)
-			return
-		}
+	}
+	switch typ {
 	case "presence", "presence.leave", "pong", "left":
 		return
 	}
@@ -75,9 +69,9 @@ func (c *client) handle(f []byte) {
 		c.run.Errors.Add("protocol:undecodable frame")
 		return
 	}
-	switch string(typ) {
+	switch typ {
 	case "ack":
-		c.onAck(ackInfo{Canvas: []byte(sf.Canvas), CBID: []byte(sf.CBID), Seq: sf.Seq})
+		c.onAck(&sf)
 	case "reject":
 		c.run.C.Rejected.Add(1)
 		c.run.Errors.Add("reject:" + sf.Code)
@@ -93,7 +87,7 @@ func (c *client) handle(f []byte) {
 			}
 		}
 	default:
-		c.run.Errors.Add("protocol:unexpected " + string(typ))
+		c.run.Errors.Add("protocol:unexpected " + typ)
 	}
 }
 
@@ -110,14 +104,14 @@ func (c *client) onJoinedFrame(f []byte, sf *serverFrame) {
 	}
 }
 
-func (c *client) onAck(a ackInfo) {
+func (c *client) onAck(sf *serverFrame) {
 	now := time.Now().UnixNano()
 	r := c.run
 	r.C.Acked.Add(1)
-	if jc := c.joinedTo.Load(); jc != nil && jc.id == string(a.Canvas) {
-		jc.track.acked(a.Seq)
+	if jc := c.joinedTo.Load(); jc != nil && jc.id == sf.Canvas {
+		jc.track.acked(sf.Seq)
 	}
-	if t, ok := cbidTime(a.CBID); ok && r.inWindow(t) {
+	if t, ok := cbidTime(sf.CBID); ok && r.inWindow(t) {
 		r.Ack.Record(c.idx, time.Duration(now-t))
 		r.C.WinAcked.Add(1)
 		r.C.WinAckedOps.Add(c.batchOps.Load())
@@ -154,7 +148,7 @@ func (c *client) onChanges(f []byte) {
 		r.Errors.Add("protocol:unreadable changes")
 		return
 	}
-	if jc == nil || string(canvasID) != jc.id {
+	if jc == nil || canvasID != jc.id {
 		r.Errors.Add("protocol:changes for a canvas not joined")
 	}
 }

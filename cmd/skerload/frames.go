@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 )
 
 // Frames as SKER's gateway sends them (gateway/frames.go). Receivers see
@@ -34,19 +35,18 @@ type helloLimits struct {
 }
 
 // frameType reads the type of a server frame, which the gateway always
-// writes first: {"type":"…",…}. The result is part of frame, so that
-// telling frames apart allocates nothing (switch string(t) does not copy).
-func frameType(frame []byte) []byte {
+// writes first: {"type":"…",…}.
+func frameType(frame []byte) string {
 	const prefix = `{"type":"`
 	if !bytes.HasPrefix(frame, []byte(prefix)) {
-		return nil
+		return ""
 	}
 	rest := frame[len(prefix):]
 	end := bytes.IndexByte(rest, '"')
 	if end < 0 {
-		return nil
+		return ""
 	}
-	return rest[:end]
+	return string(rest[:end])
 }
 
 // batchInfo is what a receiver needs of one committed batch: its seq, its
@@ -72,17 +72,16 @@ var (
 // scanChanges calls fn for each batch of a "changes" frame, in order. It
 // relies on the encoding of journal.Committed (seq, author, at, cbid, ops
 // in that order) and on the harness's own canvases holding no text that
-// looks like those keys; frames_test.go checks it against encoding/json.
-// The batchInfo passed to fn is reused: fn must not keep it, nor the
-// canvas id, which is part of frame.
-func scanChanges(frame []byte, b *batchInfo, fn func(*batchInfo)) (canvas []byte, err error) {
+// looks like those keys; scan_test.go checks it against encoding/json. The
+// batchInfo passed to fn is reused: fn must not keep it.
+func scanChanges(frame []byte, b *batchInfo, fn func(*batchInfo)) (canvas string, err error) {
 	canvas, err = changesCanvas(frame)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	i := bytes.Index(frame, keyBatches)
 	if i < 0 {
-		return nil, errScan
+		return "", errScan
 	}
 	rest := frame[i+len(keyBatches):]
 	next := bytes.Index(rest, keySeq)
@@ -90,15 +89,15 @@ func scanChanges(frame []byte, b *batchInfo, fn func(*batchInfo)) (canvas []byte
 		rest = rest[next+len(keySeq):]
 		seq, n := parseUint(rest)
 		if n == 0 {
-			return nil, errScan
+			return "", errScan
 		}
 		at := bytes.Index(rest, keyAt)
 		if at < 0 {
-			return nil, errScan
+			return "", errScan
 		}
 		atV, m := parseInt(rest[at+len(keyAt):])
 		if m == 0 {
-			return nil, errScan
+			return "", errScan
 		}
 		next = bytes.Index(rest, keySeq)
 		body := rest
@@ -114,7 +113,7 @@ func scanChanges(frame []byte, b *batchInfo, fn func(*batchInfo)) (canvas []byte
 			body = body[j+len(keyStamp):]
 			t, k := parseInt(body)
 			if k == 0 {
-				return nil, errScan
+				return "", errScan
 			}
 			b.Stamps = append(b.Stamps, t)
 		}
@@ -124,63 +123,17 @@ func scanChanges(frame []byte, b *batchInfo, fn func(*batchInfo)) (canvas []byte
 }
 
 // changesCanvas reads the canvas id of {"type":"changes","canvas":"…".
-func changesCanvas(frame []byte) ([]byte, error) {
+func changesCanvas(frame []byte) (string, error) {
 	const prefix = `{"type":"changes","canvas":"`
 	if !bytes.HasPrefix(frame, []byte(prefix)) {
-		return nil, errScan
+		return "", errScan
 	}
 	rest := frame[len(prefix):]
 	end := bytes.IndexByte(rest, '"')
 	if end < 0 {
-		return nil, errScan
+		return "", errScan
 	}
-	return rest[:end], nil
-}
-
-// ackInfo is what a sender needs of an ack; Canvas and CBID are parts of
-// the frame.
-type ackInfo struct {
-	Canvas, CBID []byte
-	Seq          uint64
-}
-
-// scanAck reads an ack in the form the gateway writes it (gateway/frames.go
-// ackFrame: type, canvas, cbid unless empty, seq), without decoding it:
-// senders get one per batch. ok is false for any other form (escaped
-// strings, other keys, other order), which the caller then decodes with
-// encoding/json.
-func scanAck(frame []byte) (a ackInfo, ok bool) {
-	rest, ok := bytes.CutPrefix(frame, []byte(`{"type":"ack","canvas":"`))
-	if !ok {
-		return a, false
-	}
-	if a.Canvas, rest, ok = plainString(rest); !ok {
-		return a, false
-	}
-	if r, has := bytes.CutPrefix(rest, []byte(`,"cbid":"`)); has {
-		if a.CBID, rest, ok = plainString(r); !ok {
-			return a, false
-		}
-	}
-	if rest, ok = bytes.CutPrefix(rest, []byte(`,"seq":`)); !ok {
-		return a, false
-	}
-	seq, n := parseUint(rest)
-	if n == 0 || string(rest[n:]) != "}" {
-		return a, false
-	}
-	a.Seq = seq
-	return a, true
-}
-
-// plainString reads a JSON string body up to its closing quote (the
-// opening one already consumed) when it holds no escape.
-func plainString(b []byte) (s, rest []byte, ok bool) {
-	end := bytes.IndexByte(b, '"')
-	if end < 0 || bytes.IndexByte(b[:end], '\\') >= 0 {
-		return nil, nil, false
-	}
-	return b[:end], b[end+1:], true
+	return string(rest[:end]), nil
 }
 
 // parseUint reads the decimal digits at the start of b; n is how many.
@@ -243,12 +196,11 @@ func stampOp(buf []byte, nodeID string, nanos int64, stamp bool, x int) []byte {
 
 // cbidTime reads the send time a sender puts in its client batch ids,
 // "<client>.<unix nanos>".
-func cbidTime(cbid []byte) (int64, bool) {
-	i := bytes.LastIndexByte(cbid, '.')
+func cbidTime(cbid string) (int64, bool) {
+	i := strings.LastIndexByte(cbid, '.')
 	if i < 0 {
 		return 0, false
 	}
-	digits := cbid[i+1:]
-	v, n := parseInt(digits)
-	return v, n > 0 && n == len(digits)
+	v, err := strconv.ParseInt(cbid[i+1:], 10, 64)
+	return v, err == nil
 }
