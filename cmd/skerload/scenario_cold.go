@@ -41,6 +41,9 @@ func scenarioCold(ctx context.Context, e *env, r *Run) error {
 	}
 	if restarted {
 		r.Extra["restart_s"] = time.Since(t).Seconds()
+		// Kept-alive connections went with the old process; a request on
+		// one that the client has not yet seen closed would fail.
+		e.rest.http.CloseIdleConnections()
 	} else {
 		r.Notes = append(r.Notes, "the server was not restarted (not started by skerload): the canvases may still be active, so the opens may be warm")
 	}
