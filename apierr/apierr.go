@@ -61,6 +61,13 @@ const (
 	// CodeHistoryTrimmed: the changes asked for are older than the history
 	// the server keeps; the client takes a snapshot instead.
 	CodeHistoryTrimmed = "history_trimmed"
+	// CodeInvalidText: a string in the request is not valid UTF-8, or holds
+	// a character no store can keep (U+0000, a lone surrogate); field names
+	// where. Nothing is stored or replaced: the request changes nothing.
+	CodeInvalidText = "invalid_text"
+	// CodeHeadersTooLarge: the request's header section is over the server's
+	// limit (HTTP 431).
+	CodeHeadersTooLarge = "headers_too_large"
 )
 
 // New returns an *Error with the given status, code and message.
@@ -71,6 +78,12 @@ func New(status int, code, message string) *Error {
 // Invalid reports a bad value in the named request field.
 func Invalid(field, message string) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Message: message, Field: field}
+}
+
+// InvalidText reports a string that is not valid UTF-8 or holds a character
+// the server refuses to keep (see CodeInvalidText), in the named field.
+func InvalidText(field, message string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidText, Message: message, Field: field}
 }
 
 // BadRequest reports a malformed request that no single field explains.
