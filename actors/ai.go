@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/textcheck"
 )
 
 // AI ops. ai.run and ai.cancel come from clients, each alone in its batch;
@@ -228,6 +229,10 @@ func (a *canvasActor) onAIFinish(m *aiFinish) {
 		return
 	}
 	r := m.Result
+	// A provider's output is not a client's input: text that clients are
+	// refused for (textcheck) is cleaned here, not refused, so that a run
+	// always ends and its card holds only what every store keeps.
+	r.Text, r.Error = textcheck.Clean(r.Text), textcheck.Clean(r.Error)
 	set := map[string]any{"answer": r.Text, "ai_finished_at": a.now(),
 		"ai_usage": map[string]int{"input": r.InputTokens, "output": r.OutputTokens}}
 	if status == AIRunning {
