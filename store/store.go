@@ -46,7 +46,8 @@ type Store interface {
 	// RevokeRefreshToken revokes one token; revoking a revoked or unknown
 	// token is not an error.
 	RevokeRefreshToken(ctx context.Context, hash string, now time.Time) error
-	// RevokeUserRefreshTokens revokes every live refresh token of a user.
+	// RevokeUserRefreshTokens revokes every live refresh token of a user
+	// and sets the user's SessionsRevokedAt to now, in one transaction.
 	RevokeUserRefreshTokens(ctx context.Context, userID string, now time.Time) error
 
 	// CreateAPIToken stores a new API token (only its hash).
@@ -138,6 +139,10 @@ type User struct {
 	Name         string
 	PasswordHash string
 	CreatedAt    time.Time
+	// SessionsRevokedAt is when the user was last signed out everywhere
+	// (RevokeUserRefreshTokens); nil if never. Access tokens issued up to
+	// then are refused.
+	SessionsRevokedAt *time.Time
 }
 
 // RefreshToken is a server-side refresh token; only its SHA-256 hash is kept.

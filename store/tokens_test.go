@@ -127,6 +127,13 @@ func testRevokeUserRefreshTokens(t *testing.T, s store.Store) {
 	got, err := s.RefreshTokenByHash(ctx, theirs.TokenHash)
 	isErr(t, "RefreshTokenByHash", err, nil)
 	equal(t, "RevokedAt of another user's token", got.RevokedAt, nil)
+
+	gotUser, err := s.UserByID(ctx, u.ID)
+	isErr(t, "UserByID", err, nil)
+	equal(t, "SessionsRevokedAt of the user", gotUser.SessionsRevokedAt, ptr(at(time.Minute)))
+	gotOther, err := s.UserByEmail(ctx, other.Email)
+	isErr(t, "UserByEmail", err, nil)
+	equal(t, "SessionsRevokedAt of another user", gotOther.SessionsRevokedAt, nil)
 }
 
 func testAPITokens(t *testing.T, s store.Store) {

@@ -6,10 +6,10 @@ import (
 	"time"
 )
 
-const userCols = "id, email, name, password_hash, created_at"
+const userCols = "id, email, name, password_hash, created_at, sessions_revoked_at"
 
 func userDest(u *User) []any {
-	return []any{&u.ID, &u.Email, &u.Name, &u.PasswordHash, timeCol{&u.CreatedAt}}
+	return []any{&u.ID, &u.Email, &u.Name, &u.PasswordHash, timeCol{&u.CreatedAt}, nullTimeCol{&u.SessionsRevokedAt}}
 }
 
 // CreateUser implements Store. The email is unique by its Go lower-case
@@ -85,7 +85,13 @@ func (s *sqlStore) RevokeRefreshToken(ctx context.Context, hash string, now time
 
 // RevokeUserRefreshTokens implements Store.
 func (s *sqlStore) RevokeUserRefreshTokens(ctx context.Context, userID string, now time.Time) error {
-	_, err := s.write.exec(ctx, "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", now, userID)
+	err := s.inTx(ctx, func(q querier) error {
+		if _, err := q.exec(ctx, "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", now, userID); err != nil {
+			return err
+		}
+		_, err := q.exec(ctx, "UPDATE users SET sessions_revoked_at = ? WHERE id = ?", now, userID)
+		return err
+	})
 	return s.fail(err, "revoke refresh tokens of user %s", userID)
 }
 
