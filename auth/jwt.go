@@ -60,7 +60,9 @@ func (s *Service) parseAccess(raw string) (Principal, error) {
 		return Principal{}, ErrTokenExpired
 	case err != nil:
 		return Principal{}, ErrInvalidToken
-	case claims.Subject == "":
+	case claims.Subject == "" || claims.IssuedAt == nil:
+		// Every token SKER signs has both: a sign-out is enforced
+		// through iat.
 		return Principal{}, ErrInvalidToken
 	}
 	return Principal{
@@ -68,6 +70,7 @@ func (s *Service) parseAccess(raw string) (Principal, error) {
 		Method:    MethodJWT,
 		TokenID:   claims.ID,
 		ExpiresAt: claims.ExpiresAt.Time,
+		IssuedAt:  claims.IssuedAt.Time,
 	}, nil
 }
 

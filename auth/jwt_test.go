@@ -44,7 +44,8 @@ func withSub(t *testing.T, tok, sub string) string {
 func TestAccessToken(t *testing.T) {
 	s, _, clk := newService(t)
 	ctx := context.Background()
-	tok, exp, err := s.IssueAccess("user-1")
+	uid := register(t, s, "ann@example.com").User.ID
+	tok, exp, err := s.IssueAccess(uid)
 	if err != nil {
 		t.Fatalf("IssueAccess: %v", err)
 	}
@@ -55,13 +56,13 @@ func TestAccessToken(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Authenticate: %v", err)
 	}
-	if p.UserID != "user-1" || p.Method != auth.MethodJWT || p.TokenID == "" {
-		t.Fatalf("got principal %+v; want user-1 by jwt with a jti", p)
+	if p.UserID != uid || p.Method != auth.MethodJWT || p.TokenID == "" {
+		t.Fatalf("got principal %+v; want %s by jwt with a jti", p, uid)
 	}
 
 	now := clk.Now()
 	valid := func() jwt.MapClaims {
-		return jwt.MapClaims{"sub": "user-1", "iss": auth.Issuer, "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()}
+		return jwt.MapClaims{"sub": uid, "iss": auth.Issuer, "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()}
 	}
 	tests := []struct {
 		name string
@@ -85,6 +86,16 @@ func TestAccessToken(t *testing.T) {
 		{"no sub", sign(t, jwt.SigningMethodHS256, testSecret, func() jwt.MapClaims {
 			c := valid()
 			delete(c, "sub")
+			return c
+		}()), apierr.CodeUnauthorized},
+		{"no iat", sign(t, jwt.SigningMethodHS256, testSecret, func() jwt.MapClaims {
+			c := valid()
+			delete(c, "iat")
+			return c
+		}()), apierr.CodeUnauthorized},
+		{"user that does not exist", sign(t, jwt.SigningMethodHS256, testSecret, func() jwt.MapClaims {
+			c := valid()
+			c["sub"] = "0190a0a0-0000-7000-8000-000000000000"
 			return c
 		}()), apierr.CodeUnauthorized},
 		{"expired", sign(t, jwt.SigningMethodHS256, testSecret, func() jwt.MapClaims {
@@ -121,7 +132,7 @@ func TestAccessTokenExpiry(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _, clk := newService(t)
-			tok, _, err := s.IssueAccess("user-1")
+			tok, _, err := s.IssueAccess(register(t, s, "ann@example.com").User.ID)
 			if err != nil {
 				t.Fatalf("IssueAccess: %v", err)
 			}

@@ -28,6 +28,9 @@ type Principal struct {
 	// ExpiresAt is when the credential expires; zero for an API token
 	// without expiry.
 	ExpiresAt time.Time
+	// IssuedAt is when an access token was signed (whole seconds); zero
+	// for an API token.
+	IssuedAt time.Time
 }
 
 // touchEvery limits how often an API token's last-used time is written.
@@ -40,7 +43,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 		return Principal{}, ErrInvalidToken
 	}
 	if !strings.HasPrefix(bearer, APITokenPrefix) {
-		return s.parseAccess(bearer)
+		return s.authenticateAccess(ctx, bearer)
 	}
 	now := s.now()
 	t, err := s.st.APITokenByHash(ctx, HashToken(bearer), now)
@@ -61,4 +64,36 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 		p.ExpiresAt = *t.ExpiresAt
 	}
 	return p, nil
+}
+
+// authenticateAccess verifies an access token and that it still speaks for
+// someone: its user exists (a token outlives an account removed from the
+// store, or a store restored from an older backup) and has not been signed
+// out everywhere since the token was issued. Either failure is
+// ErrInvalidToken, the same 401 as any other unusable token.
+func (s *Service) authenticateAccess(ctx context.Context, bearer string) (Principal, error) {
+	p, err := s.parseAccess(bearer)
+	if err != nil {
+		return Principal{}, err
+	}
+	u, err := s.st.UserByID(ctx, p.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Principal{}, ErrInvalidToken
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("auth: access token user: %w", err)
+	}
+	if u.SessionsRevokedAt != nil && revokedBy(p.IssuedAt, *u.SessionsRevokedAt) {
+		return Principal{}, ErrInvalidToken
+	}
+	return p, nil
+}
+
+// revokedBy reports whether a token issued at issued (whole seconds, as a
+// JWT carries it) may predate a sign-out at revoked. A token signed in the
+// same second as the sign-out cannot be told apart from one signed just
+// before it, so it is refused too: a person signing in again takes longer
+// than that.
+func revokedBy(issued, revoked time.Time) bool {
+	return issued.Unix() <= revoked.Unix()
 }

@@ -60,6 +60,47 @@ func TestRefreshReuseRevokesAll(t *testing.T) {
 			t.Fatalf("%s: got ErrRefreshReused; want ErrRefreshInvalid (revoked, not rotated)", name)
 		}
 	}
+	// Signed out everywhere: the access tokens already issued stop
+	// working too, not only the refresh tokens.
+	for name, tok := range map[string]string{"first": first.AccessToken, "other": other.AccessToken, "second": second.AccessToken} {
+		_, err := s.Authenticate(ctx, tok)
+		wantCode(t, err, apierr.CodeUnauthorized)
+		if err == nil {
+			t.Fatalf("access token of session %s: still accepted after the sign-out", name)
+		}
+	}
+}
+
+// TestSignInAfterSignOut: an access token signed after a sign-out
+// everywhere works, one signed in the same second does not.
+func TestSignInAfterSignOut(t *testing.T) {
+	s, _, clk := newService(t)
+	ctx := context.Background()
+	first := register(t, s, "ann@example.com")
+	if _, err := s.Refresh(ctx, first.RefreshToken); err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	clk.Advance(300 * time.Millisecond)
+	if _, err := s.Refresh(ctx, first.RefreshToken); err != auth.ErrRefreshReused {
+		t.Fatalf("reuse: got %v; want ErrRefreshReused", err)
+	}
+	clk.Advance(100 * time.Millisecond)
+	same, err := s.Login(ctx, "ann@example.com", "correct horse battery", "192.0.2.1")
+	if err != nil {
+		t.Fatalf("Login: %v", err)
+	}
+	// The test clock starts on a whole second: this login came 400 ms
+	// after it, in the second of the sign-out.
+	_, err = s.Authenticate(ctx, same.AccessToken)
+	wantCode(t, err, apierr.CodeUnauthorized)
+	clk.Advance(time.Second)
+	later, err := s.Login(ctx, "ann@example.com", "correct horse battery", "192.0.2.1")
+	if err != nil {
+		t.Fatalf("Login: %v", err)
+	}
+	if _, err := s.Authenticate(ctx, later.AccessToken); err != nil {
+		t.Fatalf("access token signed a second after the sign-out: %v; want accepted", err)
+	}
 }
 
 func TestRefreshInvalid(t *testing.T) {
