@@ -37,6 +37,21 @@ type dirtySet struct {
 	meta         bool
 }
 
+func newDirtySet() dirtySet {
+	return dirtySet{nodes: map[string]struct{}{}, edges: map[string]struct{}{}}
+}
+
+// mark records the ids a batch touched, deleted ones included.
+func (d *dirtySet) mark(u *canvas.Undo) {
+	for _, id := range u.NodeIDs() {
+		d.nodes[id] = struct{}{}
+	}
+	for _, id := range u.EdgeIDs() {
+		d.edges[id] = struct{}{}
+	}
+	d.meta = d.meta || u.PrevMeta() != nil
+}
+
 func newCheckpointer() checkpointer {
 	return checkpointer{nodes: map[string]struct{}{}, edges: map[string]struct{}{}}
 }
@@ -54,17 +69,18 @@ func (c *checkpointer) markUndo(u *canvas.Undo) {
 	}
 }
 
-// markAll marks the whole state dirty, after a replay whose changes the
-// store does not have. Ids deleted by the replay are not in the state, so
-// the delta also deletes every stored id the state lacks (see delta).
-func (c *checkpointer) markAll(st *canvas.State) {
-	for id := range st.Nodes {
+// markReplayed marks what the batches replayed at activation touched: the
+// store lacks exactly those changes. An id the replay deleted is marked
+// too, though the state no longer has it, so that the next checkpoint
+// deletes its row; ids the replay did not touch are not written again.
+func (c *checkpointer) markReplayed(d *dirtySet) {
+	for id := range d.nodes {
 		c.nodes[id] = struct{}{}
 	}
-	for id := range st.Edges {
+	for id := range d.edges {
 		c.edges[id] = struct{}{}
 	}
-	c.meta = true
+	c.meta = c.meta || d.meta
 }
 
 func (a *canvasActor) onTick() {

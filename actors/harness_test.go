@@ -17,7 +17,8 @@ import (
 )
 
 // env is one node's worth of real dependencies: an in-process JetStream
-// server (no TCP port), a SQLite store and the journal.
+// server (no TCP port), a store (SQLite unless told otherwise) and the
+// journal.
 type env struct {
 	t       testing.TB
 	nc      *nats.Conn
@@ -27,7 +28,14 @@ type env struct {
 	dir     string
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { return newEnvOn(t, "sqlite") }
+
+// storeKinds are the stores a guarantee test runs on, each in a subtest.
+var storeKinds = []string{"sqlite", "postgres"}
+
+// newEnvOn is newEnv with the store named by kind: "sqlite", or "postgres"
+// for a fresh, migrated database on the machine's PostgreSQL.
+func newEnvOn(t testing.TB, kind string) *env {
 	t.Helper()
 	dir := t.TempDir()
 	nc, js := testkit.JetStream(t)
@@ -36,9 +44,20 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatalf("journal: %v", err)
 	}
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "sker.db"))
+	var st store.Store
+	switch kind {
+	case "sqlite":
+		st, err = store.OpenSQLite(ctx, filepath.Join(dir, "sker.db"))
+	case "postgres":
+		url := testkit.PostgresURL(t)
+		if _, err = store.MigratePostgres(ctx, url); err == nil {
+			st, err = store.OpenPostgres(ctx, url, "")
+		}
+	default:
+		t.Fatalf("newEnvOn: unknown store %q", kind)
+	}
 	if err != nil {
-		t.Fatalf("store: %v", err)
+		t.Fatalf("store %s: %v", kind, err)
 	}
 	t.Cleanup(func() { st.Close() })
 	return &env{t: t, nc: nc, js: js, store: st, journal: j, dir: dir}

@@ -20,6 +20,9 @@ type loadResult struct {
 	streamSeq uint64
 	cpSeq     uint64
 	history   []recent
+	// replayed is what the batches after the checkpoint touched: where
+	// the store's checkpoint differs from st, deletions included.
+	replayed dirtySet
 }
 
 // replayLimits are generous so that history written under older, looser
@@ -49,7 +52,7 @@ func (a *canvasActor) loadState(ctx context.Context, epoch string) (*loadResult,
 		return nil, fmt.Errorf("load checkpoint: %w", err)
 	}
 	st := stateFromStore(c, cp, replayLimits)
-	res := &loadResult{st: st, cpSeq: cp.Seq}
+	res := &loadResult{st: st, cpSeq: cp.Seq, replayed: newDirtySet()}
 	last, err := a.hub.cfg.Journal.Read(ctx, a.id, func(streamSeq uint64, rec journal.Record) error {
 		return replay(st, res, streamSeq, rec)
 	})
@@ -92,9 +95,11 @@ func replay(st *canvas.State, res *loadResult, streamSeq uint64, rec journal.Rec
 		if c.Seq != st.Seq+1 {
 			return fmt.Errorf("replay: journal jumps from seq %d to %d at record %d", st.Seq, c.Seq, streamSeq)
 		}
-		if _, err := st.Apply(c.Batch()); err != nil {
+		u, err := st.Apply(c.Batch())
+		if err != nil {
 			return fmt.Errorf("replay: seq %d does not apply: %w", c.Seq, err)
 		}
+		res.replayed.mark(u)
 	}
 	return nil
 }
@@ -114,10 +119,8 @@ func (a *canvasActor) onLoaded(ctx actor.Context, m *loaded) {
 	for _, h := range r.history {
 		a.remember(h)
 	}
-	// Everything replayed from the journal is newer than the checkpoint.
-	if a.committed > a.cp.seq {
-		a.cp.markAll(a.st)
-	}
+	// What the replayed batches touched is newer than the checkpoint.
+	a.cp.markReplayed(&r.replayed)
 	a.phase = phaseLive
 	a.after(a.hub.cfg.IdleTimeout, &idleCheck{epoch: a.epoch})
 	a.after(a.tickInterval(true), &checkpointTick{epoch: a.epoch})
