@@ -13,6 +13,7 @@ import (
 	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/store"
+	"github.com/skerhq/sker/textcheck"
 )
 
 // Limits on canvas metadata.
@@ -245,13 +246,17 @@ func (s *Server) deleteCanvas(c *fiber.Ctx) error {
 	return c.SendStatus(http.StatusNoContent)
 }
 
+// validTitle checks a title from a body (which DecodeJSON checked for
+// refused text already) or from the import's ?title= query parameter
+// (which nothing else checks).
 func validTitle(t string) (string, error) {
+	if p := textcheck.String(t); p != nil {
+		return "", apierr.InvalidText("title", p.Message())
+	}
 	t = strings.TrimSpace(t)
 	switch {
 	case t == "":
 		return "", apierr.Invalid("title", "is required")
-	case !utf8.ValidString(t):
-		return "", apierr.Invalid("title", "must be valid UTF-8")
 	case utf8.RuneCountInString(t) > MaxTitleLen:
 		return "", apierr.Invalid("title", "must be at most 200 characters")
 	}

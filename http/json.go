@@ -10,12 +10,17 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/skerhq/sker/apierr"
+	"github.com/skerhq/sker/textcheck"
 )
 
 // DecodeJSON reads the request body into dst strictly: the body must be
 // application/json (415 unsupported_media_type otherwise), one JSON object
 // with no unknown fields and nothing after it (400 bad_request). A value of
-// the wrong type is 400 invalid_field naming the field.
+// the wrong type is 400 invalid_field naming the field. A string anywhere
+// in the body, keys included, that is not valid UTF-8 or holds U+0000 or a
+// lone surrogate is 400 invalid_text naming where (textcheck): without it
+// encoding/json would replace bad bytes in Go strings but keep them in raw
+// values, and PostgreSQL would refuse a NUL that SQLite keeps.
 func DecodeJSON(c *fiber.Ctx, dst any) error {
 	body := c.Body()
 	if len(body) > 0 && !isJSON(c.Get(fiber.HeaderContentType)) {
@@ -31,6 +36,9 @@ func DecodeJSON(c *fiber.Ctx, dst any) error {
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return apierr.BadRequest("request body must hold a single JSON object")
+	}
+	if p := textcheck.JSON(body); p != nil {
+		return apierr.InvalidText(p.Path, p.Message())
 	}
 	return nil
 }
