@@ -23,6 +23,9 @@ const (
 	CodeCanvasFull     = "canvas_full"      // canvas at its node cap
 	CodeEmptyBatch     = "empty_batch"      // a batch with no ops
 	CodeForbidden      = "forbidden"        // a viewer sent a change
+	// CodeInvalidText: a string in the batch is not valid UTF-8 or holds
+	// U+0000 or a lone surrogate (apierr.CodeInvalidText).
+	CodeInvalidText = apierr.CodeInvalidText
 )
 
 // OpError is the reason a batch was rejected. Index is the position of the

@@ -8,12 +8,16 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/skerhq/sker/textcheck"
 )
 
 // FuzzDecodeOps: any input either decodes or is refused with invalid_op at
-// index -1, never a panic; what decodes survives the journal's round trip
-// (encode, decode) unchanged in meaning: the re-encoded form is a fixed
-// point, and both forms apply to a canvas with the same outcome.
+// index -1, or with invalid_text exactly when it holds refused text
+// (textcheck), never a panic; what decodes holds no refused text and
+// survives the journal's round trip (encode, decode) unchanged in meaning:
+// the re-encoded form is a fixed point, and both forms apply to a canvas
+// with the same outcome.
 func FuzzDecodeOps(f *testing.F) {
 	for _, seed := range []string{
 		`[]`,
@@ -27,6 +31,13 @@ func FuzzDecodeOps(f *testing.F) {
 		`[] ]`,
 		`null`,
 		``,
+		// Text every input path refuses: invalid UTF-8, NUL, lone surrogates.
+		"[{\"op\":\"node.add\",\"id\":\"n\",\"kind\":\"text\",\"data\":{\"text\":\"\xff\xfe\"}}]",
+		`[{"op":"node.delete","id":"a"},{"op":"node.update","id":"a","set":{"data.t":"a\u0000b"}}]`,
+		`[{"op":"canvas.update","title":"\ud800","settings":{"\udc00":1}}]`,
+		`[{"op":"node.add","id":"n\u0000","kind":"text","data":{"k":["\ud83d\ude00","\ud83d"]}}]`,
+		`[{"op":"edge.add","id":"e","source":"a","target":"b","data":{"l":"\\u0000 \ufffd"}}]`,
+		"[{\"op\":\"node.add\",\"id\":\"n\",\"kind\":\"te\xc3\"}]",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -34,8 +45,15 @@ func FuzzDecodeOps(f *testing.F) {
 		ops, err := DecodeOps(input)
 		if err != nil {
 			var oe *OpError
-			if !errors.As(err, &oe) || oe.Code != CodeInvalidOp || oe.Index != -1 {
-				t.Fatalf("DecodeOps error: got %#v; want an *OpError invalid_op at -1", err)
+			switch {
+			case !errors.As(err, &oe):
+				t.Fatalf("DecodeOps error: got %#v; want an *OpError", err)
+			case oe.Code == CodeInvalidText:
+				if textcheck.JSON(input) == nil || oe.Index < -1 {
+					t.Fatalf("DecodeOps(%q): got %v; want invalid_text only for refused text", input, err)
+				}
+			case oe.Code != CodeInvalidOp || oe.Index != -1:
+				t.Fatalf("DecodeOps error: got %#v; want invalid_op at -1 or invalid_text", err)
 			}
 			if ops != nil {
 				t.Fatalf("DecodeOps: got ops %v with an error; want nil", ops)
@@ -48,6 +66,9 @@ func FuzzDecodeOps(f *testing.F) {
 		enc1, err := json.Marshal(ops)
 		if err != nil {
 			t.Fatalf("encode decoded ops: %v", err)
+		}
+		if p := textcheck.JSON(input); p != nil || textcheck.JSON(enc1) != nil {
+			t.Fatalf("DecodeOps(%q): accepted, with refused text %v; encoded %q", input, p, enc1)
 		}
 		ops2, err := DecodeOps(enc1)
 		if err != nil {

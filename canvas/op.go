@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/skerhq/sker/textcheck"
 )
 
 // Op names.
@@ -53,7 +57,10 @@ type Batch struct {
 }
 
 // DecodeOps decodes a JSON array of ops strictly: unknown fields, trailing
-// data and non-JSON are errors with code invalid_op.
+// data and non-JSON are errors with code invalid_op. A string that is not
+// valid UTF-8 or holds U+0000 or a lone surrogate is an error with code
+// invalid_text (see TextError): decoded, such bytes would be replaced in
+// some fields and kept raw in others.
 func DecodeOps(raw []byte) ([]Op, error) {
 	var ops []Op
 	if err := decodeStrict(raw, &ops); err != nil {
@@ -62,7 +69,30 @@ func DecodeOps(raw []byte) ([]Op, error) {
 	if ops == nil { // the input was null, which decodes without error
 		return nil, &OpError{Code: CodeInvalidOp, Message: "malformed ops: want a JSON array", Index: -1}
 	}
+	if p := textcheck.JSON(raw); p != nil {
+		return nil, TextError(p)
+	}
 	return ops, nil
+}
+
+// TextError is the rejection of a batch for refused text found in its JSON
+// array of ops (textcheck.JSON of the array): code invalid_text, the index
+// of the op that holds it, and a message that names the field within the
+// op ("data.text: holds U+0000 …").
+func TextError(p *textcheck.Problem) *OpError {
+	e := &OpError{Code: CodeInvalidText, Message: p.Error(), Index: -1}
+	rest, ok := strings.CutPrefix(p.Path, "[")
+	if !ok {
+		return e
+	}
+	num, field, ok := strings.Cut(rest, "]")
+	i, err := strconv.Atoi(num)
+	if !ok || err != nil {
+		return e
+	}
+	e.Index = i
+	e.Message = (&textcheck.Problem{Path: strings.TrimPrefix(field, "."), Key: p.Key, Reason: p.Reason}).Error()
+	return e
 }
 
 func decodeStrict(raw []byte, v any) error {

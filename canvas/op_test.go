@@ -2,6 +2,8 @@ package canvas
 
 import (
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
 )
 
@@ -135,5 +137,33 @@ func TestBatchJSONRoundTrip(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDecodeOpsRefusesInvalidText: a string of a batch that is not valid
+// UTF-8 or holds U+0000 or a lone surrogate is refused with invalid_text,
+// at the op that holds it and naming the field within it; decoded, it
+// would have been replaced in some fields and kept raw in others.
+func TestDecodeOpsRefusesInvalidText(t *testing.T) {
+	for _, tc := range []struct {
+		input string
+		index int
+		msg   string // a prefix of the message
+	}{
+		{"[{\"op\":\"node.add\",\"id\":\"n\",\"kind\":\"text\",\"data\":{\"text\":\"\xff\xfe\"}}]", 0, "data.text: is not valid UTF-8"},
+		{`[{"op":"node.delete","id":"a"},{"op":"node.update","id":"a","set":{"data.t":"a\u0000b"}}]`, 1, `set["data.t"]: holds U+0000`},
+		{`[{"op":"node.delete","id":"a"},{"op":"node.delete","id":"b"},{"op":"canvas.update","settings":{"\udc00":1}}]`, 2, "settings: has a key that holds an unpaired"},
+		{`[{"op":"node.add","id":"n\u0000","kind":"text"}]`, 0, "id: holds U+0000"},
+		{`[{"op":"node.update","id":"a","unset":["data.\ud800"]}]`, 0, "unset[0]: holds an unpaired"},
+	} {
+		ops, err := DecodeOps([]byte(tc.input))
+		var oe *OpError
+		if !errors.As(err, &oe) || oe.Code != CodeInvalidText || oe.Index != tc.index || !strings.HasPrefix(oe.Message, tc.msg) || ops != nil {
+			t.Errorf("DecodeOps(%q): got %v, %#v; want invalid_text at op %d with message %q…", tc.input, ops, err, tc.index, tc.msg)
+		}
+	}
+	// Valid text is not refused: pairs, U+FFFD, an escaped backslash.
+	if _, err := DecodeOps([]byte(`[{"op":"node.add","id":"n","kind":"text","data":{"t":"\ud83d\ude00 \ufffd \\u0000"}}]`)); err != nil {
+		t.Errorf("DecodeOps of valid text: %v", err)
 	}
 }
