@@ -61,8 +61,9 @@ func (s *Service) ListAPITokens(ctx context.Context, userID string) ([]store.API
 	return ts, nil
 }
 
-// DeleteAPIToken deletes one of userID's API tokens; a token that does not
-// exist or belongs to someone else is a 404.
+// DeleteAPIToken deletes one of userID's API tokens and tells the
+// revocation listeners; a token that does not exist or belongs to someone
+// else is a 404.
 func (s *Service) DeleteAPIToken(ctx context.Context, userID, id string) error {
 	err := s.st.DeleteAPIToken(ctx, userID, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -71,5 +72,6 @@ func (s *Service) DeleteAPIToken(ctx context.Context, userID, id string) error {
 	if err != nil {
 		return fmt.Errorf("auth: delete api token: %w", err)
 	}
+	s.revoked(userID, id)
 	return nil
 }

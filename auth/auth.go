@@ -95,6 +95,7 @@ type Service struct {
 	lim       Limiter
 	log       *slog.Logger
 	dummyHash []byte // compared against when a login names no user
+	revs      revocations
 }
 
 // New returns a Service. It panics when cfg fails Validate: the secret comes

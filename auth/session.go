@@ -148,6 +148,7 @@ func (s *Service) reused(ctx context.Context, old store.RefreshToken, now time.T
 	if err := s.st.RevokeUserRefreshTokens(ctx, old.UserID, now); err != nil {
 		return fmt.Errorf("auth: revoke refresh tokens: %w", err)
 	}
+	s.revoked(old.UserID, "")
 	return ErrRefreshReused
 }
 

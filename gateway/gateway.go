@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -146,6 +147,7 @@ type Gateway struct {
 	metrics  *metrics
 	stop     chan struct{} // closed by Shutdown: stops the pinger
 	stopOnce sync.Once
+	revoked  *nats.Subscription
 }
 
 // New returns a Gateway; it serves nothing until Handler is mounted.
@@ -161,6 +163,10 @@ func New(cfg Config) (*Gateway, error) {
 		sessions: map[*session]struct{}{},
 		metrics:  newMetrics(cfg.Registerer),
 		stop:     make(chan struct{}),
+	}
+	var err error
+	if g.revoked, err = g.subscribeRevoked(); err != nil {
+		return nil, fmt.Errorf("gateway: subscribe to revocations: %w", err)
 	}
 	go g.pinger()
 	return g, nil
@@ -242,7 +248,10 @@ func (g *Gateway) Connections() int {
 // Shutdown closes every connection with 1001 (going away) and waits for
 // them to end, or for ctx.
 func (g *Gateway) Shutdown(ctx context.Context) error {
-	g.stopOnce.Do(func() { close(g.stop) })
+	g.stopOnce.Do(func() {
+		close(g.stop)
+		_ = g.revoked.Unsubscribe()
+	})
 	g.mu.Lock()
 	g.closing = true
 	for s := range g.sessions {

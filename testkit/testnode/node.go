@@ -95,6 +95,7 @@ func StartNode(t testing.TB, cfg NodeConfig) *Node {
 	if err != nil {
 		t.Fatalf("gateway: %v", err)
 	}
+	authSvc.OnRevoke(gw)
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	app.Get("/ws", gw.Handler())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
