@@ -134,13 +134,15 @@ func (a *canvasActor) onLoaded(ctx actor.Context, m *loaded) {
 }
 
 // stateFromStore builds a State from the store's metadata and checkpoint.
+// Numbers are held as Apply holds them, -0 as 0, also when a checkpoint
+// written before Apply did so has a negative zero.
 func stateFromStore(c store.Canvas, cp store.Checkpoint, limits canvas.Limits) *canvas.State {
 	meta := canvas.Meta{Title: c.Title, Settings: rawObject(c.Settings)}
 	st := canvas.NewState(c.ID, meta, limits)
 	st.Seq = cp.Seq
 	for _, n := range cp.Nodes {
 		st.PutNode(&canvas.Node{
-			ID: n.ID, Kind: n.Kind, X: n.X, Y: n.Y, W: n.W, H: n.H, Z: n.Z,
+			ID: n.ID, Kind: n.Kind, X: canvas.PositiveZero(n.X), Y: canvas.PositiveZero(n.Y), W: n.W, H: n.H, Z: n.Z,
 			Data: rawObject(n.Data), Author: n.AuthorID,
 			CreatedAt: n.CreatedAt.UnixMilli(), UpdatedAt: n.UpdatedAt.UnixMilli(),
 		})
@@ -162,6 +164,9 @@ func rawObject(b []byte) map[string]json.RawMessage {
 	}
 	if m == nil {
 		m = map[string]json.RawMessage{}
+	}
+	for k, v := range m {
+		m[k] = canvas.PositiveZeros(v)
 	}
 	return m
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -299,5 +300,78 @@ func TestCheckpointAfterReplayWritesWhatTheReplayChanged(t *testing.T) {
 	h4 := e.hub(nil)
 	if got := exportJSON(t, snapshot(t, h4, id)); got != live {
 		t.Errorf("after the replay, a checkpoint and a restart: %s", exportDiff(t, got, live))
+	}
+}
+
+// TestNegativeZeroExportsTheSameAfterCheckpointAndReplay: -0 in geometry,
+// data and settings is held as 0, so the export is the same bytes live,
+// after a checkpoint and a reload from the store (SQLite drops the sign of
+// a zero, PostgreSQL keeps it), and after a replay from the journal.
+func TestNegativeZeroExportsTheSameAfterCheckpointAndReplay(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnvOn(t, kind)
+			id := e.canvas("c1")
+			raw := func(s string) json.RawMessage { return json.RawMessage(s) }
+			negZero := math.Copysign(0, -1)
+			h1 := e.hub(nil)
+			mustSubmit(t, h1, id, canvas.Op{Op: canvas.OpNodeAdd, ID: "a", Kind: "text", X: &negZero, Y: &negZero, Z: &negZero,
+				Data: map[string]json.RawMessage{"a": raw(`-0`), "b": raw(`-0.0`), "c": raw(`-0e5`), "d": raw(`[-0,{"e":-0E-2}]`), "s": raw(`"-0"`)}},
+				addNode("b"), canvas.Op{Op: canvas.OpEdgeAdd, ID: "ab", Source: "a", Target: "b", Data: map[string]json.RawMessage{"w": raw(`-0.0`)}})
+			mustSubmit(t, h1, id, canvas.Op{Op: canvas.OpCanvasUpdate, Settings: map[string]json.RawMessage{"zoom": raw(`-0`)}})
+			live := exportJSON(t, snapshot(t, h1, id))
+			for _, want := range []string{`"settings":{"zoom":0}`, `"x":0,"y":0,`, `"data":{"a":0,"b":0.0,"c":0e5,"d":[0,{"e":0E-2}],"s":"-0"}`, `"data":{"w":0.0}`} {
+				if !strings.Contains(live, want) {
+					t.Errorf("export: got %s; want it to hold %s", live, want)
+				}
+			}
+			shutdown(t, h1)
+			h2 := e.hub(nil)
+			if got := exportJSON(t, snapshot(t, h2, id)); got != live {
+				t.Errorf("after a checkpoint and a reload: %s", exportDiff(t, got, live))
+			}
+			// Journal only: set -0 again, then another node replays it.
+			mustSubmit(t, h2, id, canvas.Op{Op: canvas.OpNodeUpdate, ID: "b", Set: map[string]json.RawMessage{"x": raw(`-0`), "y": raw(`-1e-400`), "data.n": raw(`-0.00`)}})
+			live = exportJSON(t, snapshot(t, h2, id))
+			if want := `"id":"b","kind":"text","x":0,"y":0,`; !strings.Contains(live, want) {
+				t.Errorf("export: got %s; want it to hold %s", live, want)
+			}
+			h3 := e.hub(nil)
+			if got := exportJSON(t, snapshot(t, h3, id)); got != live {
+				t.Errorf("after a replay: %s", exportDiff(t, got, live))
+			}
+			shutdown(t, h3)
+			h4 := e.hub(nil)
+			if got := exportJSON(t, snapshot(t, h4, id)); got != live {
+				t.Errorf("after a replay, a checkpoint and a reload: %s", exportDiff(t, got, live))
+			}
+		})
+	}
+}
+
+// TestStoredNegativeZeroLoadsAsZero: a checkpoint that holds -0 (written
+// before -0 was held as 0; PostgreSQL keeps the sign) loads as 0.
+func TestStoredNegativeZeroLoadsAsZero(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnvOn(t, kind)
+			id := e.canvas("c1")
+			now := time.Now().UTC()
+			err := e.store.SaveCheckpoint(context.Background(), store.CheckpointDelta{
+				CanvasID: id, FromSeq: 0, Seq: 1, At: now,
+				Meta: &store.CanvasMeta{Title: "Z", Settings: json.RawMessage(`{"zoom":-0.0}`)},
+				PutNodes: []store.Node{{ID: "a", Kind: "text", X: math.Copysign(0, -1), Y: math.Copysign(0, -1), W: 240, H: 120,
+					Data: json.RawMessage(`{"v":-0,"w":[-0e1]}`), AuthorID: "u", CreatedAt: now, UpdatedAt: now}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ex := exportJSON(t, snapshot(t, e.hub(nil), id))
+			for _, want := range []string{`"settings":{"zoom":0.0}`, `"x":0,"y":0,`, `"data":{"v":0,"w":[0e1]}`} {
+				if !strings.Contains(ex, want) {
+					t.Errorf("export: got %s; want it to hold %s", ex, want)
+				}
+			}
+		})
 	}
 }

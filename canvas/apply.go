@@ -193,7 +193,7 @@ func (s *State) nodeAdd(i int, op *Op, b Batch, u *Undo) error {
 		dst  *float64
 	}{{"x", op.X, &n.X}, {"y", op.Y, &n.Y}, {"w", op.W, &n.W}, {"h", op.H, &n.H}} {
 		if f.v != nil {
-			if err := setGeometry(i, n, f.name, *f.v); err != nil {
+			if err := setGeometry(i, n, f.name, PositiveZero(*f.v)); err != nil {
 				return err
 			}
 		}
@@ -207,7 +207,7 @@ func (s *State) nodeAdd(i int, op *Op, b Batch, u *Undo) error {
 	if err != nil {
 		return err
 	}
-	n.Data = data
+	n.Data = positiveZerosIn(data)
 	u.saveNode(s, n.ID)
 	s.setNode(n.ID, n)
 	return nil
@@ -239,14 +239,14 @@ func (s *State) nodeUpdate(i int, op *Op, b Batch, u *Undo) error {
 			if err != nil {
 				return err
 			}
-			n.Data[dk] = v
+			n.Data[dk] = PositiveZeros(v)
 			continue
 		}
 		f, err := geometryValue(i, key, raw)
 		if err != nil {
 			return err
 		}
-		if err := setGeometry(i, &n, key, f); err != nil {
+		if err := setGeometry(i, &n, key, PositiveZero(f)); err != nil {
 			return err
 		}
 	}
@@ -320,7 +320,7 @@ func (s *State) edgeAdd(i int, op *Op, b Batch, u *Undo) error {
 	if err != nil {
 		return err
 	}
-	e := &Edge{ID: op.ID, Source: op.Source, Target: op.Target, Kind: kind, Data: data, Author: b.Author, CreatedAt: b.At}
+	e := &Edge{ID: op.ID, Source: op.Source, Target: op.Target, Kind: kind, Data: positiveZerosIn(data), Author: b.Author, CreatedAt: b.At}
 	u.saveEdge(s, e.ID)
 	s.setEdge(e.ID, e)
 	return nil
@@ -369,7 +369,7 @@ func (s *State) canvasUpdate(i int, op *Op, u *Undo) error {
 			if err != nil {
 				return err
 			}
-			meta.Settings[k] = v
+			meta.Settings[k] = PositiveZeros(v)
 		}
 		if size := dataSize(meta.Settings); size > MaxSettingsBytes {
 			return opErr(i, CodeDataTooLarge, "settings would be %d bytes; at most %d", size, MaxSettingsBytes)
@@ -381,6 +381,15 @@ func (s *State) canvasUpdate(i int, op *Op, u *Undo) error {
 	}
 	s.Meta = meta
 	return nil
+}
+
+// positiveZerosIn applies PositiveZeros to the values of m, a map of its
+// caller's own, in place, and returns m.
+func positiveZerosIn(m map[string]json.RawMessage) map[string]json.RawMessage {
+	for k, v := range m {
+		m[k] = PositiveZeros(v)
+	}
+	return m
 }
 
 // sortedKeys appends the keys of m to buf, sorted; with room in buf (an

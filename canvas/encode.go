@@ -1,6 +1,7 @@
 package canvas
 
 import (
+	"bytes"
 	"encoding/json"
 	"unicode/utf8"
 )
@@ -88,4 +89,72 @@ func AppendJSONString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// PositiveZero returns v, or 0 when v is -0: they are equal, and a canvas
+// holds one of them so that its export does not depend on whether a store
+// keeps the sign of a zero (SQLite does not).
+func PositiveZero(v float64) float64 {
+	if v == 0 {
+		return 0
+	}
+	return v
+}
+
+// PositiveZeros returns raw, one valid JSON value, with the minus sign of
+// every number literal whose value is zero dropped: -0, -0.0 and -0e5 become
+// 0, 0.0 and 0e5, which equal them; other literals keep their form. Without
+// such a literal (the usual case) raw itself is returned, not a copy.
+func PositiveZeros(raw json.RawMessage) json.RawMessage {
+	if bytes.IndexByte(raw, '-') < 0 {
+		return raw
+	}
+	var out json.RawMessage
+	last := 0 // raw[last:] is not yet in out
+	inString, escaped := false, false
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '-' && (i == 0 || raw[i-1] != 'e' && raw[i-1] != 'E') && zeroMantissa(raw[i+1:]):
+			// A minus sign outside a string starts a number, unless it
+			// is an exponent's.
+			if out == nil {
+				out = make(json.RawMessage, 0, len(raw)-1)
+			}
+			out = append(out, raw[last:i]...)
+			last = i + 1
+		}
+	}
+	if out == nil {
+		return raw
+	}
+	return append(out, raw[last:]...)
+}
+
+// zeroMantissa reports whether the number literal at the start of b (after
+// its sign) has only zeros before its exponent.
+func zeroMantissa(b []byte) bool {
+	for _, c := range b {
+		switch {
+		case c == '0' || c == '.':
+		case c == 'e' || c == 'E':
+			return true
+		case c >= '1' && c <= '9':
+			return false
+		default:
+			return true // the literal ended
+		}
+	}
+	return true
 }

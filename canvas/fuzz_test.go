@@ -120,6 +120,10 @@ func newFuzzFixture(t testing.TB) *State {
 //   - node count, data and settings sizes stay within their caps;
 //   - an accepted batch survives the journal: encoded as JSON, decoded and
 //     applied to a replica, it is accepted and gives the same export;
+//   - the state rebuilt from its export, as a load rebuilds it from a
+//     checkpoint, exports the same bytes;
+//   - no number in the state is a negative zero (checkState): -0 is held
+//     as 0, so a store that drops the sign of a zero changes nothing;
 //   - reverting the newest batches restores the exports taken before them.
 func FuzzApply(f *testing.F) {
 	for _, seed := range fuzzSeeds {
@@ -170,6 +174,11 @@ var fuzzSeeds = [][]byte{
 		0, 1, 1, 2, 0, 2, 6, 0, 0, // node.update a set data.l=1
 		0, 1, 0, 2, 0, 2, 7, 4, 0, // node.update a set data.< = 30 x's: data_too_large
 	},
+	{
+		0, 1, 0, 0, 0, 0, 1, 14, 0, 0, 0, 0, 2, 0, 8, // node.add a x=-0, data {k: [-0.0e0, ...]}
+		0, 1, 0, 2, 0, 2, 1, 14, 0, // node.update a set y=-0
+		0, 1, 0, 6, 0, 7, // canvas.update settings {z: -0E+1}
+	},
 }
 
 type progReader struct {
@@ -198,12 +207,12 @@ var (
 		MaxZ, -MaxZ, MaxZ + 1, math.Copysign(0, -1), math.NaN(), math.Inf(1), math.Inf(-1), 1e300, math.SmallestNonzeroFloat64}
 	fuzzKeys   = []string{"k", "l", "m", "", strings.Repeat("k", MaxKeyLen+1), "<"}
 	fuzzValues = []string{`1`, `"<>&"`, `null`, ` { "a" : [ 1, 2 ] } `, `"` + strings.Repeat("x", 30) + `"`, `tru`, `""`,
-		"\"\u2028\"", `-0.0e0`, ``}
+		"\"\u2028\"", `[-0.0e0,{"-0":-0},"-0",-0.5]`, ``}
 	fuzzSetKeys   = []string{"x", "y", "w", "h", "z", "data.k", "data.l", "data.<", "color", "data."}
 	fuzzUnsetKeys = []string{"data.k", "data.l", "data.<", "x", "data."}
 	fuzzTitles    = []*string{nil, ptr("T"), ptr("  spaced  "), ptr(""), ptr(strings.Repeat("t", MaxTitleLen+1)), ptr("Ü<&>")}
 	fuzzSettings  = []map[string]json.RawMessage{nil, {}, raws("a", `1`), raws("a", `null`), raws("b", `"<"`),
-		raws("big", `"`+strings.Repeat("s", MaxSettingsBytes)+`"`), raws("", `1`)}
+		raws("big", `"`+strings.Repeat("s", MaxSettingsBytes)+`"`), raws("", `1`), raws("z", `-0E+1`)}
 )
 
 func pickFrom[T any](r *progReader, xs []T) T { return xs[r.pick(len(xs))] }
@@ -366,8 +375,12 @@ func runProgram(t testing.TB, program []byte) progStats {
 		if err != nil {
 			t.Fatalf("step %d: replay of accepted batch %s: %v", steps, rec, err)
 		}
-		if got, want := exportJSON(t, replay), exportJSON(t, live); !bytes.Equal(got, want) {
+		want := exportJSON(t, live)
+		if got := exportJSON(t, replay); !bytes.Equal(got, want) {
 			t.Fatalf("step %d: replica after %s:\n got %s\nwant %s", steps, rec, got, want)
+		}
+		if got := exportJSON(t, reload(t, live)); !bytes.Equal(got, want) {
+			t.Fatalf("step %d: rebuilt from its export:\n got %s\nwant %s", steps, got, want)
 		}
 		history = append(history, step{live: u, replay: ru, before: before})
 		st.accepted++
@@ -375,6 +388,26 @@ func runProgram(t testing.TB, program []byte) progStats {
 		st.maxEdges = max(st.maxEdges, len(live.Edges))
 	}
 	return st
+}
+
+// reload rebuilds s from its export's JSON the way a load rebuilds a
+// canvas from its checkpoint: metadata, then every node and edge put back
+// as it was stored.
+func reload(t testing.TB, s *State) *State {
+	t.Helper()
+	var ex Export
+	if err := json.Unmarshal(exportJSON(t, s), &ex); err != nil {
+		t.Fatalf("export does not decode: %v", err)
+	}
+	r := NewState(ex.ID, Meta{Title: ex.Title, Settings: ex.Settings}, s.Limits())
+	r.Seq = ex.Seq
+	for _, n := range ex.Nodes {
+		r.PutNode(n)
+	}
+	for _, e := range ex.Edges {
+		r.PutEdge(e)
+	}
+	return r
 }
 
 func requireConsistentAt(t testing.TB, step int, s *State) {

@@ -88,7 +88,8 @@ func requireConsistent(t testing.TB, s *State) {
 
 // checkState checks the invariants every reachable State holds: edges join
 // existing nodes, links mirror Edges, caps are respected, maps are keyed by
-// the ids they hold, data is never nil and numbers are in range.
+// the ids they hold, data is never nil and numbers are in range, with no
+// negative zero.
 func checkState(s *State) error {
 	if err := checkLinks(s); err != nil {
 		return err
@@ -115,6 +116,9 @@ func checkState(s *State) error {
 		if err := checkGeometry(n); err != nil {
 			return fmt.Errorf("node %q: %v", id, err)
 		}
+		if err := checkZeros(n.Data); err != nil {
+			return fmt.Errorf("node %q data: %v", id, err)
+		}
 	}
 	for id, e := range s.Edges {
 		if e == nil {
@@ -138,12 +142,29 @@ func checkState(s *State) error {
 		if !EdgeKinds[e.Kind] {
 			return fmt.Errorf("edge %q has kind %q", id, e.Kind)
 		}
+		if err := checkZeros(e.Data); err != nil {
+			return fmt.Errorf("edge %q data: %v", id, err)
+		}
 	}
 	if s.Meta.Settings == nil {
 		return fmt.Errorf("settings are nil")
 	}
 	if size := dataSize(s.Meta.Settings); size > MaxSettingsBytes {
 		return fmt.Errorf("settings are %d bytes; cap %d", size, MaxSettingsBytes)
+	}
+	if err := checkZeros(s.Meta.Settings); err != nil {
+		return fmt.Errorf("settings: %v", err)
+	}
+	return nil
+}
+
+// checkZeros fails on a negative zero among the values of m: the canvas
+// holds -0 as 0.
+func checkZeros(m map[string]json.RawMessage) error {
+	for k, v := range m {
+		if z := negativeZeroIn(v); z != "" {
+			return fmt.Errorf("%q holds %s in %s; want it as 0", k, z, v)
+		}
 	}
 	return nil
 }
@@ -162,6 +183,9 @@ func checkGeometry(n *Node) error {
 	}
 	if n.Z < -MaxZ || n.Z > MaxZ {
 		return fmt.Errorf("z %d out of range", n.Z)
+	}
+	if math.Signbit(n.X) && n.X == 0 || math.Signbit(n.Y) && n.Y == 0 {
+		return fmt.Errorf("position (%g, %g) has a negative zero; want 0", n.X, n.Y)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -80,4 +81,47 @@ func exportBytes(t *testing.T, c *Client, canvasID string) []byte {
 	var raw json.RawMessage
 	noErr(t, c.Do(t.Context(), http.MethodGet, "/api/v1/canvases/"+canvasID+"/export", nil, &raw))
 	return raw
+}
+
+// TestNegativeZeroExportsAsZero: -0 is 0, so a canvas given -0 in its
+// geometry or data exports 0, the same bytes before and after a restart
+// (SQLite stores -0.0 as 0) and after a replay from the journal.
+func TestNegativeZeroExportsAsZero(t *testing.T) {
+	onBothStores(t, func(t *testing.T, s *Sker) {
+		ctx := t.Context()
+		s.Start()
+		c := s.NewClient()
+		if _, err := c.Register(ctx, "zero@example.com", "zero-password", "Zero"); err != nil {
+			t.Fatal(err)
+		}
+		cv, err := c.CreateCanvas(ctx, "Zero")
+		noErr(t, err)
+		negZero := math.Copysign(0, -1)
+		data := map[string]any{
+			"a": json.RawMessage(`-0`), "b": json.RawMessage(`-0.0`), "c": json.RawMessage(`-0e5`),
+			"d": json.RawMessage(`[-0,{"e":-0E-2}]`), "s": "-0",
+		}
+		_, err = c.PostOps(ctx, cv.ID, "add", Op{Op: "node.add", ID: "n", Kind: "text", X: F(negZero), Y: F(negZero), Data: data})
+		noErr(t, err)
+		s.Stop() // checkpointed
+		s.Start()
+		_, err = c.PostOps(ctx, cv.ID, "move", Op{Op: "node.update", ID: "n", Set: map[string]any{"y": json.RawMessage(`-0`), "data.f": json.RawMessage(`-0.00`)}})
+		noErr(t, err)
+		first := exportBytes(t, c, cv.ID)
+		for _, want := range []string{`"x":0,"y":0,`, `"a":0,"b":0.0,"c":0e5,"d":[0,{"e":0E-2}],"f":0.00,"s":"-0"`} {
+			if !bytes.Contains(first, []byte(want)) {
+				t.Errorf("export: got %s; want it to hold %s", first, want)
+			}
+		}
+		s.Kill() // the update is in the journal only
+		s.Start()
+		if got := exportBytes(t, c, cv.ID); !bytes.Equal(got, first) {
+			t.Errorf("export after kill -9 and a replay:\n got %s\nwant %s", got, first)
+		}
+		s.Stop()
+		s.Start()
+		if got := exportBytes(t, c, cv.ID); !bytes.Equal(got, first) {
+			t.Errorf("export after a graceful restart:\n got %s\nwant %s", got, first)
+		}
+	})
 }
