@@ -239,20 +239,30 @@ func TestSinceReturnsExactlyTheMissedBatches(t *testing.T) {
 }
 
 // TestPanicRestartsFromCheckpointAndJournal: a panicking actor is restarted
-// and serves the same committed state.
+// and serves the same committed state, from the checkpoint and the journal
+// after it; and the checkpoint that follows that replay holds it too, the
+// delete replayed included.
 func TestPanicRestartsFromCheckpointAndJournal(t *testing.T) {
 	e := newEnv(t)
-	h := e.hub(nil)
 	id := e.canvas("c1")
-	mustSubmit(t, h, id, addNode("n1"))
+	h0 := e.hub(nil)
+	mustSubmit(t, h0, id, addNode("n1"), addNode("n2"), edge("e1", "n1", "n2"))
+	shutdown(t, h0) // checkpointed at seq 1
+	h := e.hub(func(c *Config) { c.CheckpointOps = 1 << 30; c.CheckpointInterval = time.Hour })
 	mustSubmit(t, h, id, setText("n1", "before crash"))
+	mustSubmit(t, h, id, canvas.Op{Op: canvas.OpNodeDelete, ID: "n2"})
 	before := exportJSON(t, snapshot(t, h, id))
 	h.send(&crash{Canvas: id})
 	if after := exportJSON(t, snapshot(t, h, id)); after != before {
-		t.Fatalf("state after restart:\n got %s\nwant %s", after, before)
+		t.Fatalf("state after restart: %s", exportDiff(t, after, before))
 	}
-	if got := mustSubmit(t, h, id, setText("n1", "after")); got != 3 {
-		t.Fatalf("seq after restart: got %d; want 3", got)
+	if got := mustSubmit(t, h, id, setText("n1", "after")); got != 4 {
+		t.Fatalf("seq after restart: got %d; want 4", got)
+	}
+	want := exportJSON(t, snapshot(t, h, id))
+	shutdown(t, h)
+	if got := exportJSON(t, snapshot(t, e.hub(nil), id)); got != want {
+		t.Fatalf("after the restart's replay, a checkpoint and a reload: %s", exportDiff(t, got, want))
 	}
 }
 
