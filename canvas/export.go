@@ -45,17 +45,56 @@ func (s *State) Export() Export {
 	return ex
 }
 
+// ImportFile is the body of an import: an Export as SKER writes it, or as
+// a person or another tool writes one. A node's geometry that is left out
+// takes node.add's defaults, exactly as in a node.add.
+type ImportFile struct {
+	Version  int                        `json:"version"`
+	ID       string                     `json:"id"`
+	Title    string                     `json:"title"`
+	Settings map[string]json.RawMessage `json:"settings"`
+	Seq      uint64                     `json:"seq"`
+	Nodes    []*ImportNode              `json:"nodes"`
+	Edges    []*Edge                    `json:"edges"`
+}
+
+// ImportNode is a node of an ImportFile: a Node whose geometry may be left
+// out. Author and times are read and ignored; the import's author and time
+// stamp every node, as for any change.
+type ImportNode struct {
+	ID        string                     `json:"id"`
+	Kind      string                     `json:"kind"`
+	X         *float64                   `json:"x"`
+	Y         *float64                   `json:"y"`
+	W         *float64                   `json:"w"`
+	H         *float64                   `json:"h"`
+	Z         *float64                   `json:"z"`
+	Data      map[string]json.RawMessage `json:"data"`
+	Author    string                     `json:"author"`
+	CreatedAt int64                      `json:"created_at"`
+	UpdatedAt int64                      `json:"updated_at"`
+}
+
 // ImportOps turns the content of an export into batches of node.add and
 // edge.add ops of at most limits.MaxBatchOps each, nodes first, so that an
 // import goes through the same validation and journal as any change.
 func ImportOps(ex Export, limits Limits) [][]Op {
-	limits = limits.withDefaults()
-	var ops []Op
+	f := ImportFile{Edges: ex.Edges}
 	for _, n := range ex.Nodes {
 		x, y, w, h, z := n.X, n.Y, n.W, n.H, float64(n.Z)
-		ops = append(ops, Op{Op: OpNodeAdd, ID: n.ID, Kind: n.Kind, X: &x, Y: &y, W: &w, H: &h, Z: &z, Data: n.Data})
+		f.Nodes = append(f.Nodes, &ImportNode{ID: n.ID, Kind: n.Kind, X: &x, Y: &y, W: &w, H: &h, Z: &z, Data: n.Data})
 	}
-	for _, e := range ex.Edges {
+	return f.Ops(limits)
+}
+
+// Ops is ImportOps for an ImportFile.
+func (f ImportFile) Ops(limits Limits) [][]Op {
+	limits = limits.withDefaults()
+	var ops []Op
+	for _, n := range f.Nodes {
+		ops = append(ops, Op{Op: OpNodeAdd, ID: n.ID, Kind: n.Kind, X: n.X, Y: n.Y, W: n.W, H: n.H, Z: n.Z, Data: n.Data})
+	}
+	for _, e := range f.Edges {
 		ops = append(ops, Op{Op: OpEdgeAdd, ID: e.ID, Kind: e.Kind, Source: e.Source, Target: e.Target, Data: e.Data})
 	}
 	var batches [][]Op

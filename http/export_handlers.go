@@ -40,7 +40,8 @@ func (s *Server) exportCanvas(c *fiber.Ctx) error {
 }
 
 // importCanvas: POST /api/v1/canvases/import?title= with a canvas.Export
-// as the body → 201 with the new canvas's metadata and seq. The caller
+// (read as a canvas.ImportFile, so left-out geometry takes node.add's
+// defaults) as the body → 201 with the new canvas's metadata and seq. The caller
 // owns the new canvas. Its content goes through the canvas actor as
 // node.add and edge.add batches (and a canvas.update for the settings), so
 // it is validated and journaled like any change. When a batch is rejected
@@ -50,7 +51,7 @@ func (s *Server) importCanvas(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var ex canvas.Export
+	var ex canvas.ImportFile
 	if err := DecodeJSON(c, &ex); err != nil {
 		return err
 	}
@@ -89,7 +90,7 @@ func (s *Server) importCanvas(c *fiber.Ctx) error {
 
 // checkExportItems rejects null entries in nodes and edges, which decode
 // without error.
-func checkExportItems(ex canvas.Export) error {
+func checkExportItems(ex canvas.ImportFile) error {
 	for i, n := range ex.Nodes {
 		if n == nil {
 			return apierr.Invalid("nodes", fmt.Sprintf("node %d is null", i))
@@ -118,7 +119,7 @@ func importTitle(c *fiber.Ctx, exported string) (string, error) {
 // importContent submits the export's settings and content to the new
 // canvas id and returns the seq of the last batch (0 for an empty export).
 // Errors are ready for the client.
-func (s *Server) importContent(ctx context.Context, id, author string, ex canvas.Export) (uint64, error) {
+func (s *Server) importContent(ctx context.Context, id, author string, ex canvas.ImportFile) (uint64, error) {
 	var seq uint64
 	if len(ex.Settings) > 0 {
 		var err error
@@ -134,7 +135,7 @@ func (s *Server) importContent(ctx context.Context, id, author string, ex canvas
 		}
 	}
 	first := 0
-	for _, batch := range canvas.ImportOps(ex, canvas.Limits{}) {
+	for _, batch := range ex.Ops(canvas.Limits{}) {
 		n, err := s.submitImport(ctx, id, author, batch, first, &ex)
 		if err != nil {
 			return 0, err
@@ -147,7 +148,7 @@ func (s *Server) importContent(ctx context.Context, id, author string, ex canvas
 // submitImport submits ops, halving a batch rejected as too large (the
 // journal caps a batch's bytes, which its op count does not show). first is
 // the position of ops[0] among the import's ops, for error messages.
-func (s *Server) submitImport(ctx context.Context, id, author string, ops []canvas.Op, first int, ex *canvas.Export) (uint64, error) {
+func (s *Server) submitImport(ctx context.Context, id, author string, ops []canvas.Op, first int, ex *canvas.ImportFile) (uint64, error) {
 	seq, err := s.cvs.Submit(ctx, id, author, "", ops)
 	var opErr *canvas.OpError
 	switch {
