@@ -1,8 +1,9 @@
 package gateway
 
 // WebSocket close codes SKER uses, besides the standard 1000 (normal), 1001
-// (going away: server shutdown) and 1009 (frame too large). They are part
-// of the protocol (docs/protocol.md).
+// (going away: server shutdown), 1002 (a close frame with a one-byte
+// payload), 1007 (a text frame that is not UTF-8) and 1009 (frame too
+// large). They are part of the protocol (docs/protocol.md).
 const (
 	CloseUnauthorized  = 4001 // missing, invalid or expired token
 	CloseAuthTimeout   = 4002 // no auth frame in time

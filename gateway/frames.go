@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/textcheck"
 )
 
 // inFrame is any frame a client sends; Type says which fields matter.
@@ -52,6 +54,22 @@ const (
 
 var errBadFrame = errors.New("bad frame")
 
+// textError is a frame that decodes but holds text every input path
+// refuses (textcheck): decodeFrame returns the frame with it, so that the
+// frame can be answered (an ops frame with a reject, like any batch).
+type textError struct{ p *textcheck.Problem }
+
+func (e *textError) Error() string { return e.p.Error() }
+
+// opError is the rejection of an ops frame for its text: invalid_text,
+// with the op's index when the text is in one of its ops.
+func (e *textError) opError() *canvas.OpError {
+	if rest, ok := strings.CutPrefix(e.p.Path, "ops["); ok {
+		return canvas.TextError(&textcheck.Problem{Path: "[" + rest, Key: e.p.Key, Reason: e.p.Reason})
+	}
+	return &canvas.OpError{Code: canvas.CodeInvalidText, Message: e.p.Error(), Index: -1}
+}
+
 // frameFields lists the fields each frame type takes besides "type".
 var frameFields = map[string][]string{
 	typeAuth:     {"token"},
@@ -64,8 +82,10 @@ var frameFields = map[string][]string{
 
 // decodeFrame decodes one client frame strictly: unknown fields, unknown
 // types, data after the frame and fields that do not fit the type are
-// errors. An ops frame without ops is not: it is answered like an empty
-// batch (reject empty_batch), with its cbid.
+// errors (errBadFrame, and no frame). An ops frame without ops is not: it
+// is answered like an empty batch (reject empty_batch), with its cbid. A
+// frame that decodes but holds a string that is not valid UTF-8 or holds
+// U+0000 or a lone surrogate is returned with a *textError.
 func decodeFrame(data []byte) (*inFrame, error) {
 	var f inFrame
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -102,6 +122,9 @@ func decodeFrame(data []byte) (*inFrame, error) {
 	}
 	if len(f.Selection) > maxSelection || len(f.Name) > maxNameLen || len(f.Color) > 32 {
 		return nil, fmt.Errorf("%w: presence over its limits (selection %d ids, name %d bytes, color 32 bytes)", errBadFrame, maxSelection, maxNameLen)
+	}
+	if p := textcheck.JSON(data); p != nil {
+		return &f, &textError{p: p}
 	}
 	return &f, nil
 }

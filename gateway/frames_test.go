@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/skerhq/sker/textcheck"
 )
 
 // frameSeeds are valid and invalid frames of every type.
@@ -29,6 +31,13 @@ var frameSeeds = []string{
 	`{"type":"ping"}]`,
 	`{"type":"ping","canvas":"c1"}`,
 	`{"type":"ping","id":"\ud800"}`,
+	// Text every input path refuses: invalid UTF-8, NUL, lone surrogates.
+	"{\"type\":\"ops\",\"canvas\":\"c1\",\"ops\":[{\"op\":\"node.add\",\"id\":\"n\",\"kind\":\"text\",\"data\":{\"text\":\"\xff\xfe\"}}]}",
+	`{"type":"ops","canvas":"c1","cbid":"b\u0000","ops":[]}`,
+	`{"type":"ops","canvas":"c1","ops":[{"op":"node.add","id":"a"},{"op":"node.update","id":"n","set":{"data.k":["\ud83d\ude00","\ud83d"]}}]}`,
+	`{"type":"presence","canvas":"c1","name":"\udc00","selection":["n\u0000"]}`,
+	`{"type":"join","canvas":"c\u0000"}`,
+	"{\"type\":\"auth\",\"token\":\"t\xc3\"}",
 	`{"TYPE":"ping"}`,
 	`{"type":"nope"}`,
 	`null`,
@@ -37,13 +46,28 @@ var frameSeeds = []string{
 }
 
 // FuzzDecodeFrame: decodeFrame never panics, fails only with errBadFrame,
-// and a frame it accepts encodes to a frame it accepts as the same value.
+// or with a *textError (and the frame) exactly when the frame holds
+// refused text (textcheck), and a frame it accepts encodes to a frame it
+// accepts as the same value.
 func FuzzDecodeFrame(f *testing.F) {
 	for _, s := range frameSeeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fr, err := decodeFrame(data)
+		var te *textError
+		if errors.As(err, &te) {
+			if fr == nil || textcheck.JSON(data) == nil {
+				t.Fatalf("decode %q: got %+v, %v; want a frame and a text error only for refused text", data, fr, err)
+			}
+			if oe := te.opError(); oe.Code != "invalid_text" || oe.Index < -1 || oe.Index >= max(len(fr.Ops), 1) {
+				t.Fatalf("decode %q: got the reject %+v for %d ops; want invalid_text at -1 or an op", data, oe, len(fr.Ops))
+			}
+			return
+		}
+		if err == nil && textcheck.JSON(data) != nil {
+			t.Fatalf("decode %q: accepted, with refused text %v", data, textcheck.JSON(data))
+		}
 		if err != nil {
 			if !errors.Is(err, errBadFrame) {
 				t.Fatalf("decode %q: got error %v; want a bad frame error", data, err)
@@ -56,6 +80,9 @@ func FuzzDecodeFrame(f *testing.F) {
 		enc, err := json.Marshal(fr)
 		if err != nil {
 			t.Fatalf("encode %+v: %v", fr, err)
+		}
+		if p := textcheck.JSON(enc); p != nil {
+			t.Fatalf("decode %q: encodes to %s, with refused text %v", data, enc, p)
 		}
 		again, err := decodeFrame(enc)
 		if err != nil {

@@ -53,6 +53,9 @@ type stackOptions struct {
 	// routeOnly serves WebSockets through the HTTP server's /ws route
 	// only, not through the gateway's Listener.
 	routeOnly bool
+	// postgres puts the store on a fresh, migrated PostgreSQL database
+	// instead of SQLite.
+	postgres bool
 }
 
 // smallBufListener sets the send buffer of the connections it accepts.
@@ -79,7 +82,15 @@ func newStackWith(t testing.TB, opts stackOptions) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "sker.db"))
+	var st store.Store
+	if opts.postgres {
+		url := testkit.PostgresURL(t)
+		if _, err = store.MigratePostgres(ctx, url); err == nil {
+			st, err = store.OpenPostgres(ctx, url, "")
+		}
+	} else {
+		st, err = store.OpenSQLite(ctx, filepath.Join(dir, "sker.db"))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -190,9 +190,11 @@ func (l *wsListener) upgrade(c net.Conn) (conn *websocket.Conn, token string, id
 	}()
 	// The connection's reader is handed to the upgrader, which keeps it
 	// (Upgrader.ReadBufferSize is 0), so that the idle waiter can see
-	// whether a frame is already buffered.
-	cr := bufio.NewReaderSize(c, readBufferSize)
-	w := &handshakeResponse{conn: c, brw: bufio.NewReadWriter(cr, bw), header: http.Header{}}
+	// whether a frame is already buffered. It reads through a closeWatch,
+	// which the session finds as the WebSocket's NetConn.
+	cw := &closeWatch{Conn: c}
+	cr := bufio.NewReaderSize(cw, readBufferSize)
+	w := &handshakeResponse{conn: cw, brw: bufio.NewReadWriter(cr, bw), header: http.Header{}}
 	conn, err = l.upgrader.Upgrade(w, req, nil)
 	if err != nil {
 		w.finish() // the status the upgrader chose, such as 403 for an origin

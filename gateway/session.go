@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fasthttp/websocket"
 	"golang.org/x/time/rate"
@@ -114,6 +115,10 @@ func (g *Gateway) authenticate(conn *websocket.Conn, token string) (auth.Princip
 		kind, data, err := conn.ReadMessage()
 		if err != nil {
 			writeClose(conn, CloseAuthTimeout, "authenticate within "+g.cfg.AuthTimeout.String(), g.cfg.WriteTimeout)
+			return auth.Principal{}, false
+		}
+		if kind == websocket.TextMessage && !utf8.Valid(data) {
+			writeClose(conn, websocket.CloseInvalidFramePayloadData, errNotUTF8, g.cfg.WriteTimeout)
 			return auth.Principal{}, false
 		}
 		f, err := decodeFrame(data)
@@ -359,7 +364,11 @@ func (s *session) readLoop() {
 		}
 		return nil
 	})
-	s.conn.SetCloseHandler(func(int, string) error {
+	s.conn.SetCloseHandler(func(code int, _ string) error {
+		if w, ok := s.conn.NetConn().(*closeWatch); ok && code == websocket.CloseNoStatusReceived && w.oneByteClose() {
+			s.kill(websocket.CloseProtocolError, "close frame with a one-byte payload")
+			return nil
+		}
 		s.kill(websocket.CloseNormalClosure, "")
 		return nil
 	})
@@ -385,10 +394,23 @@ func (s *session) readLoop() {
 			s.badFrame("frames must be JSON text")
 			continue
 		}
+		if !utf8.Valid(data) {
+			// RFC 6455 §8.1: a text message that is not UTF-8 fails the
+			// connection. Its frame is not decoded, which would replace
+			// the bad bytes in some fields and keep them in others.
+			putFrameBuf(bp, data)
+			s.kill(websocket.CloseInvalidFramePayloadData, errNotUTF8)
+			continue
+		}
 		// The decoded frame copies what it keeps (strings, raw values), so
 		// the buffer goes back at once.
 		f, err := decodeFrame(data)
 		putFrameBuf(bp, data)
+		var te *textError
+		if errors.As(err, &te) {
+			s.refuseText(f, te)
+			continue
+		}
 		if err != nil {
 			s.badFrame(err.Error())
 			continue
@@ -398,9 +420,32 @@ func (s *session) readLoop() {
 	}
 }
 
+// errNotUTF8 is the reason of a close with 1007.
+const errNotUTF8 = "text frame is not valid UTF-8"
+
 func (s *session) badFrame(msg string) {
 	s.badFrames++
 	s.enqueue(outMsg{data: mustJSON(errorFrame{Type: "error", Code: CodeBadFrame, Message: msg})})
+	if s.badFrames >= 20 {
+		s.kill(CloseProtocolError, "too many malformed frames")
+	}
+}
+
+// refuseText answers a frame holding refused text: an ops frame like any
+// batch, with a reject (invalid_text; nothing is committed); any other
+// frame with an error of that code, which counts as a malformed frame.
+func (s *session) refuseText(f *inFrame, te *textError) {
+	if f.Type == typeOps {
+		e := te.opError()
+		var idx *int
+		if e.Index >= 0 {
+			idx = &e.Index
+		}
+		s.reject(f, e.Code, e.Message, idx)
+		return
+	}
+	s.badFrames++
+	s.sendError(f.Canvas, canvas.CodeInvalidText, te.Error())
 	if s.badFrames >= 20 {
 		s.kill(CloseProtocolError, "too many malformed frames")
 	}
