@@ -68,6 +68,12 @@ const (
 	// CodeHeadersTooLarge: the request's header section is over the server's
 	// limit (HTTP 431).
 	CodeHeadersTooLarge = "headers_too_large"
+	// CodeRequestTimeout: the request's header or body did not arrive
+	// within the server's read timeout (HTTP 408); the connection is closed.
+	CodeRequestTimeout = "request_timeout"
+	// CodeNotImplemented: the request method is not one the server knows
+	// (HTTP 501).
+	CodeNotImplemented = "not_implemented"
 )
 
 // New returns an *Error with the given status, code and message.
