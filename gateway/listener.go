@@ -28,9 +28,11 @@ import (
 // connection that has already carried another request still reaches the
 // HTTP server's /ws route (Handler), which serves it the same way.
 //
-// firstRequest bounds how long a new connection may take to send the first
-// bytes of its first request (enough to tell the route): one that does not
-// is closed. The rest of a WebSocket handshake must follow within 10 s.
+// firstRequest bounds how long a new connection may take to send the
+// header of its first request, as the HTTP server's header timeout bounds
+// it there: a connection that has not sent enough to tell the route by
+// then, or whose WebSocket handshake is not complete, is closed. One handed
+// over gets the HTTP server's own timeouts from then on.
 func (g *Gateway) Listener(ln net.Listener, path string, firstRequest time.Duration) net.Listener {
 	l := &wsListener{
 		Listener:     ln,
@@ -57,6 +59,7 @@ func newUpgrader(g *Gateway) websocket.Upgrader {
 }
 
 const (
+	// handshakeTimeout bounds the writes of a handshake's answer.
 	handshakeTimeout = 10 * time.Second
 	// maxHandshakeBytes bounds a WebSocket handshake request read here;
 	// a larger one is handed to the HTTP server, which applies its own
@@ -171,8 +174,13 @@ func (l *wsListener) upgrade(c net.Conn) (conn *websocket.Conn, token string, id
 		l.handOver(c, rec.seen) // another route
 		return nil, "", nil, false
 	}
-	_ = c.SetReadDeadline(time.Now().Add(handshakeTimeout))
 	req, err := http.ReadRequest(br)
+	if isTimeout(err) {
+		// The handshake's time is up (the deadline set above still runs):
+		// handed over, it would get the HTTP server's timeout once more.
+		_ = c.Close()
+		return nil, "", nil, false
+	}
 	// Not a WebSocket handshake, malformed, too large, or followed by bytes
 	// the client should not have sent yet: the HTTP server deals with it
 	// (an answer such as 426 or 431, or the same upgrade through its
@@ -203,6 +211,11 @@ func (l *wsListener) upgrade(c net.Conn) (conn *websocket.Conn, token string, id
 	}
 	l.g.metrics.upgrades.WithLabelValues("listener").Inc()
 	return conn, req.URL.Query().Get("token"), newIdleWaiter(c, cr), true
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // handOver gives the connection to the HTTP server, the bytes already read

@@ -314,3 +314,66 @@ func TestListenerFirstRequestTimeout(t *testing.T) {
 		t.Fatal("the HTTP server did not stop when its listener closed")
 	}
 }
+
+// TestListenerHandshakeTimeout: a WebSocket handshake whose header does
+// not complete within the first-request timeout is closed by the listener,
+// not handed to the HTTP server (which would give it a timeout of its own
+// again, or none): cut off after the request line, after a header, or
+// trickled a header line at a time.
+func TestListenerHandshakeTimeout(t *testing.T) {
+	s := newStack(t, nil, nil)
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := s.gw.Listener(inner, "/ws", 300*time.Millisecond)
+	// No read timeout of its own: whatever it is handed stays open.
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app.Get("/ws", s.gw.Handler())
+	go func() { _ = app.Listener(ln) }()
+	t.Cleanup(func() { _ = app.Shutdown() })
+
+	for _, tc := range []struct {
+		name, partial string
+		trickle       bool
+	}{
+		{"request line", "GET /ws HTTP/1.1\r\n", false},
+		{"one header", "GET /ws HTTP/1.1\r\nHost: x\r\n", false},
+		{"trickled", "GET /ws?token=x HTTP/1.1\r\nHost: x\r\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", inner.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := c.Write([]byte(tc.partial)); err != nil {
+				t.Fatal(err)
+			}
+			if tc.trickle {
+				stop := make(chan struct{})
+				defer close(stop)
+				go func() {
+					for range 200 {
+						select {
+						case <-stop:
+							return
+						case <-time.After(50 * time.Millisecond):
+						}
+						if _, err := c.Write([]byte("X-A: b\r\n")); err != nil {
+							return
+						}
+					}
+				}()
+			}
+			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			got, err := io.ReadAll(c)
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatalf("connection still open after 10 s (got %q); want it closed", got)
+			}
+			if len(got) != 0 {
+				t.Fatalf("got %q; want the connection closed without an answer", got)
+			}
+		})
+	}
+}
