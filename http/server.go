@@ -2,7 +2,8 @@
 // API under /api/v1 (auth, API tokens, canvases and members), the
 // operational endpoints /health, /ready and /metrics, and the middleware
 // every request passes through (request id, access log, metrics, panic
-// recovery, security headers, CORS, gzip, body size cap).
+// recovery, security headers, CORS, gzip, body size cap). Before any of that, what comes off the
+// connection is bounded (wire.go): read timeouts for headers and bodies.
 //
 // Every error leaves as one JSON shape, {"error":{"code","message","field"}},
 // with codes from package apierr. Handlers are thin: parse, call the store,
@@ -61,7 +62,23 @@ type Config struct {
 	// appends to X-Forwarded-For; otherwise clients could pick their own
 	// address and evade per-IP login limits.
 	TrustProxy bool
+	// HeaderTimeout bounds how long a request's header may take to arrive:
+	// from the connection's opening for its first request, from the first
+	// byte for a later one. A request not in by then is answered
+	// 408 request_timeout and its connection closed. Zero means
+	// DefaultHeaderTimeout (20 s).
+	HeaderTimeout time.Duration
+	// BodyTimeout bounds how long a request's body may take to arrive once
+	// its header is in; as HeaderTimeout otherwise. Zero means
+	// DefaultBodyTimeout (60 s: BODY_LIMIT's 4 MB at about 70 KB/s).
+	BodyTimeout time.Duration
 }
+
+// DefaultHeaderTimeout is Config.HeaderTimeout when zero.
+const DefaultHeaderTimeout = 20 * time.Second
+
+// DefaultBodyTimeout is Config.BodyTimeout when zero.
+const DefaultBodyTimeout = 60 * time.Second
 
 // Check is one dependency /ready probes: a store, NATS, Redis, RabbitMQ.
 type Check struct {
@@ -121,6 +138,12 @@ func New(cfg Config, deps Deps) *Server {
 		cfg.APIBodyLimit = DefaultAPIBodyLimit
 	}
 	cfg.APIBodyLimit = min(cfg.APIBodyLimit, cfg.BodyLimit)
+	if cfg.HeaderTimeout <= 0 {
+		cfg.HeaderTimeout = DefaultHeaderTimeout
+	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
+	}
 	if cfg.StartedAt.IsZero() {
 		cfg.StartedAt = time.Now()
 	}
@@ -141,7 +164,9 @@ func New(cfg Config, deps Deps) *Server {
 		// (to actors, logs): make them safe to keep.
 		Immutable:   true,
 		IdleTimeout: IdleTimeout,
+		ReadTimeout: cfg.HeaderTimeout,
 	})
+	s.guardWire()
 	s.middleware()
 	s.routes()
 	return s
@@ -191,6 +216,10 @@ func (s *Server) routes() {
 
 // App is the underlying Fiber app (for app.Test and for mounting the UI).
 func (s *Server) App() *fiber.App { return s.app }
+
+// HeaderTimeout is Config.HeaderTimeout with its default applied: the
+// first-request timeout of a listener in front of the server.
+func (s *Server) HeaderTimeout() time.Duration { return s.cfg.HeaderTimeout }
 
 // API is the /api/v1 group, for routes other packages add (the
 // WebSocket gateway, files, AI runs). Wrap handlers that need a user in

@@ -1,0 +1,221 @@
+package skerhttp_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/skerhq/sker/apierr"
+	"github.com/skerhq/sker/gateway"
+	skerhttp "github.com/skerhq/sker/http"
+	"github.com/skerhq/sker/testkit"
+)
+
+// serveLikeApp runs the server on a loopback port behind the WebSocket
+// gateway's listener, as the app wires them, with the gateway's /ws route,
+// until the test ends. It returns the address.
+func (h *harness) serveLikeApp() string {
+	h.t.Helper()
+	t := h.t
+	nc, _ := testkit.JetStream(t)
+	gw, err := gateway.New(gateway.Config{Canvases: h.hub, Auth: h.auth, Roles: h.st, Conn: nc, Logger: testkit.Logger()})
+	if err != nil {
+		t.Fatalf("gateway: %v", err)
+	}
+	h.srv.App().Get("/ws", gw.Handler())
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- h.srv.Serve(gw.Listener(inner, "/ws", h.srv.HeaderTimeout())) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = gw.Shutdown(ctx)
+		if err := h.srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		if err := <-done; err != nil && !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return inner.Addr().String()
+}
+
+// wire is a TCP connection for requests written by hand.
+type wire struct {
+	t  *testing.T
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func dialWire(t *testing.T, addr string) *wire {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &wire{t: t, c: c, br: bufio.NewReader(c)}
+}
+
+func (w *wire) send(s string) {
+	w.t.Helper()
+	if _, err := io.WriteString(w.c, s); err != nil {
+		w.t.Fatalf("write: %v", err)
+	}
+}
+
+// response reads one response.
+func (w *wire) response() response {
+	w.t.Helper()
+	_ = w.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	res, err := http.ReadResponse(w.br, nil)
+	if err != nil {
+		w.t.Fatalf("read response: %v", err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		w.t.Fatalf("read response body: %v", err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: body}
+}
+
+// closed waits, up to a bound far beyond the timeouts the tests set, for
+// the server to close the connection; it returns what the server sent
+// before closing.
+func (w *wire) closed(what string) []byte {
+	w.t.Helper()
+	_ = w.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, err := io.ReadAll(w.br)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		w.t.Fatalf("%s: connection still open after 10 s (got %q); want it closed", what, got)
+	}
+	return got
+}
+
+// parseResponse reads one response from raw bytes the server sent.
+func parseResponse(t *testing.T, raw []byte) response {
+	t.Helper()
+	res, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
+	if err != nil {
+		t.Fatalf("got %q; want an HTTP response: %v", raw, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("read response body: %v", err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: body}
+}
+
+// shortTimeouts makes the read timeouts short enough to wait for.
+func shortTimeouts(c *skerhttp.Config, _ *skerhttp.Deps) {
+	c.HeaderTimeout = 300 * time.Millisecond
+	c.BodyTimeout = 300 * time.Millisecond
+}
+
+// TestHalfOpenRequestsClosed: a request whose header or body stops
+// arriving is not held: the server answers 408 request_timeout and closes
+// the connection once the read timeout passes, whether the connection came
+// through the WebSocket listener's first look (a /ws handshake, another
+// route), carried a request before, or trickles its header.
+func TestHalfOpenRequestsClosed(t *testing.T) {
+	h := newHarness(t, shortTimeouts)
+	addr := h.serveLikeApp()
+	cases := []struct {
+		name, first, partial string
+		// answered: a 408 comes before the close (a /ws handshake cut off
+		// within the listener's first look is closed without one).
+		answered bool
+	}{
+		{name: "ws handshake", partial: "GET /ws HTTP/1.1\r\nHost: x\r\n"},
+		{name: "ws handshake, one line", partial: "GET /ws HTTP/1.1\r\n"},
+		{name: "api header", partial: "GET /api/v1/me HTTP/1.1\r\nHost: x\r\n", answered: true},
+		{name: "post body", partial: "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+			"Content-Length: 100\r\n\r\n{\"email\":", answered: true},
+		{name: "chunked body", partial: "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+			"Transfer-Encoding: chunked\r\n\r\n5\r\n{\"ema\r\n", answered: true},
+		{name: "second request header", first: "GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+			partial: "GET /health HTTP/1.1\r\nHost: x\r\n", answered: true},
+		{name: "second request body", first: "GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+			partial: "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{", answered: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := dialWire(t, addr)
+			if tc.first != "" {
+				w.send(tc.first)
+				w.response().decode(t, http.StatusOK, nil)
+			}
+			w.send(tc.partial)
+			got := w.closed(tc.name)
+			if !tc.answered {
+				if len(got) != 0 {
+					t.Fatalf("got %q; want the connection closed without an answer", got)
+				}
+				return
+			}
+			parseResponse(t, got).wantError(t, http.StatusRequestTimeout, apierr.CodeRequestTimeout, "")
+		})
+	}
+
+	t.Run("trickled header", func(t *testing.T) {
+		w := dialWire(t, addr)
+		w.send("GET /api/v1/me HTTP/1.1\r\nHost: x\r\n")
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			for i := 0; i < 200; i++ {
+				select {
+				case <-stop:
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+				if _, err := io.WriteString(w.c, "X-A: b\r\n"); err != nil {
+					return
+				}
+			}
+		}()
+		parseResponse(t, w.closed("trickled header")).
+			wantError(t, http.StatusRequestTimeout, apierr.CodeRequestTimeout, "")
+	})
+}
+
+// TestBodyTimeout: once a request's header is in, its body has
+// Config.BodyTimeout, not what is left of the header's: a body that
+// stalls is cut off by the body timeout however long the header timeout,
+// and a slow body within the body timeout is read even after the header
+// timeout has passed.
+func TestBodyTimeout(t *testing.T) {
+	const login = "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 54\r\n\r\n"
+	const body = `{"email":"ann@example.com","password":"correct horse"}`
+
+	t.Run("stalled", func(t *testing.T) {
+		h := newHarness(t, func(c *skerhttp.Config, _ *skerhttp.Deps) {
+			c.HeaderTimeout, c.BodyTimeout = time.Minute, 300*time.Millisecond
+		})
+		w := dialWire(t, h.serveLikeApp())
+		w.send(login + body[:10])
+		parseResponse(t, w.closed("stalled body")).wantError(t, http.StatusRequestTimeout, apierr.CodeRequestTimeout, "")
+	})
+	t.Run("slow", func(t *testing.T) {
+		h := newHarness(t, func(c *skerhttp.Config, _ *skerhttp.Deps) {
+			c.HeaderTimeout, c.BodyTimeout = 300*time.Millisecond, time.Minute
+		})
+		w := dialWire(t, h.serveLikeApp())
+		w.send(login + body[:10])
+		time.Sleep(time.Second) // past the header timeout
+		w.send(body[10:])
+		w.response().wantError(t, http.StatusUnauthorized, apierr.CodeUnauthorized, "")
+	})
+}
