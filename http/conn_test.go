@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,6 +190,41 @@ func TestHalfOpenRequestsClosed(t *testing.T) {
 		parseResponse(t, w.closed("trickled header")).
 			wantError(t, http.StatusRequestTimeout, apierr.CodeRequestTimeout, "")
 	})
+}
+
+// TestPreRoutingErrorsAreJSON: requests the server refuses before any route
+// runs (an unknown or malformed method, a header over the limit, a
+// malformed request line or header) are answered in the JSON error shape
+// with the status's code, and the connection is closed.
+func TestPreRoutingErrorsAreJSON(t *testing.T) {
+	h := newHarness(t)
+	addr := h.serveLikeApp()
+	cases := []struct {
+		name, req string
+		status    int
+		code      string
+	}{
+		{"unknown method", "FOO /api/v1/me HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusNotImplemented, apierr.CodeNotImplemented},
+		{"lower-case method", "get /health HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusNotImplemented, apierr.CodeNotImplemented},
+		{"malformed method", "G{T /health HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusBadRequest, apierr.CodeBadRequest},
+		{"header too large", "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 16<<10) + "\r\n\r\n",
+			http.StatusRequestHeaderFieldsTooLarge, apierr.CodeHeadersTooLarge},
+		{"ws header too large", "GET /ws HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 16<<10) + "\r\n\r\n",
+			http.StatusRequestHeaderFieldsTooLarge, apierr.CodeHeadersTooLarge},
+		{"no target", "GET\r\nHost: x\r\n\r\n", http.StatusBadRequest, apierr.CodeBadRequest},
+		{"not HTTP", "GET /health FOO/1.1\r\nHost: x\r\n\r\n", http.StatusBadRequest, apierr.CodeBadRequest},
+		{"junk after the version", "GET /health HTTP/1.1 x\r\nHost: x\r\n\r\n", http.StatusBadRequest, apierr.CodeBadRequest},
+		{"TLS on the plain port", "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n", http.StatusBadRequest, apierr.CodeBadRequest},
+		{"space in a header name", "GET /health HTTP/1.1\r\nHost: x\r\nX A: v\r\n\r\n", http.StatusBadRequest, apierr.CodeBadRequest},
+		{"bad content-length", "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: x\r\n\r\n", http.StatusBadRequest, apierr.CodeBadRequest},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := dialWire(t, addr)
+			w.send(tc.req)
+			parseResponse(t, w.closed(tc.name)).wantError(t, tc.status, tc.code, "")
+		})
+	}
 }
 
 // TestBodyTimeout: once a request's header is in, its body has

@@ -73,6 +73,8 @@ func fromFiber(fe *fiber.Error) *apierr.Error {
 		return apierr.Forbidden("forbidden")
 	case http.StatusServiceUnavailable:
 		return apierr.New(fe.Code, apierr.CodeUnavailable, "service unavailable")
+	case http.StatusRequestHeaderFieldsTooLarge:
+		return apierr.New(fe.Code, apierr.CodeHeadersTooLarge, "request header too large")
 	case http.StatusRequestTimeout:
 		return apierr.New(fe.Code, apierr.CodeRequestTimeout, "request not received in time")
 	}
