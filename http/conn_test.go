@@ -192,6 +192,48 @@ func TestHalfOpenRequestsClosed(t *testing.T) {
 	})
 }
 
+// TestConflictingFramingRejected: a request whose body framing is
+// ambiguous (Content-Length with Transfer-Encoding, a transfer coding
+// other than a single chunked, chunked in HTTP/1.0) is answered
+// 400 bad_request and its connection closed, so that a request smuggled
+// after it is never answered (RFC 9112 §6.1).
+func TestConflictingFramingRejected(t *testing.T) {
+	h := newHarness(t)
+	addr := h.serveLikeApp()
+	const smuggled = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+	const login = "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+	chunk := "0\r\n\r\n"
+	cases := []struct{ name, req string }{
+		{"content-length then chunked", login + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk},
+		{"chunked then content-length", login + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n" + chunk},
+		{"chunked twice", login + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk},
+		{"identity with content-length", login + "Transfer-Encoding: identity\r\nContent-Length: 5\r\n\r\n" + chunk},
+		{"gzip, chunked", login + "Transfer-Encoding: gzip, chunked\r\n\r\n" + chunk},
+		{"chunked in HTTP/1.0", strings.Replace(login, "HTTP/1.1", "HTTP/1.0", 1) +
+			"Connection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk},
+		{"to /ws", "GET /ws HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := dialWire(t, addr)
+			w.send(tc.req + smuggled)
+			got := w.closed(tc.name)
+			r := parseResponse(t, got)
+			r.wantError(t, http.StatusBadRequest, apierr.CodeBadRequest, "")
+			if n := bytes.Count(got, []byte("HTTP/1.1 ")); n != 1 {
+				t.Fatalf("got %d responses (%q); want 1, the smuggled request unanswered", n, got)
+			}
+		})
+	}
+	// A chunked body alone, and a Content-Length alone, are fine.
+	for _, framing := range []string{"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", "Content-Length: 2\r\n\r\n{}"} {
+		w := dialWire(t, addr)
+		w.send(login + framing + smuggled)
+		w.response().wantError(t, http.StatusBadRequest, apierr.CodeInvalidField, "email")
+		w.response().decode(t, http.StatusOK, nil)
+	}
+}
+
 // TestPreRoutingErrorsAreJSON: requests the server refuses before any route
 // runs (an unknown or malformed method, a header over the limit, a
 // malformed request line or header) are answered in the JSON error shape

@@ -11,8 +11,8 @@ import (
 
 // guardWire sets up what the server checks of a request as it comes off
 // the connection, before any route runs: how long its header and body may
-// take (Config.HeaderTimeout, Config.BodyTimeout) and its method. Every
-// refusal leaves in the JSON error shape.
+// take (Config.HeaderTimeout, Config.BodyTimeout), its method, and its
+// body framing. Every refusal leaves in the JSON error shape.
 func (s *Server) guardWire() {
 	srv := s.app.Server()
 	// The header's deadline is the server's ReadTimeout; once the header
@@ -46,7 +46,45 @@ func wireError(h *fasthttp.RequestHeader, methods []string) *apierr.Error {
 		}
 		return apierr.New(http.StatusNotImplemented, apierr.CodeNotImplemented, "unknown request method")
 	}
+	if msg := framingError(h); msg != "" {
+		return apierr.BadRequest(msg)
+	}
 	return nil
+}
+
+// framingError explains a body framing that another server on the way
+// could read differently (RFC 9112 §6.1, §6.3), which would let a second
+// request hide in the first one's body: Transfer-Encoding together with
+// Content-Length, a transfer coding other than one chunked, or any in an
+// HTTP/1.0 request. fasthttp refuses unknown codings itself, but reads
+// chunked when Content-Length is also there and ignores identity.
+func framingError(h *fasthttp.RequestHeader) string {
+	var te, cl int
+	chunked := true
+	for line := range bytes.SplitSeq(h.RawHeaders(), []byte("\n")) {
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		switch {
+		case bytes.EqualFold(name, []byte(fasthttp.HeaderTransferEncoding)):
+			te++
+			chunked = chunked && bytes.EqualFold(bytes.TrimSpace(value), []byte("chunked"))
+		case bytes.EqualFold(name, []byte(fasthttp.HeaderContentLength)):
+			cl++
+		}
+	}
+	switch {
+	case te == 0:
+		return ""
+	case cl > 0:
+		return "Transfer-Encoding and Content-Length in one request"
+	case te > 1 || !chunked:
+		return "the only transfer coding accepted is one chunked"
+	case !h.IsHTTP11():
+		return "Transfer-Encoding in an HTTP/1.0 request"
+	}
+	return ""
 }
 
 // isToken reports whether b is an RFC 9110 token, the form of a method.
