@@ -3,11 +3,14 @@ package skerhttp_test
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -266,6 +269,85 @@ func TestPreRoutingErrorsAreJSON(t *testing.T) {
 			w.send(tc.req)
 			parseResponse(t, w.closed(tc.name)).wantError(t, tc.status, tc.code, "")
 		})
+	}
+}
+
+// gzipped compresses b with gzip.
+func gzipped(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&out, gzip.BestCompression)
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+func deflated(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&out, zlib.BestCompression)
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// TestCompressedBodiesRefused: a request body with a content coding is
+// refused with 415 unsupported_media_type before anything decodes it, so
+// that a small compressed body cannot expand into a huge one (a login
+// body of about 100 KB that gunzips to 100 MiB, or twice gzipped).
+func TestCompressedBodiesRefused(t *testing.T) {
+	h := newHarness(t)
+	// A JSON object whose one string is 100 MiB long.
+	bomb := append(append([]byte(`{"email":"`), bytes.Repeat([]byte("a"), 100<<20)...), `","password":"x"}`...)
+	once := gzipped(t, bomb)
+	cases := []struct {
+		encoding string
+		body     []byte
+	}{
+		{"gzip", once},
+		{"gzip, gzip", gzipped(t, once)},
+		{"GZIP", once},
+		{"deflate", deflated(t, bomb)},
+		{"br", []byte("not even brotli")},
+		{"x-custom", []byte(`{"email":"ann@example.com","password":"x"}`)},
+		{"identity, gzip", once},
+	}
+	for _, tc := range cases {
+		t.Run(tc.encoding, func(t *testing.T) {
+			if len(tc.body) > 1<<20 {
+				t.Fatalf("compressed body is %d bytes; want it under the 1 MiB cap", len(tc.body))
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			r := h.do(request{method: "POST", path: "/api/v1/auth/login", body: string(tc.body),
+				header: map[string]string{"Content-Encoding": tc.encoding}})
+			runtime.ReadMemStats(&after)
+			if mib := (after.TotalAlloc - before.TotalAlloc) >> 20; mib > 32 {
+				t.Errorf("got %d MiB allocated while answering; want under 32 (the body left compressed)", mib)
+			}
+			r.wantError(t, http.StatusUnsupportedMediaType, apierr.CodeUnsupportedMedia, "")
+			if got := r.header.Get("Accept-Encoding"); got != "identity" {
+				t.Errorf("got Accept-Encoding %q; want identity", got)
+			}
+		})
+	}
+	// Uncompressed, or identity, reaches the handler (which refuses the
+	// unknown account).
+	for _, enc := range []string{"", "identity"} {
+		hdr := map[string]string{}
+		if enc != "" {
+			hdr["Content-Encoding"] = enc
+		}
+		h.do(request{method: "POST", path: "/api/v1/auth/login", body: `{"email":"ann@example.com","password":"correct horse"}`,
+			header: hdr}).wantError(t, http.StatusUnauthorized, apierr.CodeUnauthorized, "")
 	}
 }
 

@@ -42,6 +42,7 @@ const (
 func (s *Server) middleware() {
 	s.app.Use(s.observe)
 	s.app.Use(securityHeaders)
+	s.app.Use(refuseContentCoding)
 	s.app.Use(s.capBody)
 	if origins := s.corsOrigins(); origins != "" {
 		s.app.Use(cors.New(cors.Config{

@@ -2,10 +2,10 @@
 // API under /api/v1 (auth, API tokens, canvases and members), the
 // operational endpoints /health, /ready and /metrics, and the middleware
 // every request passes through (request id, access log, metrics, panic
-// recovery, security headers, CORS, gzip, body size cap). Before any of
-// that, what comes off the connection is bounded and checked (wire.go):
-// read timeouts for headers and bodies, known methods, unambiguous body
-// framing.
+// recovery, security headers, CORS, gzip, body size cap, refusal of
+// compressed request bodies). Before any of that, what comes off the
+// connection is bounded and checked (wire.go): read timeouts for headers
+// and bodies, known methods, unambiguous body framing.
 //
 // Every error leaves as one JSON shape, {"error":{"code","message","field"}},
 // with codes from package apierr. Handlers are thin: parse, call the store,

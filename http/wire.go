@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/skerhq/sker/apierr"
 	"github.com/valyala/fasthttp"
 )
@@ -101,4 +102,30 @@ func isToken(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// refuseContentCoding answers 415 to a request with a Content-Encoding
+// other than identity, before anything reads the body: Fiber's Ctx.Body
+// decodes gzip, deflate and brotli (each listed coding in turn) with no
+// bound on the result, so a 100 KB body could become 100 MiB.
+func refuseContentCoding(c *fiber.Ctx) error {
+	var coded bool
+	c.Request().Header.VisitAll(func(key, value []byte) {
+		if !bytes.EqualFold(key, []byte(fiber.HeaderContentEncoding)) {
+			return
+		}
+		for coding := range bytes.SplitSeq(value, []byte(",")) {
+			coding = bytes.TrimSpace(coding)
+			if len(coding) > 0 && !bytes.EqualFold(coding, []byte("identity")) {
+				coded = true
+			}
+		}
+	})
+	if !coded {
+		return c.Next()
+	}
+	// RFC 9110 §15.5.16: say which codings are accepted.
+	c.Set(fiber.HeaderAcceptEncoding, "identity")
+	return apierr.New(http.StatusUnsupportedMediaType, apierr.CodeUnsupportedMedia,
+		"request bodies must not be compressed (Content-Encoding other than identity)")
 }
