@@ -113,6 +113,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	}
 	a.http = skerhttp.New(skerhttp.Config{
 		BodyLimit: cfg.BodyLimit, CORSOrigin: cfg.CORSOrigin, Version: version, StartedAt: time.Now(),
+		HeaderTimeout: cfg.HeaderTimeout, BodyTimeout: cfg.BodyTimeout,
 	}, skerhttp.Deps{
 		Store: a.store, Auth: a.auth, Canvases: a.hub, Logger: log, Registry: registry,
 		Checks: a.checks(), AI: a.ai, Members: a.gateway,
@@ -290,7 +291,7 @@ func (a *App) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	// WebSocket connections are upgraded by the gateway as they arrive;
 	// the HTTP server gets every other connection.
-	ln := a.gateway.Listener(a.ln, "/ws", skerhttp.IdleTimeout)
+	ln := a.gateway.Listener(a.ln, "/ws", a.http.HeaderTimeout())
 	go func() { errc <- a.http.Serve(ln) }()
 	var err error
 	select {

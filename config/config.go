@@ -57,6 +57,9 @@ type Config struct {
 	MaxFileSize int64  // MAX_FILE_SIZE: bytes, or with a KB/MB/GB suffix; default 10MB
 	BodyLimit   int64  // BODY_LIMIT: largest request body; default 4MB
 
+	HeaderTimeout time.Duration // HEADER_TIMEOUT: longest wait for a request's header; default 20s
+	BodyTimeout   time.Duration // BODY_TIMEOUT: longest wait for a request's body once its header is in; default 60s
+
 	CanvasIdleTimeout time.Duration // CANVAS_IDLE_TIMEOUT: passivate a canvas with no request for this long (checked every period: it stops within two); default 5m
 	CanvasHistory     int           // CANVAS_HISTORY: recent batches each live canvas keeps for catch-up; default 1000
 	CanvasHistorySize int64         // CANVAS_HISTORY_SIZE: at most this many bytes of them; default 8MB
@@ -139,6 +142,8 @@ var settings = []setting{
 	{"UPLOAD_PATH", "", "folder for uploads (default DATA_DIR/uploads)", str(func(c *Config) *string { return &c.UploadPath })},
 	{"MAX_FILE_SIZE", "10MB", "largest upload", size(func(c *Config) *int64 { return &c.MaxFileSize })},
 	{"BODY_LIMIT", "4MB", "largest request body", size(func(c *Config) *int64 { return &c.BodyLimit })},
+	{"HEADER_TIMEOUT", "20s", "longest wait for a request's header", duration(time.Second, time.Hour, func(c *Config) *time.Duration { return &c.HeaderTimeout })},
+	{"BODY_TIMEOUT", "60s", "longest wait for a request's body once its header is in", duration(time.Second, time.Hour, func(c *Config) *time.Duration { return &c.BodyTimeout })},
 	{"CANVAS_IDLE_TIMEOUT", "5m", "passivate a canvas idle this long", duration(time.Second, 24*time.Hour, func(c *Config) *time.Duration { return &c.CanvasIdleTimeout })},
 	{"CANVAS_HISTORY", "1000", "recent batches each live canvas keeps for catch-up", intRange(10, 100_000, func(c *Config) *int { return &c.CanvasHistory })},
 	{"CANVAS_HISTORY_SIZE", "8MB", "at most this much of them, encoded", size(func(c *Config) *int64 { return &c.CanvasHistorySize })},

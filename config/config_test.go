@@ -99,3 +99,29 @@ func TestModelLists(t *testing.T) {
 		t.Fatalf("got %v, %v; want [a b c]", c.OpenAIModels, err)
 	}
 }
+
+// TestReadTimeouts: HEADER_TIMEOUT and BODY_TIMEOUT default to 20s and 60s,
+// take durations, and refuse anything under a second.
+func TestReadTimeouts(t *testing.T) {
+	c, _, err := Load(nil, env(nil), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HeaderTimeout != 20*time.Second || c.BodyTimeout != 60*time.Second {
+		t.Fatalf("got header %v, body %v; want 20s, 60s", c.HeaderTimeout, c.BodyTimeout)
+	}
+	c, _, err = Load(nil, env(map[string]string{"HEADER_TIMEOUT": "5s", "BODY_TIMEOUT": "2m"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HeaderTimeout != 5*time.Second || c.BodyTimeout != 2*time.Minute {
+		t.Fatalf("got header %v, body %v; want 5s, 2m", c.HeaderTimeout, c.BodyTimeout)
+	}
+	for _, key := range []string{"HEADER_TIMEOUT", "BODY_TIMEOUT"} {
+		for _, v := range []string{"10ms", "soon", "0"} {
+			if _, _, err := Load(nil, env(map[string]string{key: v}), ""); err == nil || !strings.Contains(err.Error(), key) {
+				t.Errorf("%s=%q: got %v; want an error naming %s", key, v, err, key)
+			}
+		}
+	}
+}
