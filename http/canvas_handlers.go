@@ -283,5 +283,7 @@ func validSettings(raw json.RawMessage) (json.RawMessage, error) {
 			return nil, apierr.Invalid("settings", "keys must be 1 to 100 bytes")
 		}
 	}
-	return json.RawMessage(buf.Bytes()), nil
+	// -0 is held as 0 everywhere a canvas keeps a number, so that the
+	// canvas list shows what the snapshot shows.
+	return canvas.PositiveZeros(json.RawMessage(buf.Bytes())), nil
 }
