@@ -124,7 +124,12 @@ func badEscape(data []byte) Reason {
 // the index after it and what is wrong with it (0: nothing). A surrogate
 // pair is read as one escape.
 func escape(data []byte, i int) (next int, reason Reason) {
-	if i+1 >= len(data) || data[i+1] != 'u' {
+	switch {
+	case i+1 >= len(data):
+		return i + 1, 0
+	case data[i+1] >= utf8.RuneSelf:
+		return i + 1, 0 // malformed; the character after is read as one
+	case data[i+1] != 'u':
 		return i + 2, 0
 	}
 	v, ok := hex4(data, i+2)
