@@ -225,19 +225,23 @@ func (a *App) connectNATS(ctx context.Context) error {
 	return nil
 }
 
-func (a *App) newAuth() (*auth.Service, error) {
-	secret := []byte(a.cfg.JWTSecret)
+func (a *App) newAuth() (*auth.Service, error) { return NewAuth(a.cfg, a.store, a.log) }
+
+// NewAuth is the account service on st, signing with JWT_SECRET or, when
+// it is unset, the development secret kept in DATA_DIR.
+func NewAuth(c config.Config, st store.Store, log *slog.Logger) (*auth.Service, error) {
+	secret := []byte(c.JWTSecret)
 	if len(secret) == 0 {
 		var err error
-		if secret, err = auth.LoadOrCreateSecret(a.cfg.DataDir, a.log); err != nil {
+		if secret, err = auth.LoadOrCreateSecret(c.DataDir, log); err != nil {
 			return nil, err
 		}
 	}
-	cfg := auth.Config{Secret: secret, AccessTTL: a.cfg.AccessTokenTTL, RefreshTTL: a.cfg.RefreshTokenTTL}
+	cfg := auth.Config{Secret: secret, AccessTTL: c.AccessTokenTTL, RefreshTTL: c.RefreshTokenTTL}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("app: JWT_SECRET: %w", err)
 	}
-	return auth.New(cfg, a.store, auth.NewMemoryLimiter(100_000, nil), a.log), nil
+	return auth.New(cfg, st, auth.NewMemoryLimiter(100_000, nil), log), nil
 }
 
 // checks are what /ready probes.
