@@ -16,11 +16,9 @@ import (
 // checkpointer tracks what changed since the store's checkpoint. Touched only
 // by the canvas actor's goroutine.
 type checkpointer struct {
-	seq     uint64 // the store's checkpoint seq
-	ops     int    // ops committed since the last checkpoint started
-	nodes   map[string]struct{}
-	edges   map[string]struct{}
-	meta    bool
+	seq     uint64   // the store's checkpoint seq
+	ops     int      // ops committed since the last checkpoint started
+	dirty   dirtySet // what changed since the last checkpoint started
 	running bool
 	taken   *dirtySet // what the checkpoint in flight covers
 	// takenStream is the journal's last record when the checkpoint in
@@ -32,6 +30,8 @@ type checkpointer struct {
 	trimmed uint64
 }
 
+// dirtySet is the ids of the nodes and edges to write or delete at the next
+// checkpoint, and whether the metadata changed.
 type dirtySet struct {
 	nodes, edges map[string]struct{}
 	meta         bool
@@ -52,35 +52,21 @@ func (d *dirtySet) mark(u *canvas.Undo) {
 	d.meta = d.meta || u.PrevMeta() != nil
 }
 
+// merge adds what o holds: the batches replayed at activation (which the
+// store does not have, and some of which may have deleted rows it holds),
+// or what a failed checkpoint covered.
+func (d *dirtySet) merge(o *dirtySet) {
+	for id := range o.nodes {
+		d.nodes[id] = struct{}{}
+	}
+	for id := range o.edges {
+		d.edges[id] = struct{}{}
+	}
+	d.meta = d.meta || o.meta
+}
+
 func newCheckpointer() checkpointer {
-	return checkpointer{nodes: map[string]struct{}{}, edges: map[string]struct{}{}}
-}
-
-// markUndo records the ids a committed batch touched.
-func (c *checkpointer) markUndo(u *canvas.Undo) {
-	for _, id := range u.NodeIDs() {
-		c.nodes[id] = struct{}{}
-	}
-	for _, id := range u.EdgeIDs() {
-		c.edges[id] = struct{}{}
-	}
-	if u.PrevMeta() != nil {
-		c.meta = true
-	}
-}
-
-// markReplayed marks what the batches replayed at activation touched: the
-// store lacks exactly those changes. An id the replay deleted is marked
-// too, though the state no longer has it, so that the next checkpoint
-// deletes its row; ids the replay did not touch are not written again.
-func (c *checkpointer) markReplayed(d *dirtySet) {
-	for id := range d.nodes {
-		c.nodes[id] = struct{}{}
-	}
-	for id := range d.edges {
-		c.edges[id] = struct{}{}
-	}
-	c.meta = c.meta || d.meta
+	return checkpointer{dirty: newDirtySet()}
 }
 
 func (a *canvasActor) onTick() {
@@ -113,8 +99,8 @@ func (a *canvasActor) startCheckpoint() {
 	if a.cp.running || a.committed <= a.cp.seq {
 		return
 	}
-	taken := &dirtySet{nodes: a.cp.nodes, edges: a.cp.edges, meta: a.cp.meta}
-	a.cp.nodes, a.cp.edges, a.cp.meta = map[string]struct{}{}, map[string]struct{}{}, false
+	taken := &dirtySet{}
+	*taken, a.cp.dirty = a.cp.dirty, newDirtySet()
 	a.cp.ops = 0
 	a.cp.running = true
 	a.cp.taken = taken
@@ -171,13 +157,7 @@ func (a *canvasActor) onCheckpointDone(ctx actor.Context, m *checkpointDone) {
 	a.cp.taken = nil
 	if m.err != nil {
 		// Put back what the failed checkpoint covered; the next one retries.
-		for id := range taken.nodes {
-			a.cp.nodes[id] = struct{}{}
-		}
-		for id := range taken.edges {
-			a.cp.edges[id] = struct{}{}
-		}
-		a.cp.meta = a.cp.meta || taken.meta
+		a.cp.dirty.merge(taken)
 		if errors.Is(m.err, store.ErrConflict) {
 			a.fail(ctx, "another owner checkpointed this canvas", m.err)
 			return
@@ -191,7 +171,7 @@ func (a *canvasActor) onCheckpointDone(ctx actor.Context, m *checkpointDone) {
 	a.cp.seq = m.seq
 	a.releaseMetaWaiters(m.seq)
 	a.trim()
-	if a.phase == phaseLive && (a.cp.ops >= a.hub.cfg.CheckpointOps || a.cp.meta || len(a.metaWaiters) > 0) {
+	if a.phase == phaseLive && (a.cp.ops >= a.hub.cfg.CheckpointOps || a.cp.dirty.meta || len(a.metaWaiters) > 0) {
 		a.startCheckpoint()
 	}
 	a.maybeFinish(ctx)

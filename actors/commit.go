@@ -196,7 +196,7 @@ func (a *canvasActor) onAppendDone(ctx actor.Context, m *appendDone) {
 		a.committed = e.seq
 		a.remember(recent{seq: e.seq, raw: e.raw, streamSeq: m.streamSeq, key: e.key})
 		delete(a.inFlight, e.key)
-		a.cp.markUndo(e.undo)
+		a.cp.dirty.mark(e.undo)
 		ops += e.ops
 	}
 	a.publish(done)

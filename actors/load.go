@@ -120,7 +120,7 @@ func (a *canvasActor) onLoaded(ctx actor.Context, m *loaded) {
 		a.remember(h)
 	}
 	// What the replayed batches touched is newer than the checkpoint.
-	a.cp.markReplayed(&r.replayed)
+	a.cp.dirty.merge(&r.replayed)
 	a.phase = phaseLive
 	a.after(a.hub.cfg.IdleTimeout, &idleCheck{epoch: a.epoch})
 	a.after(a.tickInterval(true), &checkpointTick{epoch: a.epoch})
