@@ -23,6 +23,7 @@ import (
 	"github.com/skerhq/sker/aiengine"
 	"github.com/skerhq/sker/auth"
 	"github.com/skerhq/sker/config"
+	"github.com/skerhq/sker/dirlock"
 	"github.com/skerhq/sker/embednats"
 	"github.com/skerhq/sker/gateway"
 	skerhttp "github.com/skerhq/sker/http"
@@ -37,6 +38,7 @@ type App struct {
 	log     *slog.Logger
 	version string
 
+	lock    *dirlock.Lock     // DATA_DIR, held until close
 	nats    *embednats.Server // nil with an external NATS
 	nc      *nats.Conn
 	store   store.Store
@@ -62,6 +64,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("app: DATA_DIR %s: %w", cfg.DataDir, err)
+	}
+	if a.lock, err = lockDataDir(cfg.DataDir); err != nil {
+		return nil, err
 	}
 	if a.store, err = OpenStore(ctx, cfg); err != nil {
 		return nil, err
@@ -332,7 +337,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// close releases NATS and the store.
+// close releases NATS, the store and DATA_DIR.
 func (a *App) close() {
 	if a.ln != nil {
 		_ = a.ln.Close()
@@ -350,6 +355,8 @@ func (a *App) close() {
 	if a.store != nil {
 		_ = a.store.Close()
 	}
+	// Last: the journal and the store are closed.
+	_ = a.lock.Release()
 }
 
 func storeKind(cfg config.Config) string {

@@ -20,6 +20,9 @@ Usage:
   sker version           print the version
   sker help              print this help
 
+One server at a time owns a DATA_DIR: a second serve on it refuses to start.
+migrate and seed write through the store alone, so they run beside a server.
+
 Every flag has an environment variable; a .env file in the working folder is
 read too. Flags override the environment, which overrides .env.
 
