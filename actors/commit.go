@@ -13,13 +13,7 @@ import (
 
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/journal"
-)
-
-// Headers of a fanout message; its body is a "changes" frame ready to send
-// to WebSocket clients as is.
-const (
-	HeaderFirstSeq = "Sker-First-Seq"
-	HeaderLastSeq  = "Sker-Last-Seq"
+	"github.com/skerhq/sker/natsname"
 )
 
 // onSubmit validates and applies a batch to the state at once (so the next
@@ -261,9 +255,9 @@ type retryAppend struct{ epoch string }
 // returns, and the actor publishes from one goroutine at a time.
 func (a *canvasActor) publish(done []*entry) {
 	if a.fanout == nil {
-		a.fanout = &nats.Msg{Subject: a.hub.FanoutSubject(a.id), Header: nats.Header{
-			HeaderFirstSeq: make([]string, 1),
-			HeaderLastSeq:  make([]string, 1),
+		a.fanout = &nats.Msg{Subject: a.hub.cfg.Names.Changes(a.id), Header: nats.Header{
+			natsname.HeaderFirstSeq: make([]string, 1),
+			natsname.HeaderLastSeq:  make([]string, 1),
 		}}
 	}
 	first := strconv.FormatUint(done[0].seq, 10)
@@ -272,7 +266,7 @@ func (a *canvasActor) publish(done []*entry) {
 		last = strconv.FormatUint(done[len(done)-1].seq, 10)
 	}
 	msg := a.fanout
-	msg.Header[HeaderFirstSeq][0], msg.Header[HeaderLastSeq][0] = first, last
+	msg.Header[natsname.HeaderFirstSeq][0], msg.Header[natsname.HeaderLastSeq][0] = first, last
 	msg.Data = changesFrame(a.id, done)
 	err := a.hub.cfg.Conn.PublishMsg(msg)
 	msg.Data = nil // not kept alive until the next publish

@@ -15,6 +15,7 @@ import (
 
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/journal"
+	"github.com/skerhq/sker/natsname"
 	"github.com/skerhq/sker/store"
 )
 
@@ -30,9 +31,10 @@ type Config struct {
 	// Registerer receives the actors' metrics; nil leaves them unregistered.
 	Registerer prometheus.Registerer
 
-	// FanoutPrefix: committed batches go to FanoutPrefix.<canvas>.changes;
-	// default "sker.canvas".
-	FanoutPrefix string
+	// Names gives the subject committed batches are fanned out on
+	// (Names.Changes); zero means natsname.Default(). The gateways and the
+	// journal must have the same.
+	Names natsname.Names
 	// IdleTimeout passivates a canvas with no request for this long (it is
 	// checked every IdleTimeout, so the canvas stops within two); default
 	// 5m.
@@ -74,8 +76,8 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.FanoutPrefix == "" {
-		c.FanoutPrefix = "sker.canvas"
+	if c.Names.IsZero() {
+		c.Names = natsname.Default()
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 5 * time.Minute
@@ -174,12 +176,6 @@ func NewHub(cfg Config) (*Hub, error) {
 	}
 	h.super = pid
 	return h, nil
-}
-
-// FanoutSubject is the NATS subject on which a canvas's committed batches
-// are published.
-func (h *Hub) FanoutSubject(canvasID string) string {
-	return h.cfg.FanoutPrefix + "." + canvasID + ".changes"
 }
 
 // Submit commits ops to a canvas and returns the batch's seq once the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/journal"
+	"github.com/skerhq/sker/natsname"
 	"github.com/skerhq/sker/store"
 )
 
@@ -19,7 +20,7 @@ func TestSubmitAcksInOrderAndPublishes(t *testing.T) {
 	e := newEnv(t)
 	h := e.hub(nil)
 	id := e.canvas("c1")
-	sub, err := e.nc.SubscribeSync(h.FanoutSubject(id))
+	sub, err := e.nc.SubscribeSync(h.cfg.Names.Changes(id))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +35,7 @@ func TestSubmitAcksInOrderAndPublishes(t *testing.T) {
 		if err != nil {
 			t.Fatalf("fanout %d: %v", want, err)
 		}
-		if got := msg.Header.Get(HeaderFirstSeq); got != strconv.FormatUint(want, 10) {
+		if got := msg.Header.Get(natsname.HeaderFirstSeq); got != strconv.FormatUint(want, 10) {
 			t.Fatalf("fanout first seq: got %s; want %d", got, want)
 		}
 		var frame struct {
@@ -61,7 +62,7 @@ func TestRejectedBatchChangesNothing(t *testing.T) {
 	id := e.canvas("c1")
 	mustSubmit(t, h, id, addNode("n1"))
 	before := exportJSON(t, snapshot(t, h, id))
-	sub, _ := e.nc.SubscribeSync(h.FanoutSubject(id))
+	sub, _ := e.nc.SubscribeSync(h.cfg.Names.Changes(id))
 
 	_, err := h.Submit(context.Background(), id, "a", "", []canvas.Op{setText("n1", "changed"), addNode("n1")})
 	var opErr *canvas.OpError
@@ -75,7 +76,7 @@ func TestRejectedBatchChangesNothing(t *testing.T) {
 		t.Fatalf("seq after a rejection: got %d; want 2 (a rejection takes no seq)", got)
 	}
 	msg, err := sub.NextMsg(2 * time.Second)
-	if err != nil || msg.Header.Get(HeaderFirstSeq) != "2" {
+	if err != nil || msg.Header.Get(natsname.HeaderFirstSeq) != "2" {
 		t.Fatalf("first fanout after rejection: got %v %v; want seq 2 only", msg, err)
 	}
 }

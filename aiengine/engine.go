@@ -16,6 +16,7 @@ import (
 	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/ai"
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/natsname"
 	"github.com/skerhq/sker/store"
 )
 
@@ -47,12 +48,10 @@ type Config struct {
 	RunsPerMinute int
 	// DeltaInterval coalesces deltas; default 50ms.
 	DeltaInterval time.Duration
-	// Prefix of the per-canvas delta subjects (Prefix.<canvas>.ai); default
-	// "sker.canvas", the gateway's presence prefix.
-	Prefix string
-	// Stream and Subject of the work queue; defaults "SKER_AI" and
-	// "sker.ai.jobs". CancelSubject defaults to "sker.ai.cancel".
-	Stream, Subject, CancelSubject string
+	// Names gives the work queue's stream and subject, the cancel subject
+	// and each canvas's delta subject (heard by the gateways); zero means
+	// natsname.Default().
+	Names natsname.Names
 }
 
 func (c *Config) setDefaults() {
@@ -74,17 +73,8 @@ func (c *Config) setDefaults() {
 	if c.DeltaInterval <= 0 {
 		c.DeltaInterval = 50 * time.Millisecond
 	}
-	if c.Prefix == "" {
-		c.Prefix = "sker.canvas"
-	}
-	if c.Stream == "" {
-		c.Stream = "SKER_AI"
-	}
-	if c.Subject == "" {
-		c.Subject = "sker.ai.jobs"
-	}
-	if c.CancelSubject == "" {
-		c.CancelSubject = "sker.ai.cancel"
+	if c.Names.IsZero() {
+		c.Names = natsname.Default()
 	}
 }
 
@@ -119,25 +109,26 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.Registry == nil || cfg.JS == nil || cfg.Conn == nil || cfg.Store == nil {
 		return nil, errors.New("aiengine: Config needs Registry, JS, Conn and Store")
 	}
+	name := cfg.Names.AIStream()
 	stream, err := cfg.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        cfg.Stream,
+		Name:        name,
 		Description: "SKER AI jobs: one message per run of an AI card",
-		Subjects:    []string{cfg.Subject},
+		Subjects:    []string{cfg.Names.AIJobs()},
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
 		MaxAge:      time.Hour,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("aiengine: create stream %s: %w", cfg.Stream, err)
+		return nil, fmt.Errorf("aiengine: create stream %s: %w", name, err)
 	}
 	e := &Engine{
 		cfg: cfg, log: cfg.Logger.With("component", "ai"), stream: stream,
 		admitted: map[string]string{}, running: map[string]int{}, limiters: map[string]*rate.Limiter{},
 		local: map[string]context.CancelFunc{}, cancelled: map[string]time.Time{}, slots: make(chan struct{}, cfg.Workers), stopped: make(chan struct{}),
 	}
-	e.cancelSub, err = cfg.Conn.Subscribe(cfg.CancelSubject, func(m *nats.Msg) { e.cancelLocal(string(m.Data)) })
+	e.cancelSub, err = cfg.Conn.Subscribe(cfg.Names.AICancel(), func(m *nats.Msg) { e.cancelLocal(string(m.Data)) })
 	if err != nil {
-		return nil, fmt.Errorf("aiengine: subscribe %s: %w", cfg.CancelSubject, err)
+		return nil, fmt.Errorf("aiengine: subscribe %s: %w", cfg.Names.AICancel(), err)
 	}
 	return e, nil
 }
@@ -210,14 +201,14 @@ func (e *Engine) Enqueue(ctx context.Context, job actors.AIJob) error {
 	if err != nil {
 		return err
 	}
-	_, err = e.cfg.JS.Publish(ctx, e.cfg.Subject, data, jetstream.WithMsgID(job.Run))
+	_, err = e.cfg.JS.Publish(ctx, e.cfg.Names.AIJobs(), data, jetstream.WithMsgID(job.Run))
 	return err
 }
 
 // Cancel implements actors.AIEngine: every engine hears it, the one
 // running the job stops it.
 func (e *Engine) Cancel(run string) {
-	if err := e.cfg.Conn.Publish(e.cfg.CancelSubject, []byte(run)); err != nil {
+	if err := e.cfg.Conn.Publish(e.cfg.Names.AICancel(), []byte(run)); err != nil {
 		e.log.Warn("publish cancel", "run", run, "err", err)
 	}
 }

@@ -36,7 +36,7 @@ type delta struct {
 	Delta  string `json:"delta,omitempty"`
 }
 
-func (s *streamer) subject() string { return s.e.cfg.Prefix + "." + s.job.Canvas + ".ai" }
+func (s *streamer) subject() string { return s.e.cfg.Names.AIDeltas(s.job.Canvas) }
 
 // add is the provider's delta callback.
 func (s *streamer) add(d string) error {

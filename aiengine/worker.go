@@ -11,6 +11,7 @@ import (
 
 	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/ai"
+	"github.com/skerhq/sker/natsname"
 	"github.com/skerhq/sker/store"
 )
 
@@ -21,7 +22,7 @@ var errCancelled = errors.New("cancelled")
 // Workers at a time, and commits results through f.
 func (e *Engine) Start(ctx context.Context, f Finisher) error {
 	cons, err := e.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:       "sker-ai-workers",
+		Durable:       natsname.AIWorkers,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       30 * time.Second,
 		MaxAckPending: e.cfg.Workers * 4,

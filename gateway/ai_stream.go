@@ -8,7 +8,7 @@ import (
 )
 
 // AI answers stream to clients as ephemeral "ai.delta" frames published by
-// the AI engine on <prefix>.<canvas>.ai (never journaled); the final text
+// the AI engine on the canvas's AI subject (never journaled); the final text
 // arrives as an ordinary committed change. The room keeps the text so far
 // of each running answer, so that a client joining mid-run first gets an
 // "ai.text" frame with it and then the deltas that follow.
@@ -37,12 +37,6 @@ type aiText struct {
 	run  string
 	text []byte
 }
-
-// AISubject is the subject on which the AI engine publishes a canvas's
-// answer deltas.
-func AISubject(prefix, canvasID string) string { return prefix + "." + canvasID + ".ai" }
-
-func (r *room) aiSubject() string { return AISubject(r.g.cfg.PresencePrefix, r.id) }
 
 // onAI keeps the text so far and forwards the frame to every member.
 func (r *room) onAI(msg *nats.Msg) {

@@ -19,6 +19,7 @@ import (
 	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/auth"
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/natsname"
 	"github.com/skerhq/sker/store"
 )
 
@@ -27,7 +28,6 @@ type Canvases interface {
 	SubmitAsync(canvasID, author, clientBatchID string, ops []canvas.Op) func(context.Context) (uint64, error)
 	Since(ctx context.Context, canvasID string, seq uint64) (actors.CatchUp, error)
 	Snapshot(ctx context.Context, canvasID string) (canvas.Export, error)
-	FanoutSubject(canvasID string) string
 }
 
 // Authenticator checks a bearer token (*auth.Service).
@@ -99,9 +99,11 @@ type Config struct {
 	// that frames on their way join the same write; zero (the default)
 	// does not wait: frames queued while a write runs share the next one.
 	WriteCoalesce time.Duration
-	// PresencePrefix: presence goes to PresencePrefix.<canvas>.presence;
-	// default "sker.canvas".
-	PresencePrefix string
+	// Names gives every subject the gateway hears and publishes on: a
+	// canvas's changes (from the canvas actors), presence, members and AI
+	// deltas, and revoked credentials; zero means natsname.Default().
+	// Every node of a deployment must have the same.
+	Names natsname.Names
 	// Registerer receives the gateway's metrics; nil leaves them
 	// unregistered.
 	Registerer prometheus.Registerer
@@ -126,8 +128,8 @@ func (c *Config) setDefaults() {
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 10 * time.Second
 	}
-	if c.PresencePrefix == "" {
-		c.PresencePrefix = "sker.canvas"
+	if c.Names.IsZero() {
+		c.Names = natsname.Default()
 	}
 	if c.RoleTTL <= 0 {
 		c.RoleTTL = time.Minute

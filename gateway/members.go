@@ -12,17 +12,13 @@ import (
 )
 
 // Membership changes reach live connections at once: the REST layer calls
-// MemberChanged, which publishes on <prefix>.<canvas>.members for every
+// MemberChanged, which publishes on the canvas's members subject for every
 // gateway; each looks up the role again for its sessions of that user on
 // that canvas, updates it, or, when the membership is gone (or the canvas
 // deleted), takes them off the canvas with an error frame and a left frame.
 
 type memberEvent struct {
 	User string `json:"user,omitempty"` // empty: every member (canvas deleted)
-}
-
-func (r *room) membersSubject() string {
-	return r.g.cfg.PresencePrefix + "." + r.id + ".members"
 }
 
 // MemberChanged tells every gateway that userID's membership of canvasID
@@ -32,8 +28,7 @@ func (g *Gateway) MemberChanged(canvasID, userID string) {
 		return
 	}
 	data, _ := json.Marshal(memberEvent{User: userID})
-	subject := g.cfg.PresencePrefix + "." + canvasID + ".members"
-	if err := g.cfg.Conn.Publish(subject, data); err != nil {
+	if err := g.cfg.Conn.Publish(g.cfg.Names.Members(canvasID), data); err != nil {
 		g.log.Warn("publish membership change", "canvas_id", canvasID, "err", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/natsname"
 	"github.com/skerhq/sker/store"
 )
 
@@ -468,30 +469,30 @@ func testJoinWhileCanvasChanges(t *testing.T, delay time.Duration) {
 	}
 }
 
-// relayedCanvases makes the gateway read a canvas's fanout from a relay
-// subject, to which the test forwards the hub's messages, or not.
-type relayedCanvases struct{ Canvases }
-
-func (relayedCanvases) FanoutSubject(canvasID string) string { return "relay." + canvasID + ".changes" }
-
 // TestFanoutGap: when the gateway misses a fanout message it fetches the
 // missing batches from the canvas, so its clients see no gap; when the
 // canvas no longer keeps them, its clients are closed with 4011 and rejoin
 // with since.
 func TestFanoutGap(t *testing.T) {
-	s := newStack(t, func(c *Config) { c.Canvases = relayedCanvases{c.Canvases} },
+	// The gateway hears a canvas's fanout under a prefix of its own, to
+	// which the test forwards the hub's messages, or not.
+	relay, err := natsname.New("RELAY")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newStack(t, func(c *Config) { c.Names = relay },
 		func(c *actors.Config) { c.History = 2 })
 	aID, aTok := s.user("a")
 	cid := s.canvas(aID, nil)
 	var mu sync.Mutex
 	drop := map[uint64]bool{}
-	sub, err := s.nc.Subscribe(s.hub.FanoutSubject(cid), func(m *nats.Msg) {
-		first, _ := seqHeader(m, actors.HeaderFirstSeq)
+	sub, err := s.nc.Subscribe(natsname.Default().Changes(cid), func(m *nats.Msg) {
+		first, _ := seqHeader(m, natsname.HeaderFirstSeq)
 		mu.Lock()
 		dropped := drop[first]
 		mu.Unlock()
 		if !dropped {
-			_ = s.nc.PublishMsg(&nats.Msg{Subject: relayedCanvases{}.FanoutSubject(cid), Header: m.Header, Data: m.Data})
+			_ = s.nc.PublishMsg(&nats.Msg{Subject: relay.Changes(cid), Header: m.Header, Data: m.Data})
 		}
 	})
 	if err != nil {

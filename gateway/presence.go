@@ -29,10 +29,6 @@ type presenceState struct {
 	timer   *time.Timer
 }
 
-func (r *room) presenceSubject() string {
-	return r.g.cfg.PresencePrefix + "." + r.id + ".presence"
-}
-
 // presence publishes a client's presence, at most once per interval per
 // canvas; a frame inside the interval replaces any waiting one and goes out
 // when the interval ends, so the last position always arrives.
@@ -83,7 +79,7 @@ func (m *membership) flushPresence(s *session) {
 }
 
 func (r *room) publish(frame []byte) {
-	if err := r.g.cfg.Conn.Publish(r.presenceSubject(), frame); err != nil {
+	if err := r.g.cfg.Conn.Publish(r.g.cfg.Names.Presence(r.id), frame); err != nil {
 		r.g.log.Debug("presence publish failed", "canvas_id", r.id, "err", err)
 	}
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // Revoked credentials end their connections at once, on every node: the
-// account service calls Revoked, which publishes on <prefix>.revoked for
+// account service calls Revoked, which publishes on the revoked subject for
 // every gateway; each closes its sessions that authenticated with the
 // revoked credential with 4001 "unauthorized" (log in again).
 
@@ -18,8 +18,6 @@ type revokedEvent struct {
 	Token string `json:"token,omitempty"` // an API token's id; empty: every access token
 }
 
-func (g *Gateway) revokedSubject() string { return g.cfg.PresencePrefix + ".revoked" }
-
 var _ auth.RevocationListener = (*Gateway)(nil)
 
 // Revoked implements auth.RevocationListener: it tells every gateway that
@@ -27,14 +25,14 @@ var _ auth.RevocationListener = (*Gateway)(nil)
 // userID was signed out everywhere.
 func (g *Gateway) Revoked(userID, tokenID string) {
 	data, _ := json.Marshal(revokedEvent{User: userID, Token: tokenID})
-	if err := g.cfg.Conn.Publish(g.revokedSubject(), data); err != nil {
+	if err := g.cfg.Conn.Publish(g.cfg.Names.Revoked(), data); err != nil {
 		g.log.Warn("publish revocation", "user_id", userID, "err", err)
 	}
 }
 
 // subscribeRevoked starts hearing revocations from every gateway.
 func (g *Gateway) subscribeRevoked() (*nats.Subscription, error) {
-	return g.cfg.Conn.Subscribe(g.revokedSubject(), func(msg *nats.Msg) {
+	return g.cfg.Conn.Subscribe(g.cfg.Names.Revoked(), func(msg *nats.Msg) {
 		var ev revokedEvent
 		if err := json.Unmarshal(msg.Data, &ev); err != nil || ev.User == "" {
 			return

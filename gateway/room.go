@@ -12,6 +12,7 @@ import (
 
 	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/natsname"
 )
 
 // CloseResync asks the client to reconnect and rejoin with since: the
@@ -52,20 +53,20 @@ func newRoom(g *Gateway, id string) *room {
 
 func (r *room) subscribe() error {
 	var err error
-	if r.sub, err = r.g.cfg.Conn.Subscribe(r.g.cfg.Canvases.FanoutSubject(r.id), r.onChanges); err != nil {
+	if r.sub, err = r.g.cfg.Conn.Subscribe(r.g.cfg.Names.Changes(r.id), r.onChanges); err != nil {
 		return err
 	}
 	_ = r.sub.SetPendingLimits(-1, 256<<20)
-	if r.psub, err = r.g.cfg.Conn.Subscribe(r.presenceSubject(), r.onPresence); err != nil {
+	if r.psub, err = r.g.cfg.Conn.Subscribe(r.g.cfg.Names.Presence(r.id), r.onPresence); err != nil {
 		_ = r.sub.Unsubscribe()
 		return err
 	}
-	if r.aisub, err = r.g.cfg.Conn.Subscribe(r.aiSubject(), r.onAI); err != nil {
+	if r.aisub, err = r.g.cfg.Conn.Subscribe(r.g.cfg.Names.AIDeltas(r.id), r.onAI); err != nil {
 		_ = r.sub.Unsubscribe()
 		_ = r.psub.Unsubscribe()
 		return err
 	}
-	if r.msub, err = r.g.cfg.Conn.Subscribe(r.membersSubject(), r.onMembers); err != nil {
+	if r.msub, err = r.g.cfg.Conn.Subscribe(r.g.cfg.Names.Members(r.id), r.onMembers); err != nil {
 		r.unsubscribe()
 		return err
 	}
@@ -90,8 +91,8 @@ func seqHeader(msg *nats.Msg, key string) (uint64, bool) {
 // onChanges receives committed batches from the canvas actor, in order per
 // publisher; NATS calls it on one goroutine per subscription.
 func (r *room) onChanges(msg *nats.Msg) {
-	first, ok1 := seqHeader(msg, actors.HeaderFirstSeq)
-	last, ok2 := seqHeader(msg, actors.HeaderLastSeq)
+	first, ok1 := seqHeader(msg, natsname.HeaderFirstSeq)
+	last, ok2 := seqHeader(msg, natsname.HeaderLastSeq)
 	if !ok1 || !ok2 || last < first {
 		r.g.log.Warn("fanout message without seq headers", "canvas_id", r.id)
 		return

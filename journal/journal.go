@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/natsname"
 )
 
 // Errors of Append.
@@ -31,19 +32,17 @@ var (
 
 // Config describes the stream. Zero fields take the documented defaults.
 type Config struct {
-	Stream  string // stream name; default "SKER_JOURNAL"
-	Prefix  string // subject prefix; default "sker.journal" (subjects prefix.<canvas id>)
-	Replica int    // replicas; default 1 (3 on a NATS cluster protects against losing a node)
+	// Names gives the stream (Names.JournalStream) and the subject of each
+	// canvas (Names.Journal); zero means natsname.Default().
+	Names   natsname.Names
+	Replica int // replicas; default 1 (3 on a NATS cluster protects against losing a node)
 	// DuplicateWindow is how long message ids are remembered; default 2m.
 	DuplicateWindow time.Duration
 }
 
 func (c *Config) setDefaults() {
-	if c.Stream == "" {
-		c.Stream = "SKER_JOURNAL"
-	}
-	if c.Prefix == "" {
-		c.Prefix = "sker.journal"
+	if c.Names.IsZero() {
+		c.Names = natsname.Default()
 	}
 	if c.Replica <= 0 {
 		c.Replica = 1
@@ -63,10 +62,11 @@ type Journal struct {
 // Open creates or updates the journal stream and returns the Journal.
 func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Journal, error) {
 	cfg.setDefaults()
+	name := cfg.Names.JournalStream()
 	stream, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        cfg.Stream,
+		Name:        name,
 		Description: "SKER canvas journal: one subject per canvas",
-		Subjects:    []string{cfg.Prefix + ".*"},
+		Subjects:    []string{cfg.Names.JournalSubjects()},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Replicas:    cfg.Replica,
@@ -74,13 +74,13 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Journal, er
 		Discard:     jetstream.DiscardOld,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("journal: create stream %s: %w", cfg.Stream, err)
+		return nil, fmt.Errorf("journal: create stream %s: %w", name, err)
 	}
 	return &Journal{cfg: cfg, js: js, stream: stream}, nil
 }
 
 // Subject is the journal subject of a canvas.
-func (j *Journal) Subject(canvasID string) string { return j.cfg.Prefix + "." + canvasID }
+func (j *Journal) Subject(canvasID string) string { return j.cfg.Names.Journal(canvasID) }
 
 // Record is one journal message: an owner's epoch marker (no batches) or a
 // group of batches committed together.

@@ -15,6 +15,14 @@ import (
 // connection to it. Both close when the test ends.
 func JetStream(t testing.TB) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
+	return Connect(t, NATSServer(t))
+}
+
+// NATSServer starts the server of JetStream without connecting to it, for
+// a test that connects several clients (or several nodes) to one server.
+// It shuts down when the test ends.
+func NATSServer(t testing.TB) *server.Server {
+	t.Helper()
 	ns, err := server.NewServer(&server.Options{
 		DontListen: true, JetStream: true, StoreDir: filepath.Join(t.TempDir(), "js"), NoLog: true, NoSigs: true,
 	})
@@ -26,6 +34,12 @@ func JetStream(t testing.TB) (*nats.Conn, jetstream.JetStream) {
 		t.Fatalf("nats server not ready in 10s")
 	}
 	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	return ns
+}
+
+// Connect opens a connection of its own to ns, closed when the test ends.
+func Connect(t testing.TB, ns *server.Server) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
 	nc, err := nats.Connect("", nats.InProcessServer(ns))
 	if err != nil {
 		t.Fatalf("nats connect: %v", err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"golang.org/x/crypto/bcrypt"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/skerhq/sker/auth"
 	"github.com/skerhq/sker/gateway"
 	"github.com/skerhq/sker/journal"
+	"github.com/skerhq/sker/natsname"
 	"github.com/skerhq/sker/store"
 	"github.com/skerhq/sker/testkit"
 )
@@ -31,6 +33,7 @@ import (
 // for tests in packages that the node's parts do not import themselves.
 type Node struct {
 	Store   store.Store
+	Journal *journal.Journal
 	Auth    *auth.Service
 	Hub     *actors.Hub
 	AI      *aiengine.Engine
@@ -42,6 +45,13 @@ type Node struct {
 
 // NodeConfig adjusts a Node; zero fields take the defaults.
 type NodeConfig struct {
+	// NATS is the server the node connects to (with a connection of its
+	// own); nil starts one for the node alone. Nodes of different
+	// deployments on one server need different Names.
+	NATS *server.Server
+	// Names are the NATS names of every part of the node; zero means
+	// natsname.Default().
+	Names   natsname.Names
 	AI      ai.Config
 	Engine  func(*aiengine.Config)
 	Actors  func(*actors.Config)
@@ -53,8 +63,12 @@ func StartNode(t testing.TB, cfg NodeConfig) *Node {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
-	nc, js := testkit.JetStream(t)
-	j, err := journal.Open(ctx, js, journal.Config{})
+	ns := cfg.NATS
+	if ns == nil {
+		ns = testkit.NATSServer(t)
+	}
+	nc, js := testkit.Connect(t, ns)
+	j, err := journal.Open(ctx, js, journal.Config{Names: cfg.Names})
 	if err != nil {
 		t.Fatalf("journal: %v", err)
 	}
@@ -67,7 +81,7 @@ func StartNode(t testing.TB, cfg NodeConfig) *Node {
 	if err != nil {
 		t.Fatalf("ai registry: %v", err)
 	}
-	ecfg := aiengine.Config{Registry: reg, JS: js, Conn: nc, Store: st, Logger: testkit.Logger()}
+	ecfg := aiengine.Config{Registry: reg, JS: js, Conn: nc, Store: st, Logger: testkit.Logger(), Names: cfg.Names}
 	if cfg.Engine != nil {
 		cfg.Engine(&ecfg)
 	}
@@ -75,7 +89,7 @@ func StartNode(t testing.TB, cfg NodeConfig) *Node {
 	if err != nil {
 		t.Fatalf("ai engine: %v", err)
 	}
-	hcfg := actors.Config{Store: st, Journal: j, Conn: nc, Logger: testkit.Logger(), AI: eng, AIRunTimeout: ecfg.RunTimeout}
+	hcfg := actors.Config{Store: st, Journal: j, Conn: nc, Logger: testkit.Logger(), AI: eng, AIRunTimeout: ecfg.RunTimeout, Names: cfg.Names}
 	if cfg.Actors != nil {
 		cfg.Actors(&hcfg)
 	}
@@ -87,7 +101,7 @@ func StartNode(t testing.TB, cfg NodeConfig) *Node {
 		t.Fatalf("ai engine start: %v", err)
 	}
 	authSvc := auth.New(auth.Config{Secret: []byte(strings.Repeat("k", 32)), BcryptCost: bcrypt.MinCost}, st, nil, testkit.Logger())
-	gcfg := gateway.Config{Canvases: hub, Auth: authSvc, Roles: st, Conn: nc, Logger: testkit.Logger()}
+	gcfg := gateway.Config{Canvases: hub, Auth: authSvc, Roles: st, Conn: nc, Logger: testkit.Logger(), Names: cfg.Names}
 	if cfg.Gateway != nil {
 		cfg.Gateway(&gcfg)
 	}
@@ -111,5 +125,5 @@ func StartNode(t testing.TB, cfg NodeConfig) *Node {
 		_ = eng.Stop(ctx)
 		_ = hub.Shutdown(ctx)
 	})
-	return &Node{Store: st, Auth: authSvc, Hub: hub, AI: eng, Gateway: gw, Conn: nc, WSURL: "ws://" + ln.Addr().String() + "/ws"}
+	return &Node{Store: st, Journal: j, Auth: authSvc, Hub: hub, AI: eng, Gateway: gw, Conn: nc, WSURL: "ws://" + ln.Addr().String() + "/ws"}
 }
