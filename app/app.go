@@ -28,6 +28,7 @@ import (
 	"github.com/skerhq/sker/gateway"
 	skerhttp "github.com/skerhq/sker/http"
 	"github.com/skerhq/sker/journal"
+	"github.com/skerhq/sker/natsname"
 	"github.com/skerhq/sker/store"
 	"github.com/skerhq/sker/ui"
 )
@@ -41,6 +42,7 @@ type App struct {
 	lock    *dirlock.Lock     // DATA_DIR, held until close
 	nats    *embednats.Server // nil with an external NATS
 	nc      *nats.Conn
+	names   natsname.Names // NATS_PREFIX's, for every part
 	store   store.Store
 	journal *journal.Journal
 	redis   *redis.Client // nil without REDIS_URL
@@ -85,7 +87,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err != nil {
 		return nil, fmt.Errorf("app: jetstream: %w", err)
 	}
-	if a.journal, err = journal.Open(ctx, js, journal.Config{}); err != nil {
+	if a.names, err = natsname.New(cfg.NatsPrefix); err != nil {
+		return nil, fmt.Errorf("app: NATS_PREFIX: %w", err)
+	}
+	if a.journal, err = journal.Open(ctx, js, journal.Config{Names: a.names}); err != nil {
 		return nil, err
 	}
 	registry := prometheus.NewRegistry()
@@ -93,7 +98,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		return nil, err
 	}
 	a.hub, err = actors.NewHub(actors.Config{
-		Store: a.store, Journal: a.journal, Conn: a.nc, Logger: log,
+		Store: a.store, Journal: a.journal, Conn: a.nc, Logger: log, Names: a.names,
 		IdleTimeout: cfg.CanvasIdleTimeout, History: cfg.CanvasHistory, HistoryBytes: int(min(cfg.CanvasHistorySize, math.MaxInt32)),
 		Registerer: registry,
 		AI:         a.ai, AIRunTimeout: cfg.AIRunTimeout, AIContextTokens: cfg.AIContextTokens,
@@ -110,7 +115,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		return nil, err
 	}
 	a.gateway, err = gateway.New(gateway.Config{
-		Canvases: a.hub, Auth: a.auth, Roles: a.store, Conn: a.nc, Logger: log, Registerer: registry,
+		Canvases: a.hub, Auth: a.auth, Roles: a.store, Conn: a.nc, Logger: log, Registerer: registry, Names: a.names,
 		Origins: origins(cfg.CORSOrigin),
 	})
 	if err != nil {
@@ -176,7 +181,7 @@ func (a *App) newAIEngine(ctx context.Context, js jetstream.JetStream) (*aiengin
 		a.log.Info("AI provider configured", "provider", p.Name, "models", p.Models)
 	}
 	return aiengine.New(ctx, aiengine.Config{
-		Registry: reg, JS: js, Conn: a.nc, Store: a.store, Logger: a.log,
+		Registry: reg, JS: js, Conn: a.nc, Store: a.store, Logger: a.log, Names: a.names,
 		Workers: a.cfg.AIWorkers, RunTimeout: a.cfg.AIRunTimeout,
 		MaxRunsPerUser: a.cfg.AIMaxRunsPerUser, RunsPerMinute: a.cfg.AIRunsPerMinute,
 	})

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/joho/godotenv"
+
+	"github.com/skerhq/sker/natsname"
 )
 
 // Config is the whole configuration of one sker process. The zero value is
@@ -33,6 +35,7 @@ type Config struct {
 	NatsURL         string // NATS_URL: external NATS; empty means embedded server
 	NatsConfig      string // NATS_CONFIG: embedded server config; default "nats.conf" when present
 	NatsListen      string // NATS_LISTEN: host:port the embedded server listens on; default none (in-process only)
+	NatsPrefix      string // NATS_PREFIX: prefix of every NATS stream and subject (natsname); default "SKER"
 
 	OpenAIKey        string // OPENAI_API_KEY
 	OpenAIBaseURL    string // OPENAI_BASE_URL
@@ -118,6 +121,13 @@ var settings = []setting{
 	{"NATS_URL", "", "nats://… external NATS (empty: embedded server)", natsURL},
 	{"NATS_CONFIG", "", "embedded NATS config file (default: nats.conf when present)", str(func(c *Config) *string { return &c.NatsConfig })},
 	{"NATS_LISTEN", "", "host:port for the embedded NATS server (empty: in-process only)", str(func(c *Config) *string { return &c.NatsListen })},
+	{"NATS_PREFIX", natsname.DefaultPrefix, "prefix of the NATS streams and subjects (deployments sharing a NATS system need different ones)", func(c *Config, v string) error {
+		if err := natsname.Check(v); err != nil {
+			return fmt.Errorf("want 1 to %d letters, digits, '_' or '-', starting with a letter or digit, got %q", natsname.MaxPrefixLen, v)
+		}
+		c.NatsPrefix = v
+		return nil
+	}},
 	{"OPENAI_API_KEY", "", "OpenAI API key", str(func(c *Config) *string { return &c.OpenAIKey })},
 	{"OPENAI_BASE_URL", "", "OpenAI-compatible base URL", schemeURL([]string{"http", "https"}, func(c *Config) *string { return &c.OpenAIBaseURL })},
 	{"ANTHROPIC_API_KEY", "", "Anthropic API key", str(func(c *Config) *string { return &c.AnthropicKey })},

@@ -19,7 +19,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Port != 3000 || c.DataDir != "./data" || c.Env != "development" || c.LogLevel != "info" || c.LogFormat != "text" ||
 		c.AccessTokenTTL != 15*time.Minute || c.CanvasIdleTimeout != 5*time.Minute || c.CanvasHistory != 1000 || c.CanvasHistorySize != 8<<20 || c.BodyLimit != 4<<20 ||
-		c.UploadPath != "./data/uploads" || c.AIWorkers != 4 || len(rest) != 0 {
+		c.UploadPath != "./data/uploads" || c.AIWorkers != 4 || c.NatsPrefix != "SKER" || len(rest) != 0 {
 		t.Fatalf("defaults: got %+v", c)
 	}
 }
@@ -48,11 +48,24 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"REDIS_URL", "http://x"}, {"NATS_URL", "nats//broken"}, {"JWT_SECRET", "short"},
 		{"ACCESS_TOKEN_TTL", "forever"}, {"MAX_FILE_SIZE", "-3MB"}, {"LOG_LEVEL", "loud"}, {"LOG_FORMAT", "xml"},
 		{"AI_WORKERS", "-1"}, {"CANVAS_IDLE_TIMEOUT", "1ms"}, {"CANVAS_HISTORY", "5"}, {"CANVAS_HISTORY", "many"}, {"CANVAS_HISTORY_SIZE", "lots"}, {"OPENAI_BASE_URL", "ftp://x"},
+		{"NATS_PREFIX", "a.b"}, {"NATS_PREFIX", "sker*"}, {"NATS_PREFIX", "-x"}, {"NATS_PREFIX", strings.Repeat("P", 33)},
 	} {
 		_, _, err := Load(nil, env(map[string]string{tc.key: tc.value}), "")
 		if err == nil || !strings.Contains(err.Error(), tc.key) {
 			t.Errorf("%s=%q: got %v; want an error naming %s", tc.key, tc.value, err, tc.key)
 		}
+	}
+}
+
+// TestNATSPrefix: NATS_PREFIX takes letters, digits, '_' and '-', and a
+// flag set to nothing is refused rather than taken as the default.
+func TestNATSPrefix(t *testing.T) {
+	c, _, err := Load(nil, env(map[string]string{"NATS_PREFIX": "team-b_2"}), "")
+	if err != nil || c.NatsPrefix != "team-b_2" {
+		t.Fatalf("NATS_PREFIX=team-b_2: got %q, %v; want team-b_2, nil", c.NatsPrefix, err)
+	}
+	if _, _, err := Load([]string{"--nats-prefix="}, env(nil), ""); err == nil || !strings.Contains(err.Error(), "NATS_PREFIX") {
+		t.Fatalf("--nats-prefix=: got %v; want an error naming NATS_PREFIX", err)
 	}
 }
 
