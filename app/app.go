@@ -121,6 +121,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err != nil {
 		return nil, err
 	}
+	a.auth.OnRevoke(a.gateway)
 	a.http = skerhttp.New(skerhttp.Config{
 		BodyLimit: cfg.BodyLimit, CORSOrigin: cfg.CORSOrigin, Version: version, StartedAt: time.Now(),
 		HeaderTimeout: cfg.HeaderTimeout, BodyTimeout: cfg.BodyTimeout,
