@@ -284,6 +284,7 @@ func TestConfigErrors(t *testing.T) {
 		{"production without JWT_SECRET", []string{"serve"}, map[string]string{"SKER_ENV": "production", "JWT_SECRET": ""}, "JWT_SECRET"},
 		{"JWT_SECRET too short", []string{"serve"}, map[string]string{"JWT_SECRET": "short"}, "JWT_SECRET"},
 		{"bad DATABASE_URL", []string{"migrate"}, map[string]string{"DATABASE_URL": "mysql://localhost/x"}, "DATABASE_URL"},
+		{"NATS_PREFIX not one token", []string{"serve"}, map[string]string{"NATS_PREFIX": "sker.b"}, "NATS_PREFIX"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := NewSker(t, Options{Env: tc.env})
