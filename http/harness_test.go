@@ -34,7 +34,7 @@ var _ skerhttp.Canvases = (*actors.Hub)(nil)
 // harness is one Server on a fresh SQLite store, with real canvas actors on
 // an in-process JetStream server (no TCP port).
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *skerhttp.Server
 	st      store.Store
 	auth    *auth.Service
@@ -192,7 +192,7 @@ func (h *harness) del(path, token string) response {
 }
 
 // decode unmarshals the body into v after checking the status.
-func (r response) decode(t *testing.T, status int, v any) {
+func (r response) decode(t testing.TB, status int, v any) {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("got status %d (%s); want %d", r.status, r.body, status)
@@ -215,7 +215,7 @@ type apiError struct {
 
 // wantError checks a failure: status, the JSON error shape, its code and
 // field ("" for none).
-func (r response) wantError(t *testing.T, status int, code, field string) apiError {
+func (r response) wantError(t testing.TB, status int, code, field string) apiError {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("got status %d (%s); want %d", r.status, r.body, status)

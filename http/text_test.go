@@ -32,7 +32,7 @@ type storeNode struct {
 	running bool
 }
 
-func newStoreNode(t *testing.T, kind string) *storeNode {
+func newStoreNode(t testing.TB, kind string) *storeNode {
 	t.Helper()
 	ctx := context.Background()
 	var st store.Store
@@ -195,7 +195,7 @@ func testInvalidText(t *testing.T, kind string) {
 // checkCanvases checks that every canvas of the token's user exports valid
 // UTF-8 JSON equal to its snapshot, that a graceful stop checkpoints each
 // at its seq, and that each exports the same bytes after the restart.
-func checkCanvases(t *testing.T, n *storeNode, tok string, want []string) {
+func checkCanvases(t testing.TB, n *storeNode, tok string, want []string) {
 	t.Helper()
 	var cs struct {
 		Canvases []canvasBody `json:"canvases"`
