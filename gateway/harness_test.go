@@ -117,6 +117,7 @@ func newStackWith(t testing.TB, opts stackOptions) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	authSvc.OnRevoke(gw)
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	app.Get("/ws", gw.Handler())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
