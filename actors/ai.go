@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/textcheck"
 )
@@ -31,21 +32,13 @@ const (
 	AICancelled = "cancelled"
 )
 
-// Codes of rejected AI ops.
-const (
-	CodeAIRunning     = "ai_running"     // the card is already running
-	CodeAINotRunning  = "ai_not_running" // cancel of a card that is not running
-	CodeAILimit       = "ai_limit"       // over the per-user concurrent runs
-	CodeAIRateLimited = "ai_rate_limited"
-)
-
 // AIEngine is what canvas actors need of the AI engine.
 type AIEngine interface {
 	// Resolve picks the provider and model for a card (empty: defaults)
 	// or returns an error whose message the card shows.
 	Resolve(provider, model string) (string, string, error)
 	// Admit counts a new run against the user's limits, or returns an
-	// *canvas.OpError with CodeAILimit or CodeAIRateLimited.
+	// *canvas.OpError with apierr.CodeAILimit or apierr.CodeAIRateLimited.
 	Admit(userID, runID string) error
 	// Release ends a run's count; calling it twice is harmless.
 	Release(runID string)
@@ -134,15 +127,15 @@ func (a *canvasActor) translateAI(m *submit) (ops []canvas.Op, fx aiEffects, ok 
 		return nil, fx, false, nil
 	}
 	if len(m.Ops) != 1 {
-		return nil, fx, true, &canvas.OpError{Code: canvas.CodeInvalidOp, Message: "an ai op must be alone in its batch", Index: -1}
+		return nil, fx, true, &canvas.OpError{Code: apierr.CodeInvalidOp, Message: "an ai op must be alone in its batch", Index: -1}
 	}
 	op := m.Ops[0]
 	n := a.st.Nodes[op.ID]
 	if n == nil {
-		return nil, fx, true, &canvas.OpError{Code: canvas.CodeUnknownID, Message: "no node " + quote(op.ID), Index: 0}
+		return nil, fx, true, &canvas.OpError{Code: apierr.CodeUnknownID, Message: "no node " + quote(op.ID), Index: 0}
 	}
 	if n.Kind != "ai" {
-		return nil, fx, true, &canvas.OpError{Code: canvas.CodeKindNotAllowed, Message: op.Op + " needs an ai card", Index: 0}
+		return nil, fx, true, &canvas.OpError{Code: apierr.CodeKindNotAllowed, Message: op.Op + " needs an ai card", Index: 0}
 	}
 	switch op.Op {
 	case OpAIRun:
@@ -150,14 +143,14 @@ func (a *canvasActor) translateAI(m *submit) (ops []canvas.Op, fx aiEffects, ok 
 	case OpAICancel:
 		ops, fx.after, err = a.aiCancel(n)
 	default:
-		err = &canvas.OpError{Code: canvas.CodeUnknownOp, Message: "unknown op " + quote(op.Op), Index: 0}
+		err = &canvas.OpError{Code: apierr.CodeUnknownOp, Message: "unknown op " + quote(op.Op), Index: 0}
 	}
 	return ops, fx, true, err
 }
 
 func (a *canvasActor) aiRun(n *canvas.Node, user string) ([]canvas.Op, aiEffects, error) {
 	if dataString(n, "ai_status") == AIRunning {
-		return nil, aiEffects{}, &canvas.OpError{Code: CodeAIRunning, Message: "the card is already running", Index: 0}
+		return nil, aiEffects{}, &canvas.OpError{Code: apierr.CodeAIRunning, Message: "the card is already running", Index: 0}
 	}
 	eng := a.hub.cfg.AI
 	now := a.hub.cfg.Now()
@@ -201,7 +194,7 @@ func (a *canvasActor) aiRun(n *canvas.Node, user string) ([]canvas.Op, aiEffects
 
 func (a *canvasActor) aiCancel(n *canvas.Node) ([]canvas.Op, afterCommit, error) {
 	if dataString(n, "ai_status") != AIRunning {
-		return nil, nil, &canvas.OpError{Code: CodeAINotRunning, Message: "the card is not running", Index: 0}
+		return nil, nil, &canvas.OpError{Code: apierr.CodeAINotRunning, Message: "the card is not running", Index: 0}
 	}
 	run := dataString(n, "ai_run")
 	ops := []canvas.Op{aiUpdate(n.ID, map[string]any{"ai_status": AICancelled, "ai_finished_at": a.now()})}

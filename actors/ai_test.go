@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
 )
 
@@ -120,7 +121,7 @@ func TestAIRunAssemblesContextAndFinishes(t *testing.T) {
 	// Running again while running is refused.
 	_, err := h.Submit(context.Background(), id, "a", "", []canvas.Op{{Op: OpAIRun, ID: "q"}})
 	var opErr *canvas.OpError
-	if !errors.As(err, &opErr) || opErr.Code != CodeAIRunning {
+	if !errors.As(err, &opErr) || opErr.Code != apierr.CodeAIRunning {
 		t.Fatalf("second run: got %v; want ai_running", err)
 	}
 	err = h.FinishAIRun(context.Background(), id, "q", job.Run, AIResult{Status: AIDone, Text: "42", InputTokens: 7, OutputTokens: 2})
@@ -164,11 +165,11 @@ func TestAIRunRejections(t *testing.T) {
 		ops  []canvas.Op
 		code string
 	}{
-		{[]canvas.Op{{Op: OpAIRun, ID: "t"}}, canvas.CodeKindNotAllowed},
-		{[]canvas.Op{{Op: OpAIRun, ID: "nope"}}, canvas.CodeUnknownID},
-		{[]canvas.Op{{Op: OpAIRun, ID: "q"}, textNode("u", "x")}, canvas.CodeInvalidOp},
-		{[]canvas.Op{{Op: OpAICancel, ID: "q"}}, CodeAINotRunning},
-		{[]canvas.Op{{Op: "ai.finish", ID: "q"}}, canvas.CodeUnknownOp},
+		{[]canvas.Op{{Op: OpAIRun, ID: "t"}}, apierr.CodeKindNotAllowed},
+		{[]canvas.Op{{Op: OpAIRun, ID: "nope"}}, apierr.CodeUnknownID},
+		{[]canvas.Op{{Op: OpAIRun, ID: "q"}, textNode("u", "x")}, apierr.CodeInvalidOp},
+		{[]canvas.Op{{Op: OpAICancel, ID: "q"}}, apierr.CodeAINotRunning},
+		{[]canvas.Op{{Op: "ai.finish", ID: "q"}}, apierr.CodeUnknownOp},
 	} {
 		_, err := h.Submit(context.Background(), id, "a", "", tc.ops)
 		var opErr *canvas.OpError
@@ -176,10 +177,10 @@ func TestAIRunRejections(t *testing.T) {
 			t.Fatalf("%v: got %v; want %s", tc.ops[0].Op, err, tc.code)
 		}
 	}
-	eng.admitErr = &canvas.OpError{Code: CodeAILimit, Message: "too many", Index: 0}
+	eng.admitErr = &canvas.OpError{Code: apierr.CodeAILimit, Message: "too many", Index: 0}
 	_, err := h.Submit(context.Background(), id, "a", "", []canvas.Op{{Op: OpAIRun, ID: "q"}})
 	var opErr *canvas.OpError
-	if !errors.As(err, &opErr) || opErr.Code != CodeAILimit {
+	if !errors.As(err, &opErr) || opErr.Code != apierr.CodeAILimit {
 		t.Fatalf("over the limit: got %v; want ai_limit", err)
 	}
 	if after := exportJSON(t, snapshot(t, h, id)); after != before {

@@ -11,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/nats-io/nats.go"
 
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/journal"
 	"github.com/skerhq/sker/natsname"
@@ -85,7 +86,7 @@ func (a *canvasActor) commit(m *submit, after afterCommit) bool {
 	}
 	raw, err := json.Marshal(journal.Committed{Seq: a.st.Seq, Author: m.Author, At: b.At, ClientBatchID: m.ClientBatchID, Ops: m.Ops})
 	if err == nil && len(raw)+256 > a.hub.cfg.MaxRecordBytes {
-		err = &canvas.OpError{Code: canvas.CodeBatchTooLarge, Index: -1,
+		err = &canvas.OpError{Code: apierr.CodeBatchTooLarge, Index: -1,
 			Message: "batch is " + strconv.Itoa(len(raw)) + " bytes encoded; at most " + strconv.Itoa(a.hub.cfg.MaxRecordBytes-256)}
 	}
 	if err != nil {

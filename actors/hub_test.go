@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/journal"
 	"github.com/skerhq/sker/natsname"
@@ -66,7 +67,7 @@ func TestRejectedBatchChangesNothing(t *testing.T) {
 
 	_, err := h.Submit(context.Background(), id, "a", "", []canvas.Op{setText("n1", "changed"), addNode("n1")})
 	var opErr *canvas.OpError
-	if !errors.As(err, &opErr) || opErr.Code != canvas.CodeDuplicateID || opErr.Index != 1 {
+	if !errors.As(err, &opErr) || opErr.Code != apierr.CodeDuplicateID || opErr.Index != 1 {
 		t.Fatalf("submit: got %v; want duplicate_id at op 1", err)
 	}
 	if after := exportJSON(t, snapshot(t, h, id)); after != before {
@@ -293,7 +294,7 @@ func TestNodeCapAndLimitsApply(t *testing.T) {
 	mustSubmit(t, h, id, addNode("a"), addNode("b"))
 	_, err := h.Submit(context.Background(), id, "x", "", []canvas.Op{addNode("c")})
 	var opErr *canvas.OpError
-	if !errors.As(err, &opErr) || opErr.Code != canvas.CodeCanvasFull {
+	if !errors.As(err, &opErr) || opErr.Code != apierr.CodeCanvasFull {
 		t.Fatalf("third node: got %v; want canvas_full", err)
 	}
 }

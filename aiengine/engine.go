@@ -15,6 +15,7 @@ import (
 
 	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/ai"
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/natsname"
 	"github.com/skerhq/sker/store"
@@ -161,7 +162,7 @@ func (e *Engine) Admit(user, run string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.running[user] >= e.cfg.MaxRunsPerUser {
-		return &canvas.OpError{Code: actors.CodeAILimit, Index: 0,
+		return &canvas.OpError{Code: apierr.CodeAILimit, Index: 0,
 			Message: fmt.Sprintf("at most %d AI runs at once per user; wait for one to finish", e.cfg.MaxRunsPerUser)}
 	}
 	lim := e.limiters[user]
@@ -173,7 +174,7 @@ func (e *Engine) Admit(user, run string) error {
 		e.limiters[user] = lim
 	}
 	if !lim.Allow() {
-		return &canvas.OpError{Code: actors.CodeAIRateLimited, Index: 0,
+		return &canvas.OpError{Code: apierr.CodeAIRateLimited, Index: 0,
 			Message: fmt.Sprintf("at most %d AI runs a minute per user", e.cfg.RunsPerMinute)}
 	}
 	e.running[user]++

@@ -13,6 +13,7 @@ import (
 	"github.com/skerhq/sker/ai"
 	"github.com/skerhq/sker/ai/aitest"
 	"github.com/skerhq/sker/aiengine"
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/store"
 	"github.com/skerhq/sker/testkit/testnode"
@@ -240,8 +241,8 @@ func TestPerUserConcurrencyLimit(t *testing.T) {
 	f.must(run("q1"))
 	_, err := f.submit(run("q2"))
 	var opErr *canvas.OpError
-	if !errors.As(err, &opErr) || opErr.Code != actors.CodeAILimit {
-		t.Fatalf("second run: got %v; want %s", err, actors.CodeAILimit)
+	if !errors.As(err, &opErr) || opErr.Code != apierr.CodeAILimit {
+		t.Fatalf("second run: got %v; want %s", err, apierr.CodeAILimit)
 	}
 	if s := f.status("q2"); s != "" {
 		t.Fatalf("rejected card status: got %q; want untouched", s)

@@ -2,6 +2,9 @@
 // by the REST API and the WebSocket protocol. Every error a client can see is
 // an *Error: an HTTP status, a stable code, a human message and, for bad
 // input, the name of the offending field.
+//
+// The codes are in codes.go, the WebSocket close codes in close.go; no other
+// package declares one.
 package apierr
 
 import (
@@ -34,47 +37,6 @@ func (e *Error) Is(target error) bool {
 	}
 	return t.Code == e.Code
 }
-
-// Codes. They are part of the public protocol: never rename one, only add.
-const (
-	CodeBadRequest       = "bad_request"
-	CodeInvalidField     = "invalid_field"
-	CodeUnauthorized     = "unauthorized"
-	CodeTokenExpired     = "token_expired"
-	CodeForbidden        = "forbidden"
-	CodeNotFound         = "not_found"
-	CodeConflict         = "conflict"
-	CodeEmailTaken       = "email_taken"
-	CodeAlreadyMember    = "already_member"
-	CodeLastOwner        = "last_owner"
-	CodePayloadTooLarge  = "payload_too_large"
-	CodeUnsupportedMedia = "unsupported_media_type"
-	CodeRateLimited      = "rate_limited"
-	CodeUnavailable      = "unavailable"
-	CodeInternal         = "internal"
-	CodeUserNotFound     = "user_not_found"     // adding a member by an email with no account
-	CodeMethodNotAllowed = "method_not_allowed" // a known path with the wrong HTTP method
-	// CodeOutcomeUnknown: the journal did not answer in time, so a change may
-	// or may not have been committed; the client learns which from the
-	// canvas's history or snapshot before it retries.
-	CodeOutcomeUnknown = "outcome_unknown"
-	// CodeHistoryTrimmed: the changes asked for are older than the history
-	// the server keeps; the client takes a snapshot instead.
-	CodeHistoryTrimmed = "history_trimmed"
-	// CodeInvalidText: a string in the request is not valid UTF-8, or holds
-	// a character no store can keep (U+0000, a lone surrogate); field names
-	// where. Nothing is stored or replaced: the request changes nothing.
-	CodeInvalidText = "invalid_text"
-	// CodeHeadersTooLarge: the request's header section is over the server's
-	// limit (HTTP 431).
-	CodeHeadersTooLarge = "headers_too_large"
-	// CodeRequestTimeout: the request's header or body did not arrive
-	// within the server's read timeout (HTTP 408); the connection is closed.
-	CodeRequestTimeout = "request_timeout"
-	// CodeNotImplemented: the request method is not one the server knows
-	// (HTTP 501).
-	CodeNotImplemented = "not_implemented"
-)
 
 // New returns an *Error with the given status, code and message.
 func New(status int, code, message string) *Error {

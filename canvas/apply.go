@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/skerhq/sker/apierr"
 )
 
 // Node and edge kinds a canvas accepts.
@@ -111,10 +113,10 @@ func (u *Undo) saveEdge(s *State, id string) {
 // state is exactly as before and the error is an *OpError.
 func (s *State) Apply(b Batch) (*Undo, error) {
 	if len(b.Ops) == 0 {
-		return nil, &OpError{Code: CodeEmptyBatch, Message: "a batch needs at least one op", Index: -1}
+		return nil, &OpError{Code: apierr.CodeEmptyBatch, Message: "a batch needs at least one op", Index: -1}
 	}
 	if len(b.Ops) > s.limits.MaxBatchOps {
-		return nil, opErr(-1, CodeBatchTooLarge, "%d ops; at most %d per batch", len(b.Ops), s.limits.MaxBatchOps)
+		return nil, opErr(-1, apierr.CodeBatchTooLarge, "%d ops; at most %d per batch", len(b.Ops), s.limits.MaxBatchOps)
 	}
 	// The maps are made on first use: most batches touch no edge.
 	u := &Undo{seq: s.Seq}
@@ -161,9 +163,9 @@ func (s *State) applyOp(i int, op *Op, b Batch, u *Undo) error {
 	case OpCanvasUpdate:
 		return s.canvasUpdate(i, op, u)
 	case "":
-		return opErr(i, CodeInvalidOp, "op is required")
+		return opErr(i, apierr.CodeInvalidOp, "op is required")
 	default:
-		return opErr(i, CodeUnknownOp, "unknown op %q", op.Op)
+		return opErr(i, apierr.CodeUnknownOp, "unknown op %q", op.Op)
 	}
 }
 
@@ -175,16 +177,16 @@ func (s *State) nodeAdd(i int, op *Op, b Batch, u *Undo) error {
 		return err
 	}
 	if s.Nodes[op.ID] != nil {
-		return opErr(i, CodeDuplicateID, "node %q already exists", op.ID)
+		return opErr(i, apierr.CodeDuplicateID, "node %q already exists", op.ID)
 	}
 	if op.Kind == "" {
-		return opErr(i, CodeInvalidOp, "node.add needs a kind")
+		return opErr(i, apierr.CodeInvalidOp, "node.add needs a kind")
 	}
 	if !NodeKinds[op.Kind] {
-		return opErr(i, CodeKindNotAllowed, "node kind %q is not allowed", op.Kind)
+		return opErr(i, apierr.CodeKindNotAllowed, "node kind %q is not allowed", op.Kind)
 	}
 	if len(s.Nodes) >= s.limits.MaxNodes {
-		return opErr(i, CodeCanvasFull, "the canvas holds its maximum of %d nodes", s.limits.MaxNodes)
+		return opErr(i, apierr.CodeCanvasFull, "the canvas holds its maximum of %d nodes", s.limits.MaxNodes)
 	}
 	n := &Node{ID: op.ID, Kind: op.Kind, W: defaultW, H: defaultH, Author: b.Author, CreatedAt: b.At, UpdatedAt: b.At}
 	for _, f := range []struct {
@@ -219,10 +221,10 @@ func (s *State) nodeUpdate(i int, op *Op, b Batch, u *Undo) error {
 	}
 	old := s.Nodes[op.ID]
 	if old == nil {
-		return opErr(i, CodeUnknownID, "no node %q", op.ID)
+		return opErr(i, apierr.CodeUnknownID, "no node %q", op.ID)
 	}
 	if len(op.Set) == 0 && len(op.Unset) == 0 {
-		return opErr(i, CodeInvalidOp, "node.update needs set or unset")
+		return opErr(i, apierr.CodeInvalidOp, "node.update needs set or unset")
 	}
 	n := *old
 	n.Data = cloneRaw(old.Data)
@@ -253,10 +255,10 @@ func (s *State) nodeUpdate(i int, op *Op, b Batch, u *Undo) error {
 	for _, key := range op.Unset {
 		dk, ok := strings.CutPrefix(key, "data.")
 		if !ok {
-			return opErr(i, CodeInvalidOp, "unset %q: only data.<key> can be unset", key)
+			return opErr(i, apierr.CodeInvalidOp, "unset %q: only data.<key> can be unset", key)
 		}
 		if _, both := op.Set[key]; both {
-			return opErr(i, CodeInvalidOp, "%q is both set and unset", key)
+			return opErr(i, apierr.CodeInvalidOp, "%q is both set and unset", key)
 		}
 		if err := checkKey(i, dk, "unset"); err != nil {
 			return err
@@ -264,7 +266,7 @@ func (s *State) nodeUpdate(i int, op *Op, b Batch, u *Undo) error {
 		delete(n.Data, dk)
 	}
 	if size := dataSize(n.Data); size > s.limits.MaxDataBytes {
-		return opErr(i, CodeDataTooLarge, "node data would be %d bytes; at most %d", size, s.limits.MaxDataBytes)
+		return opErr(i, apierr.CodeDataTooLarge, "node data would be %d bytes; at most %d", size, s.limits.MaxDataBytes)
 	}
 	n.UpdatedAt = b.At
 	u.saveNode(s, n.ID)
@@ -277,7 +279,7 @@ func (s *State) nodeDelete(i int, op *Op, u *Undo) error {
 		return err
 	}
 	if s.Nodes[op.ID] == nil {
-		return opErr(i, CodeUnknownID, "no node %q", op.ID)
+		return opErr(i, apierr.CodeUnknownID, "no node %q", op.ID)
 	}
 	for eid := range s.links[op.ID] {
 		u.saveEdge(s, eid)
@@ -296,25 +298,25 @@ func (s *State) edgeAdd(i int, op *Op, b Batch, u *Undo) error {
 		return err
 	}
 	if s.Edges[op.ID] != nil {
-		return opErr(i, CodeDuplicateID, "edge %q already exists", op.ID)
+		return opErr(i, apierr.CodeDuplicateID, "edge %q already exists", op.ID)
 	}
 	kind := op.Kind
 	if kind == "" {
 		kind = "default"
 	}
 	if !EdgeKinds[kind] {
-		return opErr(i, CodeKindNotAllowed, "edge kind %q is not allowed", kind)
+		return opErr(i, apierr.CodeKindNotAllowed, "edge kind %q is not allowed", kind)
 	}
 	for _, end := range [2]string{op.Source, op.Target} {
 		if end == "" {
-			return opErr(i, CodeInvalidOp, "edge.add needs a source and a target")
+			return opErr(i, apierr.CodeInvalidOp, "edge.add needs a source and a target")
 		}
 		if s.Nodes[end] == nil {
-			return opErr(i, CodeMissingNode, "no node %q to connect", end)
+			return opErr(i, apierr.CodeMissingNode, "no node %q to connect", end)
 		}
 	}
 	if op.Source == op.Target {
-		return opErr(i, CodeInvalidOp, "an edge cannot connect node %q to itself", op.Source)
+		return opErr(i, apierr.CodeInvalidOp, "an edge cannot connect node %q to itself", op.Source)
 	}
 	data, err := s.cleanData(i, op.Data, "data")
 	if err != nil {
@@ -331,7 +333,7 @@ func (s *State) edgeDelete(i int, op *Op, u *Undo) error {
 		return err
 	}
 	if s.Edges[op.ID] == nil {
-		return opErr(i, CodeUnknownID, "no edge %q", op.ID)
+		return opErr(i, apierr.CodeUnknownID, "no edge %q", op.ID)
 	}
 	u.saveEdge(s, op.ID)
 	s.setEdge(op.ID, nil)
@@ -345,13 +347,13 @@ func (s *State) canvasUpdate(i int, op *Op, u *Undo) error {
 	// len, not nil: "settings":{} is dropped when the op is encoded for the
 	// journal (omitempty), and replay must accept what was accepted live.
 	if op.Title == nil && len(op.Settings) == 0 {
-		return opErr(i, CodeInvalidOp, "canvas.update needs a title or settings")
+		return opErr(i, apierr.CodeInvalidOp, "canvas.update needs a title or settings")
 	}
 	meta := Meta{Title: s.Meta.Title, Settings: s.Meta.Settings}
 	if op.Title != nil {
 		t := strings.TrimSpace(*op.Title)
 		if t == "" || utf8.RuneCountInString(t) > MaxTitleLen || !utf8.ValidString(t) {
-			return opErr(i, CodeInvalidOp, "title: want 1 to %d characters", MaxTitleLen)
+			return opErr(i, apierr.CodeInvalidOp, "title: want 1 to %d characters", MaxTitleLen)
 		}
 		meta.Title = t
 	}
@@ -372,7 +374,7 @@ func (s *State) canvasUpdate(i int, op *Op, u *Undo) error {
 			meta.Settings[k] = PositiveZeros(v)
 		}
 		if size := dataSize(meta.Settings); size > MaxSettingsBytes {
-			return opErr(i, CodeDataTooLarge, "settings would be %d bytes; at most %d", size, MaxSettingsBytes)
+			return opErr(i, apierr.CodeDataTooLarge, "settings would be %d bytes; at most %d", size, MaxSettingsBytes)
 		}
 	}
 	if u.meta == nil {
@@ -409,14 +411,14 @@ func sortedKeys[V any](buf []string, m map[string]V) []string {
 func geometryValue(i int, key string, raw json.RawMessage) (float64, error) {
 	t := bytes.TrimSpace(raw)
 	if len(t) == 0 || !(t[0] == '-' || t[0] >= '0' && t[0] <= '9') {
-		return 0, opErr(i, CodeInvalidOp, "set.%s: want a number (or use data.<key> for data)", key)
+		return 0, opErr(i, apierr.CodeInvalidOp, "set.%s: want a number (or use data.<key> for data)", key)
 	}
 	if isJSONNumber(t) {
 		if f, err := strconv.ParseFloat(string(t), 64); err == nil {
 			return f, nil
 		}
 	}
-	return 0, opErr(i, CodeInvalidNumber, "set.%s: %s is out of range", key, t)
+	return 0, opErr(i, apierr.CodeInvalidNumber, "set.%s: %s is out of range", key, t)
 }
 
 // isJSONNumber reports whether s is exactly one JSON number literal:

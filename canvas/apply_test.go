@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/skerhq/sker/apierr"
 )
 
 // validPrefix is a run of valid ops of every kind. Each rejection case is
@@ -45,143 +47,143 @@ func rejectCases() []rejectCase {
 	small := Limits{MaxDataBytes: 64}
 	return []rejectCase{
 		// invalid_op
-		{name: "op name missing", ops: []Op{{ID: "n"}}, code: CodeInvalidOp},
-		{name: "node.add with source", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Source: "a"}}, code: CodeInvalidOp},
-		{name: "node.add with set", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Set: raws("x", `1`)}}, code: CodeInvalidOp},
-		{name: "node.add with title", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Title: ptr("t")}}, code: CodeInvalidOp},
-		{name: "node.add without kind", ops: []Op{{Op: OpNodeAdd, ID: "n"}}, code: CodeInvalidOp},
-		{name: "node.add data value not JSON", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Data: raws("k", `{`)}}, code: CodeInvalidOp},
-		{name: "node.add data value empty", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Data: raws("k", ``)}}, code: CodeInvalidOp},
-		{name: "node.add data key empty", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Data: raws("", `1`)}}, code: CodeInvalidOp},
-		{name: "node.add data key too long", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Data: raws(strings.Repeat("k", MaxKeyLen+1), `1`)}}, code: CodeInvalidOp},
-		{name: "node.add data key bad UTF-8", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Data: raws("k\xff", `1`)}}, code: CodeInvalidOp},
-		{name: "node.update with x field", ops: []Op{{Op: OpNodeUpdate, ID: "a", X: ptr(1.0)}}, code: CodeInvalidOp},
-		{name: "node.update with kind", ops: []Op{{Op: OpNodeUpdate, ID: "a", Kind: "note", Set: raws("x", `1`)}}, code: CodeInvalidOp},
-		{name: "node.update with data", ops: []Op{{Op: OpNodeUpdate, ID: "a", Data: raws("k", `1`)}}, code: CodeInvalidOp},
-		{name: "node.update without set or unset", ops: []Op{{Op: OpNodeUpdate, ID: "a"}}, code: CodeInvalidOp},
-		{name: "node.update empty set", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws()}}, code: CodeInvalidOp},
-		{name: "node.update set and unset same key", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("data.k", `1`), Unset: []string{"data.k"}}}, code: CodeInvalidOp},
-		{name: "node.update unknown property", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("color", `1`)}}, code: CodeInvalidOp},
-		{name: "node.update kind is not settable", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("kind", `"note"`)}}, code: CodeInvalidOp},
-		{name: "node.update x not a number", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("x", `"1"`)}}, code: CodeInvalidOp},
-		{name: "node.update x not JSON", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("x", `NaN`)}}, code: CodeInvalidOp},
-		{name: "node.update set empty data key", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("data.", `1`)}}, code: CodeInvalidOp},
-		{name: "node.update set data value not JSON", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("data.k", `[1,`)}}, code: CodeInvalidOp},
-		{name: "node.update unset geometry", ops: []Op{{Op: OpNodeUpdate, ID: "a", Unset: []string{"x"}}}, code: CodeInvalidOp},
-		{name: "node.update unset empty data key", ops: []Op{{Op: OpNodeUpdate, ID: "a", Unset: []string{"data."}}}, code: CodeInvalidOp},
-		{name: "node.delete with kind", ops: []Op{{Op: OpNodeDelete, ID: "a", Kind: "text"}}, code: CodeInvalidOp},
-		{name: "node.delete with unset", ops: []Op{{Op: OpNodeDelete, ID: "a", Unset: []string{"data.k"}}}, code: CodeInvalidOp},
-		{name: "edge.add with x", ops: []Op{{Op: OpEdgeAdd, ID: "e", Source: "a", Target: "c", X: ptr(1.0)}}, code: CodeInvalidOp},
-		{name: "edge.add without source", ops: []Op{{Op: OpEdgeAdd, ID: "e", Target: "c"}}, code: CodeInvalidOp},
-		{name: "edge.add without target", ops: []Op{{Op: OpEdgeAdd, ID: "e", Source: "a"}}, code: CodeInvalidOp},
-		{name: "edge.add self-loop", ops: []Op{{Op: OpEdgeAdd, ID: "e", Source: "a", Target: "a"}}, code: CodeInvalidOp},
-		{name: "edge.add data key empty", ops: []Op{{Op: OpEdgeAdd, ID: "e", Source: "a", Target: "c", Data: raws("", `1`)}}, code: CodeInvalidOp},
-		{name: "edge.delete with data", ops: []Op{{Op: OpEdgeDelete, ID: "ab", Data: raws("k", `1`)}}, code: CodeInvalidOp},
-		{name: "canvas.update with id", ops: []Op{{Op: OpCanvasUpdate, ID: "a", Title: ptr("t")}}, code: CodeInvalidOp},
-		{name: "canvas.update with nothing", ops: []Op{{Op: OpCanvasUpdate}}, code: CodeInvalidOp},
-		{name: "canvas.update empty title", ops: []Op{{Op: OpCanvasUpdate, Title: ptr("")}}, code: CodeInvalidOp},
-		{name: "canvas.update blank title", ops: []Op{{Op: OpCanvasUpdate, Title: ptr(" \t\n ")}}, code: CodeInvalidOp},
-		{name: "canvas.update title too long", ops: []Op{{Op: OpCanvasUpdate, Title: ptr(strings.Repeat("é", MaxTitleLen+1))}}, code: CodeInvalidOp},
-		{name: "canvas.update title bad UTF-8", ops: []Op{{Op: OpCanvasUpdate, Title: ptr("a\xffb")}}, code: CodeInvalidOp},
-		{name: "canvas.update settings key empty", ops: []Op{{Op: OpCanvasUpdate, Settings: raws("", `1`)}}, code: CodeInvalidOp},
-		{name: "canvas.update settings value not JSON", ops: []Op{{Op: OpCanvasUpdate, Settings: raws("k", `tru`)}}, code: CodeInvalidOp},
+		{name: "op name missing", ops: []Op{{ID: "n"}}, code: apierr.CodeInvalidOp},
+		{name: "node.add with source", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Source: "a"}}, code: apierr.CodeInvalidOp},
+		{name: "node.add with set", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Set: raws("x", `1`)}}, code: apierr.CodeInvalidOp},
+		{name: "node.add with title", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Title: ptr("t")}}, code: apierr.CodeInvalidOp},
+		{name: "node.add without kind", ops: []Op{{Op: OpNodeAdd, ID: "n"}}, code: apierr.CodeInvalidOp},
+		{name: "node.add data value not JSON", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Data: raws("k", `{`)}}, code: apierr.CodeInvalidOp},
+		{name: "node.add data value empty", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Data: raws("k", ``)}}, code: apierr.CodeInvalidOp},
+		{name: "node.add data key empty", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Data: raws("", `1`)}}, code: apierr.CodeInvalidOp},
+		{name: "node.add data key too long", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Data: raws(strings.Repeat("k", MaxKeyLen+1), `1`)}}, code: apierr.CodeInvalidOp},
+		{name: "node.add data key bad UTF-8", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Data: raws("k\xff", `1`)}}, code: apierr.CodeInvalidOp},
+		{name: "node.update with x field", ops: []Op{{Op: OpNodeUpdate, ID: "a", X: ptr(1.0)}}, code: apierr.CodeInvalidOp},
+		{name: "node.update with kind", ops: []Op{{Op: OpNodeUpdate, ID: "a", Kind: "note", Set: raws("x", `1`)}}, code: apierr.CodeInvalidOp},
+		{name: "node.update with data", ops: []Op{{Op: OpNodeUpdate, ID: "a", Data: raws("k", `1`)}}, code: apierr.CodeInvalidOp},
+		{name: "node.update without set or unset", ops: []Op{{Op: OpNodeUpdate, ID: "a"}}, code: apierr.CodeInvalidOp},
+		{name: "node.update empty set", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws()}}, code: apierr.CodeInvalidOp},
+		{name: "node.update set and unset same key", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("data.k", `1`), Unset: []string{"data.k"}}}, code: apierr.CodeInvalidOp},
+		{name: "node.update unknown property", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("color", `1`)}}, code: apierr.CodeInvalidOp},
+		{name: "node.update kind is not settable", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("kind", `"note"`)}}, code: apierr.CodeInvalidOp},
+		{name: "node.update x not a number", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("x", `"1"`)}}, code: apierr.CodeInvalidOp},
+		{name: "node.update x not JSON", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("x", `NaN`)}}, code: apierr.CodeInvalidOp},
+		{name: "node.update set empty data key", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("data.", `1`)}}, code: apierr.CodeInvalidOp},
+		{name: "node.update set data value not JSON", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("data.k", `[1,`)}}, code: apierr.CodeInvalidOp},
+		{name: "node.update unset geometry", ops: []Op{{Op: OpNodeUpdate, ID: "a", Unset: []string{"x"}}}, code: apierr.CodeInvalidOp},
+		{name: "node.update unset empty data key", ops: []Op{{Op: OpNodeUpdate, ID: "a", Unset: []string{"data."}}}, code: apierr.CodeInvalidOp},
+		{name: "node.delete with kind", ops: []Op{{Op: OpNodeDelete, ID: "a", Kind: "text"}}, code: apierr.CodeInvalidOp},
+		{name: "node.delete with unset", ops: []Op{{Op: OpNodeDelete, ID: "a", Unset: []string{"data.k"}}}, code: apierr.CodeInvalidOp},
+		{name: "edge.add with x", ops: []Op{{Op: OpEdgeAdd, ID: "e", Source: "a", Target: "c", X: ptr(1.0)}}, code: apierr.CodeInvalidOp},
+		{name: "edge.add without source", ops: []Op{{Op: OpEdgeAdd, ID: "e", Target: "c"}}, code: apierr.CodeInvalidOp},
+		{name: "edge.add without target", ops: []Op{{Op: OpEdgeAdd, ID: "e", Source: "a"}}, code: apierr.CodeInvalidOp},
+		{name: "edge.add self-loop", ops: []Op{{Op: OpEdgeAdd, ID: "e", Source: "a", Target: "a"}}, code: apierr.CodeInvalidOp},
+		{name: "edge.add data key empty", ops: []Op{{Op: OpEdgeAdd, ID: "e", Source: "a", Target: "c", Data: raws("", `1`)}}, code: apierr.CodeInvalidOp},
+		{name: "edge.delete with data", ops: []Op{{Op: OpEdgeDelete, ID: "ab", Data: raws("k", `1`)}}, code: apierr.CodeInvalidOp},
+		{name: "canvas.update with id", ops: []Op{{Op: OpCanvasUpdate, ID: "a", Title: ptr("t")}}, code: apierr.CodeInvalidOp},
+		{name: "canvas.update with nothing", ops: []Op{{Op: OpCanvasUpdate}}, code: apierr.CodeInvalidOp},
+		{name: "canvas.update empty title", ops: []Op{{Op: OpCanvasUpdate, Title: ptr("")}}, code: apierr.CodeInvalidOp},
+		{name: "canvas.update blank title", ops: []Op{{Op: OpCanvasUpdate, Title: ptr(" \t\n ")}}, code: apierr.CodeInvalidOp},
+		{name: "canvas.update title too long", ops: []Op{{Op: OpCanvasUpdate, Title: ptr(strings.Repeat("é", MaxTitleLen+1))}}, code: apierr.CodeInvalidOp},
+		{name: "canvas.update title bad UTF-8", ops: []Op{{Op: OpCanvasUpdate, Title: ptr("a\xffb")}}, code: apierr.CodeInvalidOp},
+		{name: "canvas.update settings key empty", ops: []Op{{Op: OpCanvasUpdate, Settings: raws("", `1`)}}, code: apierr.CodeInvalidOp},
+		{name: "canvas.update settings value not JSON", ops: []Op{{Op: OpCanvasUpdate, Settings: raws("k", `tru`)}}, code: apierr.CodeInvalidOp},
 
 		// unknown_op
-		{name: "unknown op", ops: []Op{{Op: "node.move", ID: "a"}}, code: CodeUnknownOp},
-		{name: "op names are case-sensitive", ops: []Op{{Op: "NODE.ADD", ID: "n", Kind: "text"}}, code: CodeUnknownOp},
+		{name: "unknown op", ops: []Op{{Op: "node.move", ID: "a"}}, code: apierr.CodeUnknownOp},
+		{name: "op names are case-sensitive", ops: []Op{{Op: "NODE.ADD", ID: "n", Kind: "text"}}, code: apierr.CodeUnknownOp},
 
 		// invalid_id
-		{name: "node.add empty id", ops: []Op{{Op: OpNodeAdd, Kind: "text"}}, code: CodeInvalidID},
-		{name: "node.add id too long", ops: []Op{{Op: OpNodeAdd, ID: long, Kind: "text"}}, code: CodeInvalidID},
-		{name: "node.add id with space", ops: []Op{{Op: OpNodeAdd, ID: "a b", Kind: "text"}}, code: CodeInvalidID},
-		{name: "node.add id with slash", ops: []Op{{Op: OpNodeAdd, ID: "a/b", Kind: "text"}}, code: CodeInvalidID},
-		{name: "node.add id non-ASCII", ops: []Op{{Op: OpNodeAdd, ID: "é", Kind: "text"}}, code: CodeInvalidID},
-		{name: "node.add id NATS wildcard", ops: []Op{{Op: OpNodeAdd, ID: "a*", Kind: "text"}}, code: CodeInvalidID},
-		{name: "edge.add empty id", ops: []Op{{Op: OpEdgeAdd, Source: "a", Target: "c"}}, code: CodeInvalidID},
-		{name: "edge.add id too long", ops: []Op{{Op: OpEdgeAdd, ID: long, Source: "a", Target: "c"}}, code: CodeInvalidID},
-		{name: "edge.add id bad chars", ops: []Op{{Op: OpEdgeAdd, ID: "e>", Source: "a", Target: "c"}}, code: CodeInvalidID},
+		{name: "node.add empty id", ops: []Op{{Op: OpNodeAdd, Kind: "text"}}, code: apierr.CodeInvalidID},
+		{name: "node.add id too long", ops: []Op{{Op: OpNodeAdd, ID: long, Kind: "text"}}, code: apierr.CodeInvalidID},
+		{name: "node.add id with space", ops: []Op{{Op: OpNodeAdd, ID: "a b", Kind: "text"}}, code: apierr.CodeInvalidID},
+		{name: "node.add id with slash", ops: []Op{{Op: OpNodeAdd, ID: "a/b", Kind: "text"}}, code: apierr.CodeInvalidID},
+		{name: "node.add id non-ASCII", ops: []Op{{Op: OpNodeAdd, ID: "é", Kind: "text"}}, code: apierr.CodeInvalidID},
+		{name: "node.add id NATS wildcard", ops: []Op{{Op: OpNodeAdd, ID: "a*", Kind: "text"}}, code: apierr.CodeInvalidID},
+		{name: "edge.add empty id", ops: []Op{{Op: OpEdgeAdd, Source: "a", Target: "c"}}, code: apierr.CodeInvalidID},
+		{name: "edge.add id too long", ops: []Op{{Op: OpEdgeAdd, ID: long, Source: "a", Target: "c"}}, code: apierr.CodeInvalidID},
+		{name: "edge.add id bad chars", ops: []Op{{Op: OpEdgeAdd, ID: "e>", Source: "a", Target: "c"}}, code: apierr.CodeInvalidID},
 
 		// unknown_id
-		{name: "node.update missing node", ops: []Op{{Op: OpNodeUpdate, ID: "zz", Set: raws("x", `1`)}}, code: CodeUnknownID},
-		{name: "node.update empty id", ops: []Op{{Op: OpNodeUpdate, Set: raws("x", `1`)}}, code: CodeUnknownID},
-		{name: "node.delete missing node", ops: []Op{{Op: OpNodeDelete, ID: "zz"}}, code: CodeUnknownID},
-		{name: "edge.delete missing edge", ops: []Op{{Op: OpEdgeDelete, ID: "zz"}}, code: CodeUnknownID},
-		{name: "edge.delete names a node", ops: []Op{{Op: OpEdgeDelete, ID: "a"}}, code: CodeUnknownID},
+		{name: "node.update missing node", ops: []Op{{Op: OpNodeUpdate, ID: "zz", Set: raws("x", `1`)}}, code: apierr.CodeUnknownID},
+		{name: "node.update empty id", ops: []Op{{Op: OpNodeUpdate, Set: raws("x", `1`)}}, code: apierr.CodeUnknownID},
+		{name: "node.delete missing node", ops: []Op{{Op: OpNodeDelete, ID: "zz"}}, code: apierr.CodeUnknownID},
+		{name: "edge.delete missing edge", ops: []Op{{Op: OpEdgeDelete, ID: "zz"}}, code: apierr.CodeUnknownID},
+		{name: "edge.delete names a node", ops: []Op{{Op: OpEdgeDelete, ID: "a"}}, code: apierr.CodeUnknownID},
 		{name: "node.update after delete in batch", ops: []Op{
 			{Op: OpNodeDelete, ID: "c"},
 			{Op: OpNodeUpdate, ID: "c", Set: raws("x", `1`)},
-		}, code: CodeUnknownID, index: 1},
+		}, code: apierr.CodeUnknownID, index: 1},
 		{name: "node.delete twice in batch", ops: []Op{
 			{Op: OpNodeDelete, ID: "c"},
 			{Op: OpNodeDelete, ID: "c"},
-		}, code: CodeUnknownID, index: 1},
+		}, code: apierr.CodeUnknownID, index: 1},
 		{name: "edge.delete of edge gone with its node", ops: []Op{
 			{Op: OpNodeDelete, ID: "b"},
 			{Op: OpEdgeDelete, ID: "ab"},
-		}, code: CodeUnknownID, index: 1, noPrefix: true}, // the prefix deletes ab itself
+		}, code: apierr.CodeUnknownID, index: 1, noPrefix: true}, // the prefix deletes ab itself
 
 		// duplicate_id
-		{name: "node.add existing node", ops: []Op{{Op: OpNodeAdd, ID: "a", Kind: "text"}}, code: CodeDuplicateID},
+		{name: "node.add existing node", ops: []Op{{Op: OpNodeAdd, ID: "a", Kind: "text"}}, code: apierr.CodeDuplicateID},
 		{name: "node.add twice in batch", ops: []Op{
 			{Op: OpNodeAdd, ID: "n", Kind: "text"},
 			{Op: OpNodeAdd, ID: "n", Kind: "note"},
-		}, code: CodeDuplicateID, index: 1},
-		{name: "edge.add existing edge", ops: []Op{{Op: OpEdgeAdd, ID: "ab", Source: "a", Target: "c"}}, code: CodeDuplicateID, noPrefix: true}, // the prefix deletes ab
+		}, code: apierr.CodeDuplicateID, index: 1},
+		{name: "edge.add existing edge", ops: []Op{{Op: OpEdgeAdd, ID: "ab", Source: "a", Target: "c"}}, code: apierr.CodeDuplicateID, noPrefix: true}, // the prefix deletes ab
 		{name: "edge.add twice in batch", ops: []Op{
 			{Op: OpEdgeAdd, ID: "e", Source: "a", Target: "c"},
 			{Op: OpEdgeAdd, ID: "e", Source: "c", Target: "b"},
-		}, code: CodeDuplicateID, index: 1},
+		}, code: apierr.CodeDuplicateID, index: 1},
 
 		// missing_node
-		{name: "edge.add missing source", ops: []Op{{Op: OpEdgeAdd, ID: "e", Source: "zz", Target: "a"}}, code: CodeMissingNode},
-		{name: "edge.add missing target", ops: []Op{{Op: OpEdgeAdd, ID: "e", Source: "a", Target: "zz"}}, code: CodeMissingNode},
+		{name: "edge.add missing source", ops: []Op{{Op: OpEdgeAdd, ID: "e", Source: "zz", Target: "a"}}, code: apierr.CodeMissingNode},
+		{name: "edge.add missing target", ops: []Op{{Op: OpEdgeAdd, ID: "e", Source: "a", Target: "zz"}}, code: apierr.CodeMissingNode},
 		{name: "edge.add to node deleted in batch", ops: []Op{
 			{Op: OpNodeDelete, ID: "c"},
 			{Op: OpEdgeAdd, ID: "e", Source: "a", Target: "c"},
-		}, code: CodeMissingNode, index: 1},
+		}, code: apierr.CodeMissingNode, index: 1},
 
 		// kind_not_allowed
-		{name: "node kind unknown", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "video"}}, code: CodeKindNotAllowed},
-		{name: "node kind wrong case", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "Text"}}, code: CodeKindNotAllowed},
-		{name: "edge kind unknown", ops: []Op{{Op: OpEdgeAdd, ID: "e", Source: "a", Target: "c", Kind: "fancy"}}, code: CodeKindNotAllowed},
+		{name: "node kind unknown", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "video"}}, code: apierr.CodeKindNotAllowed},
+		{name: "node kind wrong case", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "Text"}}, code: apierr.CodeKindNotAllowed},
+		{name: "edge kind unknown", ops: []Op{{Op: OpEdgeAdd, ID: "e", Source: "a", Target: "c", Kind: "fancy"}}, code: apierr.CodeKindNotAllowed},
 
 		// invalid_number
-		{name: "node.add x NaN", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", X: ptr(math.NaN())}}, code: CodeInvalidNumber},
-		{name: "node.add y +Inf", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Y: ptr(math.Inf(1))}}, code: CodeInvalidNumber},
-		{name: "node.add w -Inf", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", W: ptr(math.Inf(-1))}}, code: CodeInvalidNumber},
-		{name: "node.add h NaN", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", H: ptr(math.NaN())}}, code: CodeInvalidNumber},
-		{name: "node.add z NaN", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Z: ptr(math.NaN())}}, code: CodeInvalidNumber},
-		{name: "node.add z +Inf", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Z: ptr(math.Inf(1))}}, code: CodeInvalidNumber},
-		{name: "node.add x over range", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", X: ptr(MaxCoord + 1)}}, code: CodeInvalidNumber},
-		{name: "node.add y under range", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Y: ptr(-MaxCoord - 1)}}, code: CodeInvalidNumber},
-		{name: "node.add w zero", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", W: ptr(0.0)}}, code: CodeInvalidNumber},
-		{name: "node.add w below 1", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", W: ptr(0.5)}}, code: CodeInvalidNumber},
-		{name: "node.add h negative", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", H: ptr(-10.0)}}, code: CodeInvalidNumber},
-		{name: "node.add h over range", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", H: ptr(MaxSize + 1)}}, code: CodeInvalidNumber},
-		{name: "node.add z fractional", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Z: ptr(1.5)}}, code: CodeInvalidNumber},
-		{name: "node.add z huge", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Z: ptr(MaxZ + 1)}}, code: CodeInvalidNumber},
-		{name: "node.add z past int64", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Z: ptr(1e19)}}, code: CodeInvalidNumber},
-		{name: "node.update set x over range", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("x", `1e8`)}}, code: CodeInvalidNumber},
-		{name: "node.update set y under range", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("y", `-10000000.5`)}}, code: CodeInvalidNumber},
-		{name: "node.update set w zero", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("w", `0`)}}, code: CodeInvalidNumber},
-		{name: "node.update set h over range", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("h", `1e6`)}}, code: CodeInvalidNumber},
-		{name: "node.update set z fractional", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("z", `2.5`)}}, code: CodeInvalidNumber},
-		{name: "node.update set z huge", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("z", `1e10`)}}, code: CodeInvalidNumber},
-		{name: "node.update set z below range", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("z", `-1000000001`)}}, code: CodeInvalidNumber},
+		{name: "node.add x NaN", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", X: ptr(math.NaN())}}, code: apierr.CodeInvalidNumber},
+		{name: "node.add y +Inf", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Y: ptr(math.Inf(1))}}, code: apierr.CodeInvalidNumber},
+		{name: "node.add w -Inf", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", W: ptr(math.Inf(-1))}}, code: apierr.CodeInvalidNumber},
+		{name: "node.add h NaN", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", H: ptr(math.NaN())}}, code: apierr.CodeInvalidNumber},
+		{name: "node.add z NaN", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Z: ptr(math.NaN())}}, code: apierr.CodeInvalidNumber},
+		{name: "node.add z +Inf", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Z: ptr(math.Inf(1))}}, code: apierr.CodeInvalidNumber},
+		{name: "node.add x over range", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", X: ptr(MaxCoord + 1)}}, code: apierr.CodeInvalidNumber},
+		{name: "node.add y under range", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Y: ptr(-MaxCoord - 1)}}, code: apierr.CodeInvalidNumber},
+		{name: "node.add w zero", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", W: ptr(0.0)}}, code: apierr.CodeInvalidNumber},
+		{name: "node.add w below 1", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", W: ptr(0.5)}}, code: apierr.CodeInvalidNumber},
+		{name: "node.add h negative", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", H: ptr(-10.0)}}, code: apierr.CodeInvalidNumber},
+		{name: "node.add h over range", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", H: ptr(MaxSize + 1)}}, code: apierr.CodeInvalidNumber},
+		{name: "node.add z fractional", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Z: ptr(1.5)}}, code: apierr.CodeInvalidNumber},
+		{name: "node.add z huge", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Z: ptr(MaxZ + 1)}}, code: apierr.CodeInvalidNumber},
+		{name: "node.add z past int64", ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Z: ptr(1e19)}}, code: apierr.CodeInvalidNumber},
+		{name: "node.update set x over range", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("x", `1e8`)}}, code: apierr.CodeInvalidNumber},
+		{name: "node.update set y under range", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("y", `-10000000.5`)}}, code: apierr.CodeInvalidNumber},
+		{name: "node.update set w zero", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("w", `0`)}}, code: apierr.CodeInvalidNumber},
+		{name: "node.update set h over range", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("h", `1e6`)}}, code: apierr.CodeInvalidNumber},
+		{name: "node.update set z fractional", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("z", `2.5`)}}, code: apierr.CodeInvalidNumber},
+		{name: "node.update set z huge", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("z", `1e10`)}}, code: apierr.CodeInvalidNumber},
+		{name: "node.update set z below range", ops: []Op{{Op: OpNodeUpdate, ID: "a", Set: raws("z", `-1000000001`)}}, code: apierr.CodeInvalidNumber},
 
 		// data_too_large (MaxDataBytes 64; a string of 100 bytes is over on its own)
-		{name: "node.add data over cap", limits: small, ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Data: raws("k", bigString)}}, code: CodeDataTooLarge},
-		{name: "node.add data just over cap", limits: small, ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Data: raws("k", `"`+strings.Repeat("z", 56)+`"`)}}, code: CodeDataTooLarge},
+		{name: "node.add data over cap", limits: small, ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Data: raws("k", bigString)}}, code: apierr.CodeDataTooLarge},
+		{name: "node.add data just over cap", limits: small, ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text", Data: raws("k", `"`+strings.Repeat("z", 56)+`"`)}}, code: apierr.CodeDataTooLarge},
 		{name: "node.update growing data over cap", limits: small, ops: []Op{
 			{Op: OpNodeUpdate, ID: "c", Set: raws("data.k1", `"`+strings.Repeat("z", 20)+`"`)},
 			{Op: OpNodeUpdate, ID: "c", Set: raws("data.k2", `"`+strings.Repeat("z", 20)+`"`)},
-		}, code: CodeDataTooLarge, index: 1},
-		{name: "edge.add data over cap", limits: small, ops: []Op{{Op: OpEdgeAdd, ID: "e", Source: "a", Target: "c", Data: raws("k", bigString)}}, code: CodeDataTooLarge},
-		{name: "settings over cap", ops: []Op{{Op: OpCanvasUpdate, Settings: raws("k", `"`+strings.Repeat("s", MaxSettingsBytes)+`"`)}}, code: CodeDataTooLarge},
+		}, code: apierr.CodeDataTooLarge, index: 1},
+		{name: "edge.add data over cap", limits: small, ops: []Op{{Op: OpEdgeAdd, ID: "e", Source: "a", Target: "c", Data: raws("k", bigString)}}, code: apierr.CodeDataTooLarge},
+		{name: "settings over cap", ops: []Op{{Op: OpCanvasUpdate, Settings: raws("k", `"`+strings.Repeat("s", MaxSettingsBytes)+`"`)}}, code: apierr.CodeDataTooLarge},
 		{name: "settings growing over cap", ops: []Op{
 			{Op: OpCanvasUpdate, Settings: raws("k1", `"`+strings.Repeat("s", MaxSettingsBytes/2)+`"`)},
 			{Op: OpCanvasUpdate, Settings: raws("k2", `"`+strings.Repeat("s", MaxSettingsBytes/2)+`"`)},
-		}, code: CodeDataTooLarge, index: 1},
+		}, code: apierr.CodeDataTooLarge, index: 1},
 
 		// batch_too_large
 		{name: "ops over MaxBatchOps", limits: Limits{MaxBatchOps: 3}, ops: []Op{
@@ -189,19 +191,19 @@ func rejectCases() []rejectCase {
 			{Op: OpNodeAdd, ID: "n2", Kind: "text"},
 			{Op: OpNodeAdd, ID: "n3", Kind: "text"},
 			{Op: OpNodeAdd, ID: "n4", Kind: "text"},
-		}, code: CodeBatchTooLarge, index: -1},
-		{name: "ops over default MaxBatchOps", ops: slices.Repeat([]Op{{Op: OpCanvasUpdate, Title: ptr("t")}}, DefaultLimits.MaxBatchOps+1), code: CodeBatchTooLarge, index: -1},
+		}, code: apierr.CodeBatchTooLarge, index: -1},
+		{name: "ops over default MaxBatchOps", ops: slices.Repeat([]Op{{Op: OpCanvasUpdate, Title: ptr("t")}}, DefaultLimits.MaxBatchOps+1), code: apierr.CodeBatchTooLarge, index: -1},
 
 		// canvas_full (the fixture holds 3 nodes)
-		{name: "canvas at its node cap", limits: Limits{MaxNodes: 3}, ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text"}}, code: CodeCanvasFull, noPrefix: true},
+		{name: "canvas at its node cap", limits: Limits{MaxNodes: 3}, ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text"}}, code: apierr.CodeCanvasFull, noPrefix: true},
 		{name: "batch fills the canvas", limits: Limits{MaxNodes: 4}, ops: []Op{
 			{Op: OpNodeAdd, ID: "n1", Kind: "text"},
 			{Op: OpNodeAdd, ID: "n2", Kind: "text"},
-		}, code: CodeCanvasFull, index: 1, noPrefix: true},
+		}, code: apierr.CodeCanvasFull, index: 1, noPrefix: true},
 
 		// empty_batch
-		{name: "nil ops", ops: nil, code: CodeEmptyBatch, index: -1, noPrefix: true},
-		{name: "empty ops", ops: []Op{}, code: CodeEmptyBatch, index: -1, noPrefix: true},
+		{name: "nil ops", ops: nil, code: apierr.CodeEmptyBatch, index: -1, noPrefix: true},
+		{name: "empty ops", ops: []Op{}, code: apierr.CodeEmptyBatch, index: -1, noPrefix: true},
 	}
 }
 
@@ -228,7 +230,7 @@ func TestApplyRejects(t *testing.T) {
 		})
 	}
 	for _, code := range allCodes() {
-		if code != CodeForbidden && !codes[code] {
+		if code != apierr.CodeForbidden && !codes[code] {
 			t.Errorf("no rejection case for code %q", code)
 		}
 	}
@@ -268,9 +270,9 @@ func checkReject(t *testing.T, limits Limits, ops []Op, code string, index int) 
 
 func allCodes() []string {
 	return []string{
-		CodeInvalidOp, CodeUnknownOp, CodeInvalidID, CodeUnknownID, CodeDuplicateID,
-		CodeMissingNode, CodeKindNotAllowed, CodeInvalidNumber, CodeDataTooLarge,
-		CodeBatchTooLarge, CodeCanvasFull, CodeEmptyBatch, CodeForbidden,
+		apierr.CodeInvalidOp, apierr.CodeUnknownOp, apierr.CodeInvalidID, apierr.CodeUnknownID, apierr.CodeDuplicateID,
+		apierr.CodeMissingNode, apierr.CodeKindNotAllowed, apierr.CodeInvalidNumber, apierr.CodeDataTooLarge,
+		apierr.CodeBatchTooLarge, apierr.CodeCanvasFull, apierr.CodeEmptyBatch, apierr.CodeForbidden,
 	}
 }
 
@@ -279,19 +281,19 @@ func TestOpErrorAPI(t *testing.T) {
 		code   string
 		status int
 	}{
-		{CodeInvalidOp, http.StatusBadRequest},
-		{CodeUnknownOp, http.StatusBadRequest},
-		{CodeInvalidID, http.StatusBadRequest},
-		{CodeUnknownID, http.StatusBadRequest},
-		{CodeDuplicateID, http.StatusBadRequest},
-		{CodeMissingNode, http.StatusBadRequest},
-		{CodeKindNotAllowed, http.StatusBadRequest},
-		{CodeInvalidNumber, http.StatusBadRequest},
-		{CodeDataTooLarge, http.StatusRequestEntityTooLarge},
-		{CodeBatchTooLarge, http.StatusRequestEntityTooLarge},
-		{CodeCanvasFull, http.StatusConflict},
-		{CodeEmptyBatch, http.StatusBadRequest},
-		{CodeForbidden, http.StatusForbidden},
+		{apierr.CodeInvalidOp, http.StatusBadRequest},
+		{apierr.CodeUnknownOp, http.StatusBadRequest},
+		{apierr.CodeInvalidID, http.StatusBadRequest},
+		{apierr.CodeUnknownID, http.StatusBadRequest},
+		{apierr.CodeDuplicateID, http.StatusBadRequest},
+		{apierr.CodeMissingNode, http.StatusBadRequest},
+		{apierr.CodeKindNotAllowed, http.StatusBadRequest},
+		{apierr.CodeInvalidNumber, http.StatusBadRequest},
+		{apierr.CodeDataTooLarge, http.StatusRequestEntityTooLarge},
+		{apierr.CodeBatchTooLarge, http.StatusRequestEntityTooLarge},
+		{apierr.CodeCanvasFull, http.StatusConflict},
+		{apierr.CodeEmptyBatch, http.StatusBadRequest},
+		{apierr.CodeForbidden, http.StatusForbidden},
 	}
 	if len(tests) != len(allCodes()) {
 		t.Fatalf("status table covers %d codes; want %d", len(tests), len(allCodes()))
@@ -402,8 +404,8 @@ func TestIDRules(t *testing.T) {
 				}
 				return
 			}
-			if oe := asOpError(t, err); oe.Code != CodeInvalidID {
-				t.Fatalf("node.add %q: got %s; want %s", tc.id, oe.Code, CodeInvalidID)
+			if oe := asOpError(t, err); oe.Code != apierr.CodeInvalidID {
+				t.Fatalf("node.add %q: got %s; want %s", tc.id, oe.Code, apierr.CodeInvalidID)
 			}
 		})
 	}
@@ -776,7 +778,7 @@ func TestSetGeometryNullAndOverflow(t *testing.T) {
 	for _, tc := range []struct {
 		raw  string
 		code string
-	}{{`null`, CodeInvalidOp}, {`"3"`, CodeInvalidOp}, {`1e400`, CodeInvalidNumber}, {`-1e400`, CodeInvalidNumber}} {
+	}{{`null`, apierr.CodeInvalidOp}, {`"3"`, apierr.CodeInvalidOp}, {`1e400`, apierr.CodeInvalidNumber}, {`-1e400`, apierr.CodeInvalidNumber}} {
 		s := NewState("c", Meta{Title: "t"}, Limits{})
 		if _, err := s.Apply(Batch{Ops: []Op{{Op: OpNodeAdd, ID: "n", Kind: "text"}}}); err != nil {
 			t.Fatal(err)

@@ -7,25 +7,12 @@ import (
 	"github.com/skerhq/sker/apierr"
 )
 
-// Validation codes of a rejected batch. They are part of the public protocol
-// (docs/protocol.md): never rename one, only add.
+// Forwarding names of codes that moved to apierr, kept only while code
+// outside this package still uses them; use the apierr names.
 const (
-	CodeInvalidOp      = "invalid_op"       // malformed op: missing or wrong fields
-	CodeUnknownOp      = "unknown_op"       // op name not known
-	CodeInvalidID      = "invalid_id"       // id empty, too long or with bad characters
-	CodeUnknownID      = "unknown_id"       // id names no node or edge
-	CodeDuplicateID    = "duplicate_id"     // id already taken
-	CodeMissingNode    = "missing_node"     // edge to a node that does not exist
-	CodeKindNotAllowed = "kind_not_allowed" // node or edge kind not allowed
-	CodeInvalidNumber  = "invalid_number"   // non-finite or out-of-range number
-	CodeDataTooLarge   = "data_too_large"   // node data or settings over the cap
-	CodeBatchTooLarge  = "batch_too_large"  // too many ops, or too many bytes
-	CodeCanvasFull     = "canvas_full"      // canvas at its node cap
-	CodeEmptyBatch     = "empty_batch"      // a batch with no ops
-	CodeForbidden      = "forbidden"        // a viewer sent a change
-	// CodeInvalidText: a string in the batch is not valid UTF-8 or holds
-	// U+0000 or a lone surrogate (apierr.CodeInvalidText).
-	CodeInvalidText = apierr.CodeInvalidText
+	CodeInvalidOp  = apierr.CodeInvalidOp
+	CodeUnknownID  = apierr.CodeUnknownID
+	CodeEmptyBatch = apierr.CodeEmptyBatch
 )
 
 // OpError is the reason a batch was rejected. Index is the position of the
@@ -47,11 +34,11 @@ func (e *OpError) Error() string {
 func (e *OpError) API() *apierr.Error {
 	status := http.StatusBadRequest
 	switch e.Code {
-	case CodeForbidden:
+	case apierr.CodeForbidden:
 		status = http.StatusForbidden
-	case CodeBatchTooLarge, CodeDataTooLarge:
+	case apierr.CodeBatchTooLarge, apierr.CodeDataTooLarge:
 		status = http.StatusRequestEntityTooLarge
-	case CodeCanvasFull:
+	case apierr.CodeCanvasFull:
 		status = http.StatusConflict
 	}
 	msg := e.Message

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/skerhq/sker/apierr"
 )
 
 func TestExportEmpty(t *testing.T) {
@@ -364,8 +366,8 @@ func TestImportOpsOverCap(t *testing.T) {
 		t.Fatalf("batches: got %d; want 1", len(batches))
 	}
 	_, err := dst.Apply(Batch{Ops: batches[0]})
-	if oe := asOpError(t, err); oe.Code != CodeCanvasFull || oe.Index != 5 {
-		t.Fatalf("import over cap: got %s at %d; want %s at 5", oe.Code, oe.Index, CodeCanvasFull)
+	if oe := asOpError(t, err); oe.Code != apierr.CodeCanvasFull || oe.Index != 5 {
+		t.Fatalf("import over cap: got %s at %d; want %s at 5", oe.Code, oe.Index, apierr.CodeCanvasFull)
 	}
 	if len(dst.Nodes) != 0 || dst.Seq != 0 {
 		t.Fatalf("after refused import: %d nodes, seq %d; want 0, 0", len(dst.Nodes), dst.Seq)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/textcheck"
 )
 
@@ -48,11 +49,11 @@ func FuzzDecodeOps(f *testing.F) {
 			switch {
 			case !errors.As(err, &oe):
 				t.Fatalf("DecodeOps error: got %#v; want an *OpError", err)
-			case oe.Code == CodeInvalidText:
+			case oe.Code == apierr.CodeInvalidText:
 				if textcheck.JSON(input) == nil || oe.Index < -1 {
 					t.Fatalf("DecodeOps(%q): got %v; want invalid_text only for refused text", input, err)
 				}
-			case oe.Code != CodeInvalidOp || oe.Index != -1:
+			case oe.Code != apierr.CodeInvalidOp || oe.Index != -1:
 				t.Fatalf("DecodeOps error: got %#v; want invalid_op at -1 or invalid_text", err)
 			}
 			if ops != nil {

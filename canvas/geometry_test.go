@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+
+	"github.com/skerhq/sker/apierr"
 )
 
 // geometryValueJSON is geometryValue as it was written first, with
@@ -12,11 +14,11 @@ import (
 func geometryValueJSON(i int, key string, raw json.RawMessage) (float64, error) {
 	t := bytes.TrimSpace(raw)
 	if len(t) == 0 || !(t[0] == '-' || t[0] >= '0' && t[0] <= '9') {
-		return 0, opErr(i, CodeInvalidOp, "set.%s: want a number (or use data.<key> for data)", key)
+		return 0, opErr(i, apierr.CodeInvalidOp, "set.%s: want a number (or use data.<key> for data)", key)
 	}
 	var f float64
 	if err := json.Unmarshal(t, &f); err != nil {
-		return 0, opErr(i, CodeInvalidNumber, "set.%s: %s is out of range", key, t)
+		return 0, opErr(i, apierr.CodeInvalidNumber, "set.%s: %s is out of range", key, t)
 	}
 	return f, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/textcheck"
 )
 
@@ -64,10 +65,10 @@ type Batch struct {
 func DecodeOps(raw []byte) ([]Op, error) {
 	var ops []Op
 	if err := decodeStrict(raw, &ops); err != nil {
-		return nil, &OpError{Code: CodeInvalidOp, Message: err.Error(), Index: -1}
+		return nil, &OpError{Code: apierr.CodeInvalidOp, Message: err.Error(), Index: -1}
 	}
 	if ops == nil { // the input was null, which decodes without error
-		return nil, &OpError{Code: CodeInvalidOp, Message: "malformed ops: want a JSON array", Index: -1}
+		return nil, &OpError{Code: apierr.CodeInvalidOp, Message: "malformed ops: want a JSON array", Index: -1}
 	}
 	if p := textcheck.JSON(raw); p != nil {
 		return nil, TextError(p)
@@ -80,7 +81,7 @@ func DecodeOps(raw []byte) ([]Op, error) {
 // of the op that holds it, and a message that names the field within the
 // op ("data.text: holds U+0000 …").
 func TextError(p *textcheck.Problem) *OpError {
-	e := &OpError{Code: CodeInvalidText, Message: p.Error(), Index: -1}
+	e := &OpError{Code: apierr.CodeInvalidText, Message: p.Error(), Index: -1}
 	rest, ok := strings.CutPrefix(p.Path, "[")
 	if !ok {
 		return e

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/skerhq/sker/apierr"
 )
 
 func TestDecodeOps(t *testing.T) {
@@ -59,8 +61,8 @@ func TestDecodeOps(t *testing.T) {
 				return
 			}
 			oe := asOpError(t, err)
-			if oe.Code != CodeInvalidOp || oe.Index != -1 {
-				t.Fatalf("DecodeOps(%q): got %s at %d; want %s at -1", tc.input, oe.Code, oe.Index, CodeInvalidOp)
+			if oe.Code != apierr.CodeInvalidOp || oe.Index != -1 {
+				t.Fatalf("DecodeOps(%q): got %s at %d; want %s at -1", tc.input, oe.Code, oe.Index, apierr.CodeInvalidOp)
 			}
 			if ops != nil {
 				t.Fatalf("DecodeOps(%q): got ops %v with the error; want nil", tc.input, ops)
@@ -158,7 +160,7 @@ func TestDecodeOpsRefusesInvalidText(t *testing.T) {
 	} {
 		ops, err := DecodeOps([]byte(tc.input))
 		var oe *OpError
-		if !errors.As(err, &oe) || oe.Code != CodeInvalidText || oe.Index != tc.index || !strings.HasPrefix(oe.Message, tc.msg) || ops != nil {
+		if !errors.As(err, &oe) || oe.Code != apierr.CodeInvalidText || oe.Index != tc.index || !strings.HasPrefix(oe.Message, tc.msg) || ops != nil {
 			t.Errorf("DecodeOps(%q): got %v, %#v; want invalid_text at op %d with message %q…", tc.input, ops, err, tc.index, tc.msg)
 		}
 	}

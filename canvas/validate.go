@@ -5,21 +5,23 @@ import (
 	"math"
 	"math/bits"
 	"unicode/utf8"
+
+	"github.com/skerhq/sker/apierr"
 )
 
 // checkID accepts 1 to MaxIDLen characters of [A-Za-z0-9_.:-].
 func checkID(i int, id string) error {
 	if id == "" {
-		return opErr(i, CodeInvalidID, "id is required")
+		return opErr(i, apierr.CodeInvalidID, "id is required")
 	}
 	if len(id) > MaxIDLen {
-		return opErr(i, CodeInvalidID, "id is %d bytes; at most %d", len(id), MaxIDLen)
+		return opErr(i, apierr.CodeInvalidID, "id is %d bytes; at most %d", len(id), MaxIDLen)
 	}
 	for _, c := range []byte(id) {
 		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
 			c == '_' || c == '-' || c == '.' || c == ':'
 		if !ok {
-			return opErr(i, CodeInvalidID, "id %q: only letters, digits and _ - . : are allowed", id)
+			return opErr(i, apierr.CodeInvalidID, "id %q: only letters, digits and _ - . : are allowed", id)
 		}
 	}
 	return nil
@@ -28,7 +30,7 @@ func checkID(i int, id string) error {
 // checkKey accepts a data or settings key of 1 to MaxKeyLen valid UTF-8 bytes.
 func checkKey(i int, key, where string) error {
 	if key == "" || len(key) > MaxKeyLen || !utf8.ValidString(key) {
-		return opErr(i, CodeInvalidOp, "%s: key %q must be 1 to %d bytes of UTF-8", where, key, MaxKeyLen)
+		return opErr(i, apierr.CodeInvalidOp, "%s: key %q must be 1 to %d bytes of UTF-8", where, key, MaxKeyLen)
 	}
 	return nil
 }
@@ -91,18 +93,18 @@ func onlyFields(i int, op *Op, allowed fieldSet) error {
 	if extra == 0 {
 		return nil
 	}
-	return opErr(i, CodeInvalidOp, "%s does not take %q", op.Op, fieldNames[bits.TrailingZeros16(uint16(extra))])
+	return opErr(i, apierr.CodeInvalidOp, "%s does not take %q", op.Op, fieldNames[bits.TrailingZeros16(uint16(extra))])
 }
 
 // setGeometry checks v for the named geometry field and stores it in n.
 func setGeometry(i int, n *Node, name string, v float64) error {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return opErr(i, CodeInvalidNumber, "%s must be finite", name)
+		return opErr(i, apierr.CodeInvalidNumber, "%s must be finite", name)
 	}
 	switch name {
 	case "x", "y":
 		if math.Abs(v) > MaxCoord {
-			return opErr(i, CodeInvalidNumber, "%s=%g is out of range ±%g", name, v, float64(MaxCoord))
+			return opErr(i, apierr.CodeInvalidNumber, "%s=%g is out of range ±%g", name, v, float64(MaxCoord))
 		}
 		if name == "x" {
 			n.X = v
@@ -111,7 +113,7 @@ func setGeometry(i int, n *Node, name string, v float64) error {
 		}
 	case "w", "h":
 		if v < 1 || v > MaxSize {
-			return opErr(i, CodeInvalidNumber, "%s=%g is out of range 1..%g", name, v, float64(MaxSize))
+			return opErr(i, apierr.CodeInvalidNumber, "%s=%g is out of range 1..%g", name, v, float64(MaxSize))
 		}
 		if name == "w" {
 			n.W = v
@@ -120,11 +122,11 @@ func setGeometry(i int, n *Node, name string, v float64) error {
 		}
 	case "z":
 		if v != math.Trunc(v) || math.Abs(v) > MaxZ {
-			return opErr(i, CodeInvalidNumber, "z=%g must be a whole number within ±%g", v, float64(MaxZ))
+			return opErr(i, apierr.CodeInvalidNumber, "z=%g must be a whole number within ±%g", v, float64(MaxZ))
 		}
 		n.Z = int64(v)
 	default:
-		return opErr(i, CodeInvalidOp, "unknown property %q (use x, y, w, h, z or data.<key>)", name)
+		return opErr(i, apierr.CodeInvalidOp, "unknown property %q (use x, y, w, h, z or data.<key>)", name)
 	}
 	return nil
 }
@@ -144,7 +146,7 @@ func (s *State) cleanData(i int, in map[string]json.RawMessage, where string) (m
 		out[k] = v
 	}
 	if size := dataSize(out); size > s.limits.MaxDataBytes {
-		return nil, opErr(i, CodeDataTooLarge, "%s is %d bytes; at most %d", where, size, s.limits.MaxDataBytes)
+		return nil, opErr(i, apierr.CodeDataTooLarge, "%s is %d bytes; at most %d", where, size, s.limits.MaxDataBytes)
 	}
 	return out, nil
 }
@@ -156,7 +158,7 @@ func (s *State) cleanData(i int, in map[string]json.RawMessage, where string) (m
 // the size caps count the same live and on replay.
 func compactValue(i int, raw json.RawMessage, where string) (json.RawMessage, error) {
 	if len(raw) == 0 {
-		return nil, opErr(i, CodeInvalidOp, "%s: not a JSON value", where)
+		return nil, opErr(i, apierr.CodeInvalidOp, "%s: not a JSON value", where)
 	}
 	if isCompact(raw) {
 		// What json.Marshal would return, without its encoder state and
@@ -165,7 +167,7 @@ func compactValue(i int, raw json.RawMessage, where string) (json.RawMessage, er
 	}
 	out, err := json.Marshal(raw) // validates as it compacts
 	if err != nil {
-		return nil, opErr(i, CodeInvalidOp, "%s: not a JSON value", where)
+		return nil, opErr(i, apierr.CodeInvalidOp, "%s: not a JSON value", where)
 	}
 	return json.RawMessage(out), nil
 }

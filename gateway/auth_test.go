@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/auth"
 	"github.com/skerhq/sker/testkit"
 )
@@ -46,16 +47,16 @@ func TestAuthentication(t *testing.T) {
 		}
 		c.quiet("f")
 		c.send(map[string]any{"type": "auth", "token": tok})
-		if f := c.next(); f.Type != "error" || f.Code != CodeAlreadyAuthed {
-			t.Fatalf("second auth: got %s; want error %s", f.Raw, CodeAlreadyAuthed)
+		if f := c.next(); f.Type != "error" || f.Code != apierr.CodeAlreadyAuthed {
+			t.Fatalf("second auth: got %s; want error %s", f.Raw, apierr.CodeAlreadyAuthed)
 		}
 	})
 	t.Run("no token in time", func(t *testing.T) {
 		began := time.Now()
 		c := s.dialWith(dialer(0), "")
 		code, frames := c.closed(5 * time.Second)
-		if code != CloseAuthTimeout || len(frames) != 0 {
-			t.Fatalf("got close %d after %d frames; want %d and no frame", code, len(frames), CloseAuthTimeout)
+		if code != apierr.CloseAuthTimeout || len(frames) != 0 {
+			t.Fatalf("got close %d after %d frames; want %d and no frame", code, len(frames), apierr.CloseAuthTimeout)
 		}
 		if took := time.Since(began); took < authTimeout {
 			t.Fatalf("closed after %v; want not before the auth timeout %v", took, authTimeout)
@@ -87,8 +88,8 @@ func TestAuthentication(t *testing.T) {
 			_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 			_, _, err := c.conn.ReadMessage()
 			ce := asCloseError(err)
-			if ce == nil || ce.Code != CloseUnauthorized || tc.reason != "" && ce.Text != tc.reason {
-				t.Fatalf("got %v; want close %d %s", err, CloseUnauthorized, tc.reason)
+			if ce == nil || ce.Code != apierr.CloseUnauthorized || tc.reason != "" && ce.Text != tc.reason {
+				t.Fatalf("got %v; want close %d %s", err, apierr.CloseUnauthorized, tc.reason)
 			}
 		})
 	}
@@ -116,7 +117,7 @@ func TestConnectionEndsWhenItsTokenExpires(t *testing.T) {
 	}
 	c := s.dial(token)
 	code, frames := c.closed(5 * time.Second)
-	if code != CloseUnauthorized {
-		t.Fatalf("close code: got %d (frames %v); want %d", code, frames, CloseUnauthorized)
+	if code != apierr.CloseUnauthorized {
+		t.Fatalf("close code: got %d (frames %v); want %d", code, frames, apierr.CloseUnauthorized)
 	}
 }

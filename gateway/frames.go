@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/textcheck"
 )
@@ -67,7 +68,7 @@ func (e *textError) opError() *canvas.OpError {
 	if rest, ok := strings.CutPrefix(e.p.Path, "ops["); ok {
 		return canvas.TextError(&textcheck.Problem{Path: "[" + rest, Key: e.p.Key, Reason: e.p.Reason})
 	}
-	return &canvas.OpError{Code: canvas.CodeInvalidText, Message: e.p.Error(), Index: -1}
+	return &canvas.OpError{Code: apierr.CodeInvalidText, Message: e.p.Error(), Index: -1}
 }
 
 // frameFields lists the fields each frame type takes besides "type".

@@ -10,13 +10,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fasthttp/websocket"
 	fws "github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/skerhq/sker/actors"
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/auth"
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/natsname"
@@ -257,7 +257,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.mu.Lock()
 	g.closing = true
 	for s := range g.sessions {
-		s.kill(websocket.CloseGoingAway, "server shutting down")
+		s.kill(apierr.CloseGoingAway, "server shutting down")
 	}
 	g.mu.Unlock()
 	done := make(chan struct{})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/store"
 )
 
@@ -80,7 +81,7 @@ func TestStrangerCannotJoin(t *testing.T) {
 	for _, canvasID := range []string{id, "no-such-canvas", "a.b", "*", ">", ""} {
 		x.send(map[string]any{"type": "join", "canvas": canvasID})
 		f := x.next()
-		if f.Type != "error" || (f.Code != CodeNotFound && f.Code != CodeBadFrame) {
+		if f.Type != "error" || (f.Code != apierr.CodeNotFound && f.Code != apierr.CodeBadFrame) {
 			t.Fatalf("join %q: got %+v; want error not_found", canvasID, f)
 		}
 	}

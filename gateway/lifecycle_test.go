@@ -9,6 +9,7 @@ import (
 
 	"github.com/fasthttp/websocket"
 
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/store"
 )
 
@@ -30,7 +31,7 @@ func TestLeave(t *testing.T) {
 	b.changes(0, second) // delivered to the room's members by now
 	a.quiet("after-leave")
 	a.send(opsFrame(cid, "x", setTextOp("n1", "x")))
-	if f := a.next(); f.Type != "reject" || f.Code != CodeNotJoined {
+	if f := a.next(); f.Type != "reject" || f.Code != apierr.CodeNotJoined {
 		t.Fatalf("ops after leave: got %s; want reject not_joined", f.Raw)
 	}
 	// Rejoining with the seq seen before leaving catches up exactly.
@@ -120,8 +121,8 @@ func TestSlowConsumerIsDropped(t *testing.T) {
 			last = seq
 		}
 	}
-	if code != CloseSlowConsumer {
-		t.Fatalf("slow client: got close %d after seq %d; want %d", code, last, CloseSlowConsumer)
+	if code != apierr.CloseSlowConsumer {
+		t.Fatalf("slow client: got close %d after seq %d; want %d", code, last, apierr.CloseSlowConsumer)
 	}
 	if last >= head {
 		t.Fatalf("slow client: got every change up to %d; want it dropped before", head)
@@ -176,7 +177,7 @@ func TestKilledSessionHandlesNothingMore(t *testing.T) {
 		if err := c.conn.WriteMessage(websocket.TextMessage, []byte("{")); err != nil {
 			t.Fatal(err)
 		}
-		if f := c.next(); f.Code != CodeBadFrame {
+		if f := c.next(); f.Code != apierr.CodeBadFrame {
 			t.Fatalf("got %s; want error bad_frame", f.Raw)
 		}
 	}
@@ -184,8 +185,8 @@ func TestKilledSessionHandlesNothingMore(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.send(opsFrame(cid, "late", addNodeOp("late")))
-	if code, _ := c.closed(5 * time.Second); code != CloseProtocolError {
-		t.Fatalf("got close %d; want %d", code, CloseProtocolError)
+	if code, _ := c.closed(5 * time.Second); code != apierr.CloseProtocolError {
+		t.Fatalf("got close %d; want %d", code, apierr.CloseProtocolError)
 	}
 	eventually(t, 5*time.Second, "session ended", func() bool { return s.gw.Connections() == 0 })
 	if seq := s.commit(cid, aID, "probe", addNodeOp("probe")); seq != 1 {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fasthttp/websocket"
 
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/store"
 )
 
@@ -58,14 +59,14 @@ func TestMalformedFrames(t *testing.T) {
 		if err := c.conn.WriteMessage(websocket.TextMessage, []byte(frame)); err != nil {
 			t.Fatal(err)
 		}
-		if f := c.next(); f.Type != "error" || f.Code != CodeBadFrame || f.Message == "" {
+		if f := c.next(); f.Type != "error" || f.Code != apierr.CodeBadFrame || f.Message == "" {
 			t.Fatalf("frame %d %.80q: got %s; want error bad_frame", i, frame, f.Raw)
 		}
 	}
 	if err := c.conn.WriteMessage(websocket.BinaryMessage, []byte(`{"type":"ping"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if f := c.next(); f.Type != "error" || f.Code != CodeBadFrame {
+	if f := c.next(); f.Type != "error" || f.Code != apierr.CodeBadFrame {
 		t.Fatalf("binary frame: got %s; want error bad_frame", f.Raw)
 	}
 	c.quiet("still-open") // 19 malformed frames are tolerated
@@ -73,11 +74,11 @@ func TestMalformedFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, frames := c.closed(5 * time.Second)
-	if code != CloseProtocolError {
-		t.Fatalf("close after the 20th malformed frame: got %d; want %d", code, CloseProtocolError)
+	if code != apierr.CloseProtocolError {
+		t.Fatalf("close after the 20th malformed frame: got %d; want %d", code, apierr.CloseProtocolError)
 	}
 	for _, f := range frames {
-		if f.Code != CodeBadFrame {
+		if f.Code != apierr.CodeBadFrame {
 			t.Fatalf("before the close: got %s; want at most the bad_frame error", f.Raw)
 		}
 	}
@@ -94,7 +95,7 @@ func TestTooManyCanvases(t *testing.T) {
 	c.join(ids[0], nil)
 	c.join(ids[1], nil)
 	c.send(map[string]any{"type": "join", "canvas": ids[2]})
-	if f := c.next(); f.Type != "error" || f.Code != CodeTooManyCanvases || f.Canvas != ids[2] {
+	if f := c.next(); f.Type != "error" || f.Code != apierr.CodeTooManyCanvases || f.Canvas != ids[2] {
 		t.Fatalf("third join: got %s; want error too_many_canvases", f.Raw)
 	}
 	c.join(ids[1], nil) // joining a canvas again is not one more
@@ -123,7 +124,7 @@ func TestRateLimit(t *testing.T) {
 		if f.Type == "changes" {
 			continue
 		}
-		if f.Type != "reject" || f.Code != CodeRateLimited || f.CBID != "over" || f.Index != nil {
+		if f.Type != "reject" || f.Code != apierr.CodeRateLimited || f.CBID != "over" || f.Index != nil {
 			t.Fatalf("got %s; want reject rate_limited for cbid over", f.Raw)
 		}
 		break
@@ -138,15 +139,15 @@ func TestNotJoined(t *testing.T) {
 	cid := s.canvas(aID, nil)
 	c := s.dial(tok)
 	c.send(opsFrame(cid, "x", addNodeOp("n1")))
-	if f := c.next(); f.Type != "reject" || f.Code != CodeNotJoined || f.CBID != "x" || f.Canvas != cid {
+	if f := c.next(); f.Type != "reject" || f.Code != apierr.CodeNotJoined || f.CBID != "x" || f.Canvas != cid {
 		t.Fatalf("ops: got %s; want reject not_joined for cbid x", f.Raw)
 	}
 	c.send(presenceMsg(cid, 1, 2))
-	if f := c.next(); f.Type != "error" || f.Code != CodeNotJoined || f.Canvas != cid {
+	if f := c.next(); f.Type != "error" || f.Code != apierr.CodeNotJoined || f.Canvas != cid {
 		t.Fatalf("presence: got %s; want error not_joined", f.Raw)
 	}
 	c.send(map[string]any{"type": "leave", "canvas": cid})
-	if f := c.next(); f.Type != "error" || f.Code != CodeNotJoined || f.Canvas != cid {
+	if f := c.next(); f.Type != "error" || f.Code != apierr.CodeNotJoined || f.Canvas != cid {
 		t.Fatalf("leave: got %s; want error not_joined", f.Raw)
 	}
 	if got := s.snapshotJSON(cid); !strings.Contains(string(got), `"seq":0`) {
@@ -191,7 +192,7 @@ func TestKeepalive(t *testing.T) {
 	// The idle client is gone, the live one is not.
 	eventually(t, 5*time.Second, "idle client dropped", func() bool { return s.gw.Connections() == 1 })
 	code, _ := idle.closed(5 * time.Second)
-	if code != CloseIdle {
-		t.Fatalf("idle client: got close %d; want %d", code, CloseIdle)
+	if code != apierr.CloseIdle {
+		t.Fatalf("idle client: got close %d; want %d", code, apierr.CloseIdle)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/store"
 )
 
@@ -70,7 +71,7 @@ func (r *room) recheck(sessions []*session, deleted bool) {
 		case err == nil:
 			s.setRole(m, role)
 		case errors.Is(err, store.ErrNotFound):
-			s.sendError(r.id, CodeNotFound, "you are no longer a member of this canvas")
+			s.sendError(r.id, apierr.CodeNotFound, "you are no longer a member of this canvas")
 			s.leave(r.id, true)
 		default:
 			// The store did not answer: the cached role expires after

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/store"
 )
 
@@ -23,7 +24,7 @@ func TestRemovedMemberLosesTheCanvasAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.gw.MemberChanged(id, bID)
-	if f := b.until("error"); f.Code != CodeNotFound || f.Canvas != id {
+	if f := b.until("error"); f.Code != apierr.CodeNotFound || f.Canvas != id {
 		t.Fatalf("b's error: got %+v; want not_found for the canvas", f)
 	}
 	if f := b.next(); f.Type != "left" || f.Canvas != id {

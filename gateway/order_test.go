@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/skerhq/sker/actors"
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/natsname"
 	"github.com/skerhq/sker/store"
@@ -528,8 +529,8 @@ func TestFanoutGap(t *testing.T) {
 	for i := 4; i <= 7; i++ {
 		s.commit(cid, aID, fmt.Sprint(i), setTextOp("n1", fmt.Sprint(i)))
 	}
-	if code, frames := a.closed(5 * time.Second); code != CloseResync || len(frames) != 0 {
-		t.Fatalf("got close %d after %d frames; want %d and no frame", code, len(frames), CloseResync)
+	if code, frames := a.closed(5 * time.Second); code != apierr.CloseResync || len(frames) != 0 {
+		t.Fatalf("got close %d after %d frames; want %d and no frame", code, len(frames), apierr.CloseResync)
 	}
 	a = s.dial(aTok)
 	seen := uint64(3)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/skerhq/sker/apierr"
 )
 
 // Presence (cursor, selection, name, colour) is ephemeral: never journaled,
@@ -35,7 +37,7 @@ type presenceState struct {
 func (s *session) presence(f *inFrame) {
 	m := s.membership(f.Canvas)
 	if m == nil {
-		s.sendError(f.Canvas, CodeNotJoined, "join the canvas before sending presence")
+		s.sendError(f.Canvas, apierr.CodeNotJoined, "join the canvas before sending presence")
 		return
 	}
 	frame := mustJSON(presenceFrame{

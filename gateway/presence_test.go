@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/store"
 )
 
@@ -113,7 +114,7 @@ func TestPresenceNeedsJoin(t *testing.T) {
 	cid := s.canvas(aID, nil)
 	a := s.dial(aTok)
 	a.send(presenceMsg(cid, 1, 1))
-	if f := a.next(); f.Type != "error" || f.Code != CodeNotJoined || f.Canvas != cid {
+	if f := a.next(); f.Type != "error" || f.Code != apierr.CodeNotJoined || f.Canvas != cid {
 		t.Fatalf("presence before join: got %s; want error not_joined", f.Raw)
 	}
 }

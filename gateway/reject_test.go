@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/skerhq/sker/actors"
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/store"
 )
@@ -48,28 +49,28 @@ func TestRejectsReachOnlyTheirSender(t *testing.T) {
 		ops    []map[string]any
 		index  *int // nil: the batch as a whole
 	}{
-		{canvas.CodeInvalidOp, a, []map[string]any{setTextOp("n1", "applied only with the batch"), {"op": "node.update", "id": "n2"}}, idx(1)},
-		{canvas.CodeInvalidOp, a, []map[string]any{{"op": "node.delete", "id": "n1", "kind": "text"}}, idx(0)},
-		{canvas.CodeUnknownOp, a, []map[string]any{{"op": "node.explode", "id": "n1"}}, idx(0)},
-		{canvas.CodeInvalidID, a, []map[string]any{addNodeOp("bad id")}, idx(0)},
-		{canvas.CodeUnknownID, a, []map[string]any{{"op": "node.delete", "id": "ghost"}}, idx(0)},
-		{canvas.CodeUnknownID, a, []map[string]any{{"op": "edge.delete", "id": "n1"}}, idx(0)},
-		{canvas.CodeDuplicateID, a, []map[string]any{{"op": "node.delete", "id": "n2"}, addNodeOp("d1"), addNodeOp("d1")}, idx(2)},
-		{canvas.CodeDuplicateID, a, []map[string]any{{"op": "edge.add", "id": "e1", "source": "n2", "target": "n1"}}, idx(0)},
-		{canvas.CodeMissingNode, a, []map[string]any{{"op": "edge.add", "id": "e2", "source": "n1", "target": "ghost"}}, idx(0)},
-		{canvas.CodeKindNotAllowed, a, []map[string]any{{"op": "node.add", "id": "k1", "kind": "video"}}, idx(0)},
-		{canvas.CodeKindNotAllowed, a, []map[string]any{{"op": "edge.add", "id": "e2", "kind": "curvy", "source": "n1", "target": "n2"}}, idx(0)},
-		{canvas.CodeInvalidNumber, a, []map[string]any{{"op": "node.add", "id": "x1", "kind": "text", "x": 1e8}}, idx(0)},
-		{canvas.CodeInvalidNumber, a, []map[string]any{setTextOp("n1", "ok"), update("n2", map[string]any{"w": 0})}, idx(1)},
-		{canvas.CodeInvalidNumber, a, []map[string]any{update("n1", map[string]any{"z": 1.5})}, idx(0)},
-		{canvas.CodeDataTooLarge, a, []map[string]any{{"op": "node.add", "id": "big", "kind": "text", "data": map[string]any{"text": big}}}, idx(0)},
-		{canvas.CodeDataTooLarge, a, []map[string]any{update("n1", map[string]any{"data.text": big})}, idx(0)},
-		{canvas.CodeBatchTooLarge, a, many(canvas.DefaultLimits.MaxBatchOps+1, setTextOp("n1", "many")), nil},
-		{canvas.CodeBatchTooLarge, a, many(16, update("n1", map[string]any{"data.text": nearCap})), nil},
-		{canvas.CodeCanvasFull, a, []map[string]any{addNodeOp("f1"), addNodeOp("f2")}, idx(1)},
-		{canvas.CodeEmptyBatch, a, []map[string]any{}, nil},
-		{canvas.CodeEmptyBatch, a, nil, nil}, // "ops":null
-		{canvas.CodeForbidden, v, []map[string]any{setTextOp("n1", "viewer")}, nil},
+		{apierr.CodeInvalidOp, a, []map[string]any{setTextOp("n1", "applied only with the batch"), {"op": "node.update", "id": "n2"}}, idx(1)},
+		{apierr.CodeInvalidOp, a, []map[string]any{{"op": "node.delete", "id": "n1", "kind": "text"}}, idx(0)},
+		{apierr.CodeUnknownOp, a, []map[string]any{{"op": "node.explode", "id": "n1"}}, idx(0)},
+		{apierr.CodeInvalidID, a, []map[string]any{addNodeOp("bad id")}, idx(0)},
+		{apierr.CodeUnknownID, a, []map[string]any{{"op": "node.delete", "id": "ghost"}}, idx(0)},
+		{apierr.CodeUnknownID, a, []map[string]any{{"op": "edge.delete", "id": "n1"}}, idx(0)},
+		{apierr.CodeDuplicateID, a, []map[string]any{{"op": "node.delete", "id": "n2"}, addNodeOp("d1"), addNodeOp("d1")}, idx(2)},
+		{apierr.CodeDuplicateID, a, []map[string]any{{"op": "edge.add", "id": "e1", "source": "n2", "target": "n1"}}, idx(0)},
+		{apierr.CodeMissingNode, a, []map[string]any{{"op": "edge.add", "id": "e2", "source": "n1", "target": "ghost"}}, idx(0)},
+		{apierr.CodeKindNotAllowed, a, []map[string]any{{"op": "node.add", "id": "k1", "kind": "video"}}, idx(0)},
+		{apierr.CodeKindNotAllowed, a, []map[string]any{{"op": "edge.add", "id": "e2", "kind": "curvy", "source": "n1", "target": "n2"}}, idx(0)},
+		{apierr.CodeInvalidNumber, a, []map[string]any{{"op": "node.add", "id": "x1", "kind": "text", "x": 1e8}}, idx(0)},
+		{apierr.CodeInvalidNumber, a, []map[string]any{setTextOp("n1", "ok"), update("n2", map[string]any{"w": 0})}, idx(1)},
+		{apierr.CodeInvalidNumber, a, []map[string]any{update("n1", map[string]any{"z": 1.5})}, idx(0)},
+		{apierr.CodeDataTooLarge, a, []map[string]any{{"op": "node.add", "id": "big", "kind": "text", "data": map[string]any{"text": big}}}, idx(0)},
+		{apierr.CodeDataTooLarge, a, []map[string]any{update("n1", map[string]any{"data.text": big})}, idx(0)},
+		{apierr.CodeBatchTooLarge, a, many(canvas.DefaultLimits.MaxBatchOps+1, setTextOp("n1", "many")), nil},
+		{apierr.CodeBatchTooLarge, a, many(16, update("n1", map[string]any{"data.text": nearCap})), nil},
+		{apierr.CodeCanvasFull, a, []map[string]any{addNodeOp("f1"), addNodeOp("f2")}, idx(1)},
+		{apierr.CodeEmptyBatch, a, []map[string]any{}, nil},
+		{apierr.CodeEmptyBatch, a, nil, nil}, // "ops":null
+		{apierr.CodeForbidden, v, []map[string]any{setTextOp("n1", "viewer")}, nil},
 	}
 	before := s.snapshotJSON(cid)
 	for i, tc := range cases {

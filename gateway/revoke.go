@@ -5,6 +5,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/auth"
 )
 
@@ -47,7 +48,7 @@ func (g *Gateway) closeRevoked(ev revokedEvent) {
 	defer g.mu.Unlock()
 	for s := range g.sessions {
 		if revokes(ev, s.user) {
-			s.kill(CloseUnauthorized, "unauthorized")
+			s.kill(apierr.CloseUnauthorized, apierr.CodeUnauthorized)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/auth"
 )
 
@@ -36,8 +37,8 @@ func TestRevokedCredentialsCloseTheirConnections(t *testing.T) {
 	if err := s.auth.DeleteAPIToken(ctx, ann.User.ID, tok1.ID); err != nil {
 		t.Fatal(err)
 	}
-	if code, _ := byToken1.closed(5 * time.Second); code != CloseUnauthorized {
-		t.Fatalf("connection of the deleted token: got close %d; want %d", code, CloseUnauthorized)
+	if code, _ := byToken1.closed(5 * time.Second); code != apierr.CloseUnauthorized {
+		t.Fatalf("connection of the deleted token: got close %d; want %d", code, apierr.CloseUnauthorized)
 	}
 	for name, c := range map[string]*client{"other token": byToken2, "access token": byAccess, "other user": bob} {
 		c.send(map[string]any{"type": "ping"})
@@ -54,8 +55,8 @@ func TestRevokedCredentialsCloseTheirConnections(t *testing.T) {
 	if _, err := s.auth.Refresh(ctx, ann.RefreshToken); err != auth.ErrRefreshReused {
 		t.Fatalf("reuse: got %v; want ErrRefreshReused", err)
 	}
-	if code, _ := byAccess.closed(5 * time.Second); code != CloseUnauthorized {
-		t.Fatalf("connection of the signed-out session: got close %d; want %d", code, CloseUnauthorized)
+	if code, _ := byAccess.closed(5 * time.Second); code != apierr.CloseUnauthorized {
+		t.Fatalf("connection of the signed-out session: got close %d; want %d", code, apierr.CloseUnauthorized)
 	}
 	for name, c := range map[string]*client{"remaining API token": byToken2, "other user": bob} {
 		c.send(map[string]any{"type": "ping"})
@@ -65,8 +66,8 @@ func TestRevokedCredentialsCloseTheirConnections(t *testing.T) {
 	}
 	for name, tok := range map[string]string{"deleted API token": secret1, "signed-out access token": ann.AccessToken} {
 		c := s.dialWith(dialer(0), "?token="+tok)
-		if code, frames := c.closed(5 * time.Second); code != CloseUnauthorized {
-			t.Fatalf("%s: new connection got close %d (frames %v); want %d", name, code, frames, CloseUnauthorized)
+		if code, frames := c.closed(5 * time.Second); code != apierr.CloseUnauthorized {
+			t.Fatalf("%s: new connection got close %d (frames %v); want %d", name, code, frames, apierr.CloseUnauthorized)
 		}
 	}
 }

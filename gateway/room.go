@@ -11,13 +11,10 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/skerhq/sker/actors"
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/natsname"
 )
-
-// CloseResync asks the client to reconnect and rejoin with since: the
-// gateway could not fill a gap in the changes it received.
-const CloseResync = 4011
 
 // recentCap is how many fanout messages a room keeps for joins that race
 // with live changes.
@@ -136,11 +133,11 @@ func (r *room) fillGap() bool {
 	return true
 }
 
-// resyncAll disconnects every member with CloseResync and forgets the
+// resyncAll disconnects every member with apierr.CloseResync and forgets the
 // room's position; the next join sets it again.
 func (r *room) resyncAll() {
 	for s := range r.members {
-		s.kill(CloseResync, "missed changes: reconnect and rejoin with since")
+		s.kill(apierr.CloseResync, "missed changes: reconnect and rejoin with since")
 	}
 	r.based, r.head, r.recent = false, 0, nil
 }
@@ -174,7 +171,7 @@ func (r *room) sendTo(s *session, m *membership, fm fanMsg) {
 			s.enqueue(acks...)
 		}
 	default:
-		s.kill(CloseResync, "missed changes: reconnect and rejoin with since")
+		s.kill(apierr.CloseResync, "missed changes: reconnect and rejoin with since")
 	}
 }
 

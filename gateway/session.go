@@ -88,7 +88,7 @@ func (g *Gateway) serve(conn *websocket.Conn, token string, idle *idleWaiter) {
 	}
 	s.log = g.log.With("session", s.id, "user_id", principal.UserID)
 	if !g.addSession(s) {
-		writeClose(conn, websocket.CloseGoingAway, "server shutting down", g.cfg.WriteTimeout)
+		writeClose(conn, apierr.CloseGoingAway, "server shutting down", g.cfg.WriteTimeout)
 		return
 	}
 	defer g.removeSession(s)
@@ -96,12 +96,12 @@ func (g *Gateway) serve(conn *websocket.Conn, token string, idle *idleWaiter) {
 	// closed with 4001 "token_expired", and the client reconnects with a
 	// fresh token and since.
 	if exp := principal.ExpiresAt; !exp.IsZero() {
-		t := time.AfterFunc(time.Until(exp), func() { s.kill(CloseUnauthorized, "token_expired") })
+		t := time.AfterFunc(time.Until(exp), func() { s.kill(apierr.CloseUnauthorized, apierr.CodeTokenExpired) })
 		defer t.Stop()
 	}
 	s.enqueue(outMsg{data: mustJSON(helloFrame{Type: "hello", Session: s.id, User: principal.UserID, Limits: g.cfg.Limits})})
 	s.readLoop()
-	s.kill(websocket.CloseNormalClosure, "")
+	s.kill(apierr.CloseNormal, "")
 	<-s.closed
 	s.leaveAll()
 }
@@ -114,16 +114,16 @@ func (g *Gateway) authenticate(conn *websocket.Conn, token string) (auth.Princip
 		_ = conn.SetReadDeadline(time.Now().Add(g.cfg.AuthTimeout))
 		kind, data, err := conn.ReadMessage()
 		if err != nil {
-			writeClose(conn, CloseAuthTimeout, "authenticate within "+g.cfg.AuthTimeout.String(), g.cfg.WriteTimeout)
+			writeClose(conn, apierr.CloseAuthTimeout, "authenticate within "+g.cfg.AuthTimeout.String(), g.cfg.WriteTimeout)
 			return auth.Principal{}, false
 		}
 		if kind == websocket.TextMessage && !utf8.Valid(data) {
-			writeClose(conn, websocket.CloseInvalidFramePayloadData, errNotUTF8, g.cfg.WriteTimeout)
+			writeClose(conn, apierr.CloseInvalidUTF8, errNotUTF8, g.cfg.WriteTimeout)
 			return auth.Principal{}, false
 		}
 		f, err := decodeFrame(data)
 		if kind != websocket.TextMessage || err != nil || f.Type != typeAuth {
-			writeClose(conn, CloseUnauthorized, "the first frame must be auth with a token", g.cfg.WriteTimeout)
+			writeClose(conn, apierr.CloseUnauthorized, "the first frame must be auth with a token", g.cfg.WriteTimeout)
 			return auth.Principal{}, false
 		}
 		token = f.Token
@@ -132,7 +132,7 @@ func (g *Gateway) authenticate(conn *websocket.Conn, token string) (auth.Princip
 	defer cancel()
 	p, err := g.cfg.Auth.Authenticate(ctx, token)
 	if err != nil {
-		writeClose(conn, CloseUnauthorized, apierr.From(err).Code, g.cfg.WriteTimeout)
+		writeClose(conn, apierr.CloseUnauthorized, apierr.From(err).Code, g.cfg.WriteTimeout)
 		return auth.Principal{}, false
 	}
 	_ = conn.SetReadDeadline(time.Time{})
@@ -159,7 +159,7 @@ func (s *session) enqueue(m ...outMsg) bool {
 	default:
 	}
 	if !s.q.push(m...) {
-		s.kill(CloseSlowConsumer, "slow consumer: send queue overflow")
+		s.kill(apierr.CloseSlowConsumer, "slow consumer: send queue overflow")
 		return false
 	}
 	s.kick()
@@ -204,7 +204,7 @@ func (s *session) kill(code int, text string) {
 		close(s.done)
 		_ = s.conn.SetReadDeadline(time.Now().Add(closeGrace))
 		s.kick() // to write the close frame
-		if code != websocket.CloseNormalClosure && code != websocket.CloseAbnormalClosure {
+		if code != apierr.CloseNormal && code != apierr.CloseAbnormal {
 			s.g.metrics.closed(code)
 		}
 	})
@@ -270,7 +270,7 @@ func (s *session) writeLoop() {
 			s.deadlineAt = now
 		}
 		if _, err := nc.Write(buf); err != nil {
-			s.kill(websocket.CloseAbnormalClosure, "")
+			s.kill(apierr.CloseAbnormal, "")
 			s.closeConn(wt)
 			return
 		}
@@ -319,7 +319,7 @@ func (s *session) readFrame() (kind int, bp *[]byte, data []byte, err error) {
 // writer then stays marked as running, so none starts again. The socket
 // itself is closed when serve returns.
 func (s *session) closeConn(wt time.Duration) {
-	if s.closeCode != websocket.CloseAbnormalClosure {
+	if s.closeCode != apierr.CloseAbnormal {
 		writeClose(s.conn, s.closeCode, s.closeText, wt)
 	}
 	close(s.closed)
@@ -366,10 +366,10 @@ func (s *session) readLoop() {
 	})
 	s.conn.SetCloseHandler(func(code int, _ string) error {
 		if w, ok := s.conn.NetConn().(*closeWatch); ok && code == websocket.CloseNoStatusReceived && w.oneByteClose() {
-			s.kill(websocket.CloseProtocolError, "close frame with a one-byte payload")
+			s.kill(apierr.CloseBadCloseFrame, "close frame with a one-byte payload")
 			return nil
 		}
-		s.kill(websocket.CloseNormalClosure, "")
+		s.kill(apierr.CloseNormal, "")
 		return nil
 	})
 	for {
@@ -377,11 +377,11 @@ func (s *session) readLoop() {
 		kind, bp, data, err := s.readFrame()
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
-				s.kill(websocket.CloseMessageTooBig, "frame over the size limit")
+				s.kill(apierr.CloseTooBig, "frame over the size limit")
 			}
 			var ne interface{ Timeout() bool }
 			if errors.As(err, &ne) && ne.Timeout() {
-				s.kill(CloseIdle, "no frame or pong in time")
+				s.kill(apierr.CloseIdle, "no frame or pong in time")
 			}
 			return
 		}
@@ -399,7 +399,7 @@ func (s *session) readLoop() {
 			// connection. Its frame is not decoded, which would replace
 			// the bad bytes in some fields and keep them in others.
 			putFrameBuf(bp, data)
-			s.kill(websocket.CloseInvalidFramePayloadData, errNotUTF8)
+			s.kill(apierr.CloseInvalidUTF8, errNotUTF8)
 			continue
 		}
 		// The decoded frame copies what it keeps (strings, raw values), so
@@ -425,9 +425,9 @@ const errNotUTF8 = "text frame is not valid UTF-8"
 
 func (s *session) badFrame(msg string) {
 	s.badFrames++
-	s.enqueue(outMsg{data: mustJSON(errorFrame{Type: "error", Code: CodeBadFrame, Message: msg})})
+	s.enqueue(outMsg{data: mustJSON(errorFrame{Type: "error", Code: apierr.CodeBadFrame, Message: msg})})
 	if s.badFrames >= 20 {
-		s.kill(CloseProtocolError, "too many malformed frames")
+		s.kill(apierr.CloseProtocolError, "too many malformed frames")
 	}
 }
 
@@ -445,9 +445,9 @@ func (s *session) refuseText(f *inFrame, te *textError) {
 		return
 	}
 	s.badFrames++
-	s.sendError(f.Canvas, canvas.CodeInvalidText, te.Error())
+	s.sendError(f.Canvas, apierr.CodeInvalidText, te.Error())
 	if s.badFrames >= 20 {
-		s.kill(CloseProtocolError, "too many malformed frames")
+		s.kill(apierr.CloseProtocolError, "too many malformed frames")
 	}
 }
 
@@ -460,7 +460,7 @@ func (s *session) handle(f *inFrame) {
 	case typePing:
 		s.enqueue(outMsg{data: mustJSON(pongFrame{Type: "pong", ID: f.ID})})
 	case typeAuth:
-		s.sendError("", CodeAlreadyAuthed, "this connection is already authenticated")
+		s.sendError("", apierr.CodeAlreadyAuthed, "this connection is already authenticated")
 	case typeJoin:
 		// A join runs the store's role lookup and the catch-up, the
 		// deepest calls a session makes. It runs on a goroutine of its
@@ -492,7 +492,7 @@ func (s *session) membership(canvasID string) *membership {
 func (s *session) join(f *inFrame) {
 	id := f.Canvas
 	if !canvasIDPattern.MatchString(id) {
-		s.sendError(id, CodeNotFound, "canvas not found")
+		s.sendError(id, apierr.CodeNotFound, "canvas not found")
 		return
 	}
 	if s.membership(id) != nil {
@@ -502,7 +502,7 @@ func (s *session) join(f *inFrame) {
 	count := len(s.joined)
 	s.mu.Unlock()
 	if count >= s.g.cfg.Limits.MaxCanvases {
-		s.sendError(id, CodeTooManyCanvases, "at most "+itoa(s.g.cfg.Limits.MaxCanvases)+" canvases per connection")
+		s.sendError(id, apierr.CodeTooManyCanvases, "at most "+itoa(s.g.cfg.Limits.MaxCanvases)+" canvases per connection")
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -512,21 +512,21 @@ func (s *session) join(f *inFrame) {
 		if !errors.Is(err, store.ErrNotFound) {
 			s.log.Error("join: role lookup", "canvas_id", id, "err", err)
 		}
-		s.sendError(id, CodeNotFound, "canvas not found")
+		s.sendError(id, apierr.CodeNotFound, "canvas not found")
 		return
 	}
 	r, err := s.g.room(id)
 	if err != nil {
 		s.log.Error("join: subscribe", "canvas_id", id, "err", err)
-		s.sendError(id, CodeUnavailable, "canvas unavailable; try again")
+		s.sendError(id, apierr.CodeUnavailable, "canvas unavailable; try again")
 		return
 	}
 	m := &membership{room: r, role: role, roleAt: time.Now(), sessionID: s.id}
 	if err := r.join(ctx, s, m, f.Since); err != nil {
 		s.g.release(r)
-		code := CodeUnavailable
+		code := apierr.CodeUnavailable
 		if errors.Is(err, actors.ErrCanvasNotFound) {
-			code = CodeNotFound
+			code = apierr.CodeNotFound
 		}
 		s.sendError(id, code, "could not join: "+err.Error())
 		return
@@ -545,7 +545,7 @@ func (s *session) leave(canvasID string, notify bool) {
 	s.mu.Unlock()
 	if m == nil {
 		if notify {
-			s.sendError(canvasID, CodeNotJoined, "not joined to this canvas")
+			s.sendError(canvasID, apierr.CodeNotJoined, "not joined to this canvas")
 		}
 		return
 	}
@@ -573,21 +573,21 @@ func (s *session) leaveAll() {
 func (s *session) submit(f *inFrame) {
 	m := s.membership(f.Canvas)
 	if m == nil {
-		s.reject(f, CodeNotJoined, "join the canvas before sending ops", nil)
+		s.reject(f, apierr.CodeNotJoined, "join the canvas before sending ops", nil)
 		return
 	}
 	if !s.ops.AllowN(time.Now(), max(len(f.Ops), 1)) {
-		s.reject(f, CodeRateLimited, "over "+itoa(s.g.cfg.Limits.OpsPerSecond)+" ops per second", nil)
+		s.reject(f, apierr.CodeRateLimited, "over "+itoa(s.g.cfg.Limits.OpsPerSecond)+" ops per second", nil)
 		return
 	}
 	if role, err := s.currentRole(f.Canvas, m); errors.Is(err, store.ErrNotFound) {
-		s.reject(f, CodeNotFound, "canvas not found", nil)
+		s.reject(f, apierr.CodeNotFound, "canvas not found", nil)
 		return
 	} else if err != nil {
-		s.reject(f, CodeUnavailable, "could not check your role; nothing was committed", nil)
+		s.reject(f, apierr.CodeUnavailable, "could not check your role; nothing was committed", nil)
 		return
 	} else if !role.CanEdit() {
-		s.reject(f, canvas.CodeForbidden, "viewers cannot change this canvas", nil)
+		s.reject(f, apierr.CodeForbidden, "viewers cannot change this canvas", nil)
 		return
 	}
 	// Back-pressure: with MaxInFlight batches waiting, stop reading the
@@ -617,11 +617,11 @@ func (s *session) submit(f *inFrame) {
 			}
 			s.reject(f, opErr.Code, opErr.Message, idx)
 		case errors.Is(err, actors.ErrOutcomeUnknown):
-			s.reject(f, CodeOutcomeUnknown, "the commit outcome is unknown; rejoin with since to learn it", nil)
+			s.reject(f, apierr.CodeOutcomeUnknown, "the commit outcome is unknown; rejoin with since to learn it", nil)
 		case errors.Is(err, actors.ErrCanvasNotFound):
-			s.reject(f, CodeNotFound, "canvas not found", nil)
+			s.reject(f, apierr.CodeNotFound, "canvas not found", nil)
 		default:
-			s.reject(f, CodeUnavailable, "canvas unavailable; nothing was committed", nil)
+			s.reject(f, apierr.CodeUnavailable, "canvas unavailable; nothing was committed", nil)
 		}
 	}()
 }

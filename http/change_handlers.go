@@ -51,7 +51,7 @@ func (s *Server) submitOps(c *fiber.Ctx) error {
 		return apierr.Invalid("cbid", "must be at most 64 bytes")
 	}
 	if req.Ops == nil {
-		return (&canvas.OpError{Code: canvas.CodeInvalidOp, Message: "ops is required", Index: -1}).API()
+		return (&canvas.OpError{Code: apierr.CodeInvalidOp, Message: "ops is required", Index: -1}).API()
 	}
 	ops, err := canvas.DecodeOps(req.Ops)
 	if err != nil {

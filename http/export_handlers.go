@@ -156,7 +156,7 @@ func (s *Server) submitImport(ctx context.Context, id, author string, ops []canv
 		return seq, nil
 	case !errors.As(err, &opErr):
 		return 0, importFailed(err)
-	case opErr.Code == canvas.CodeBatchTooLarge && opErr.Index < 0 && len(ops) > 1:
+	case opErr.Code == apierr.CodeBatchTooLarge && opErr.Index < 0 && len(ops) > 1:
 		half := len(ops) / 2
 		if _, err := s.submitImport(ctx, id, author, ops[:half], first, ex); err != nil {
 			return 0, err

@@ -157,10 +157,10 @@ func TestImportRejected(t *testing.T) {
 		inMsg  string
 	}{
 		{"edge to a missing node", `{"version":1,"title":"X","nodes":[` + node + `],"edges":[{"id":"e","source":"a","target":"ghost","kind":"default","data":{}}]}`,
-			400, canvas.CodeMissingNode, "", `edges[0] (id "e")`},
-		{"duplicate node", `{"version":1,"nodes":[` + node + `,` + node + `]}`, 400, canvas.CodeDuplicateID, "", `nodes[1] (id "a")`},
-		{"bad kind", `{"version":1,"nodes":[{"id":"a","kind":"hologram","x":0,"y":0,"w":1,"h":1,"z":0}]}`, 400, canvas.CodeKindNotAllowed, "", "nodes[0]"},
-		{"bad settings", `{"version":1,"settings":{"":1},"nodes":[` + node + `]}`, 400, canvas.CodeInvalidOp, "", "settings"},
+			400, apierr.CodeMissingNode, "", `edges[0] (id "e")`},
+		{"duplicate node", `{"version":1,"nodes":[` + node + `,` + node + `]}`, 400, apierr.CodeDuplicateID, "", `nodes[1] (id "a")`},
+		{"bad kind", `{"version":1,"nodes":[{"id":"a","kind":"hologram","x":0,"y":0,"w":1,"h":1,"z":0}]}`, 400, apierr.CodeKindNotAllowed, "", "nodes[0]"},
+		{"bad settings", `{"version":1,"settings":{"":1},"nodes":[` + node + `]}`, 400, apierr.CodeInvalidOp, "", "settings"},
 		{"wrong version", `{"version":2,"nodes":[]}`, 400, apierr.CodeInvalidField, "version", ""},
 		{"no version", `{"nodes":[]}`, 400, apierr.CodeInvalidField, "version", ""},
 		{"unknown field", `{"version":1,"layers":[]}`, 400, apierr.CodeBadRequest, "layers", ""},

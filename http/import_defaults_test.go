@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/apierr"
 )
 
 // TestImportTakesNodeAddDefaults: a node an import file gives without
@@ -35,9 +35,9 @@ func TestImportTakesNodeAddDefaults(t *testing.T) {
 	}
 
 	opErr := h.post("/api/v1/canvases/"+byOp.ID+"/ops", ann.AccessToken,
-		`{"ops":[{"op":"node.add","id":"c","kind":"note","w":0}]}`).wantError(t, http.StatusBadRequest, canvas.CodeInvalidNumber, "")
+		`{"ops":[{"op":"node.add","id":"c","kind":"note","w":0}]}`).wantError(t, http.StatusBadRequest, apierr.CodeInvalidNumber, "")
 	impErr := h.post("/api/v1/canvases/import", ann.AccessToken,
-		`{"version":1,"nodes":[{"id":"c","kind":"note","w":0}]}`).wantError(t, http.StatusBadRequest, canvas.CodeInvalidNumber, "")
+		`{"version":1,"nodes":[{"id":"c","kind":"note","w":0}]}`).wantError(t, http.StatusBadRequest, apierr.CodeInvalidNumber, "")
 	if opErr.Error.Code != impErr.Error.Code {
 		t.Errorf("w=0: node.add gives %s, import %s; want the same", opErr.Error.Code, impErr.Error.Code)
 	}
