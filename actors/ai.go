@@ -11,6 +11,7 @@ import (
 
 	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/textcheck"
 )
 
@@ -73,30 +74,18 @@ type AIContext struct {
 	Text string `json:"text"`
 }
 
-// AIResult is how a run ended.
-type AIResult struct {
-	Status       string // done | error | cancelled
-	Text         string
-	Error        string
-	InputTokens  int
-	OutputTokens int
-}
-
 // aiFinish is the engine's result for a run, routed like any request.
 type aiFinish struct {
 	request
 	Canvas, Node, Run string
-	Result            AIResult
+	Result            canvases.AIResult
 }
 
 func (m *aiFinish) canvasID() string { return m.Canvas }
 
-// ErrStaleRun: the card no longer runs that run (cancelled, re-run or
-// deleted); the result was dropped.
-var ErrStaleRun = errors.New("actors: the card no longer runs this AI run")
-
-// FinishAIRun commits a run's result to its card.
-func (h *Hub) FinishAIRun(ctx context.Context, canvasID, nodeID, runID string, r AIResult) error {
+// FinishAIRun commits a run's result to its card, or answers
+// canvases.ErrStaleRun when the card no longer runs that run.
+func (h *Hub) FinishAIRun(ctx context.Context, canvasID, nodeID, runID string, r canvases.AIResult) error {
 	res, err := ask[*submitResult](ctx, h, &aiFinish{Canvas: canvasID, Node: nodeID, Run: runID, Result: r})
 	if err != nil {
 		return err
@@ -185,7 +174,7 @@ func (a *canvasActor) aiRun(n *canvas.Node, user string) ([]canvas.Op, aiEffects
 			if err := eng.Enqueue(ctx, job); err != nil {
 				a.log.Error("ai: enqueue failed", "run", run, "err", err)
 				eng.Release(run)
-				_ = a.hub.FinishAIRun(ctx, a.id, n.ID, run, AIResult{Status: AIError, Error: "the run could not be queued; try again"})
+				_ = a.hub.FinishAIRun(ctx, a.id, n.ID, run, canvases.AIResult{Status: AIError, Error: "the run could not be queued; try again"})
 			}
 		}()
 	}
@@ -218,7 +207,7 @@ func (a *canvasActor) onAIFinish(m *aiFinish) {
 		status = dataString(n, "ai_status")
 	}
 	if n == nil || dataString(n, "ai_run") != m.Run || (status != AIRunning && status != AICancelled) {
-		m.answer(&submitResult{Err: ErrStaleRun})
+		m.answer(&submitResult{Err: canvases.ErrStaleRun})
 		return
 	}
 	r := m.Result
@@ -268,7 +257,7 @@ func (a *canvasActor) expireAIRuns(schedule bool) {
 			continue
 		}
 		a.log.Warn("ai run expired without a result", "node", n.ID, "run", dataString(n, "ai_run"))
-		a.onAIFinish(&aiFinish{Canvas: a.id, Node: n.ID, Run: dataString(n, "ai_run"), Result: AIResult{
+		a.onAIFinish(&aiFinish{Canvas: a.id, Node: n.ID, Run: dataString(n, "ai_run"), Result: canvases.AIResult{
 			Status: AIError, Error: "the run did not finish in time (its worker may have stopped); run it again",
 		}})
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/canvases"
 )
 
 // fakeEngine records what the actors ask of the AI engine. The engine is
@@ -124,7 +125,7 @@ func TestAIRunAssemblesContextAndFinishes(t *testing.T) {
 	if !errors.As(err, &opErr) || opErr.Code != apierr.CodeAIRunning {
 		t.Fatalf("second run: got %v; want ai_running", err)
 	}
-	err = h.FinishAIRun(context.Background(), id, "q", job.Run, AIResult{Status: AIDone, Text: "42", InputTokens: 7, OutputTokens: 2})
+	err = h.FinishAIRun(context.Background(), id, "q", job.Run, canvases.AIResult{Status: AIDone, Text: "42", InputTokens: 7, OutputTokens: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,8 +134,8 @@ func TestAIRunAssemblesContextAndFinishes(t *testing.T) {
 		t.Fatalf("card after finish: got %v", d)
 	}
 	// A late result of the same run is dropped.
-	if err := h.FinishAIRun(context.Background(), id, "q", job.Run, AIResult{Status: AIDone, Text: "late"}); !errors.Is(err, ErrStaleRun) {
-		t.Fatalf("late finish: got %v; want ErrStaleRun", err)
+	if err := h.FinishAIRun(context.Background(), id, "q", job.Run, canvases.AIResult{Status: AIDone, Text: "late"}); !errors.Is(err, canvases.ErrStaleRun) {
+		t.Fatalf("late finish: got %v; want canvases.ErrStaleRun", err)
 	}
 }
 
@@ -204,7 +205,7 @@ func TestAICancelAndDelete(t *testing.T) {
 	})
 	// The worker's result after a cancel keeps the partial text; the card
 	// stays cancelled.
-	if err := h.FinishAIRun(context.Background(), id, "q", job.Run, AIResult{Status: AICancelled, Text: "part"}); err != nil {
+	if err := h.FinishAIRun(context.Background(), id, "q", job.Run, canvases.AIResult{Status: AICancelled, Text: "part"}); err != nil {
 		t.Fatal(err)
 	}
 	d := cardData(t, h, id, "q")
@@ -219,8 +220,8 @@ func TestAICancelAndDelete(t *testing.T) {
 		defer eng.mu.Unlock()
 		return len(eng.cancelled) == 2 && eng.cancelled[1] == job2.Run
 	})
-	if err := h.FinishAIRun(context.Background(), id, "r", job2.Run, AIResult{Status: AIDone, Text: "x"}); !errors.Is(err, ErrStaleRun) {
-		t.Fatalf("finish of a deleted card: got %v; want ErrStaleRun", err)
+	if err := h.FinishAIRun(context.Background(), id, "r", job2.Run, canvases.AIResult{Status: AIDone, Text: "x"}); !errors.Is(err, canvases.ErrStaleRun) {
+		t.Fatalf("finish of a deleted card: got %v; want canvases.ErrStaleRun", err)
 	}
 }
 

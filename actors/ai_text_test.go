@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/textcheck"
 )
 
@@ -21,7 +22,7 @@ func TestAIAnswerCleaned(t *testing.T) {
 	mustSubmit(t, h, id, aiNode("q", "What?"))
 	mustSubmit(t, h, id, canvas.Op{Op: OpAIRun, ID: "q"})
 	job := eng.job(t, 0)
-	res := AIResult{Status: AIError, Text: "a\x00b\xffc", Error: "bad\x00 \xfe"}
+	res := canvases.AIResult{Status: AIError, Text: "a\x00b\xffc", Error: "bad\x00 \xfe"}
 	if err := h.FinishAIRun(context.Background(), id, "q", job.Run, res); err != nil {
 		t.Fatalf("FinishAIRun: %v", err)
 	}

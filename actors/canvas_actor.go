@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/canvases"
 )
 
 type phase int
@@ -18,7 +19,7 @@ const (
 	phaseLoading  phase = iota // reading checkpoint and journal; requests wait
 	phaseLive                  // taking requests
 	phaseStopping              // finishing work before stopping; takes none
-	phaseFailed                // lost ownership or failed to load; answers ErrUnavailable
+	phaseFailed                // lost ownership or failed to load; answers canvases.ErrUnavailable
 )
 
 // canvasActor owns one canvas. All fields are touched only inside Receive,
@@ -99,9 +100,9 @@ func (a *canvasActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.start(ctx)
 	case *actor.Restarting:
-		a.failAll(ErrUnavailable)
+		a.failAll(canvases.ErrUnavailable)
 	case *actor.Stopping:
-		a.failAll(ErrUnavailable)
+		a.failAll(canvases.ErrUnavailable)
 	case *loaded:
 		if m.epoch == a.epoch {
 			a.onLoaded(ctx, m)
@@ -155,7 +156,7 @@ func (a *canvasActor) request(ctx actor.Context, msg canvasMsg) {
 		a.queue = append(a.queue, msg)
 		return
 	case phaseStopping:
-		msg.req().answer(ErrUnavailable)
+		msg.req().answer(canvases.ErrUnavailable)
 		return
 	case phaseFailed:
 		msg.req().answer(a.failErr)
@@ -176,7 +177,7 @@ func (a *canvasActor) request(ctx actor.Context, msg canvasMsg) {
 		a.cancelAllRuns()
 		a.cp = newCheckpointer() // nothing left to checkpoint
 		a.cp.seq = a.committed
-		a.retire(ctx, ErrCanvasNotFound)
+		a.retire(ctx, canvases.ErrNotFound)
 		m.answer(true)
 	}
 }
@@ -215,7 +216,7 @@ func (a *canvasActor) onPassivate(ctx actor.Context) {
 	if a.phase == phaseLoading {
 		// The supervisor stops routing to a loading actor only at shutdown.
 		a.phase = phaseStopping
-		a.failQueue(ErrUnavailable)
+		a.failQueue(canvases.ErrUnavailable)
 		ctx.Stop(ctx.Self())
 		return
 	}
@@ -252,7 +253,7 @@ func (a *canvasActor) maybeFinish(ctx actor.Context) {
 // requests already routed to it are answered, not lost.
 func (a *canvasActor) fail(ctx actor.Context, reason string, err error) {
 	a.log.Error("canvas actor stops", "reason", reason, "err", err, "seq", a.committed)
-	a.retire(ctx, ErrUnavailable)
+	a.retire(ctx, canvases.ErrUnavailable)
 }
 
 func (a *canvasActor) retire(ctx actor.Context, answer error) {
@@ -260,7 +261,7 @@ func (a *canvasActor) retire(ctx actor.Context, answer error) {
 	a.phase = phaseFailed
 	a.failErr = answer
 	a.failQueue(answer)
-	a.failAll(ErrUnavailable)
+	a.failAll(canvases.ErrUnavailable)
 	if released {
 		ctx.Stop(ctx.Self())
 		return
@@ -269,7 +270,7 @@ func (a *canvasActor) retire(ctx actor.Context, answer error) {
 }
 
 // failAll answers every waiting request with err. Batches in pending were
-// never sent to the journal, so ErrUnavailable is the truth for them.
+// never sent to the journal, so canvases.ErrUnavailable is the truth for them.
 func (a *canvasActor) failAll(err error) {
 	a.failQueue(err)
 	a.releaseMetaWaiters(^uint64(0)) // committed: the journal has them
@@ -278,7 +279,7 @@ func (a *canvasActor) failAll(err error) {
 	}
 	a.pending = nil
 	for _, e := range a.inflight {
-		e.answer(&submitResult{Err: ErrOutcomeUnknown})
+		e.answer(&submitResult{Err: canvases.ErrOutcomeUnknown})
 	}
 	clear(a.inFlight)
 	a.inflight = nil

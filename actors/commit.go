@@ -13,6 +13,7 @@ import (
 
 	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/journal"
 	"github.com/skerhq/sker/natsname"
 )
@@ -228,7 +229,7 @@ func (a *canvasActor) onAppendDone(ctx actor.Context, m *appendDone) {
 func (a *canvasActor) onAppendFailed(ctx actor.Context, err error) {
 	if errors.Is(err, journal.ErrFenced) {
 		for _, e := range a.inflight {
-			e.answer(&submitResult{Err: ErrUnavailable})
+			e.answer(&submitResult{Err: canvases.ErrUnavailable})
 		}
 		a.inflight = nil
 		a.fail(ctx, "another owner appended to the journal", err)

@@ -4,7 +4,8 @@
 // committed for the gateways to fan out, and checkpoints the state to the
 // store behind that path.
 //
-// Hub is the package's front door: callers (HTTP handlers, the WebSocket
-// gateway, the bridge) submit batches and read snapshots through it; it
-// activates canvases on first use and passivates idle ones.
+// Hub is the package's front door and the node's implementation of the
+// canvas contract (package canvases): callers (HTTP handlers, the WebSocket
+// gateway, the AI engine, the bridge) submit batches and read snapshots
+// through it; it activates canvases on first use and passivates idle ones.
 package actors

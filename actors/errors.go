@@ -1,20 +1,17 @@
 package actors
 
-import "errors"
+import "github.com/skerhq/sker/canvases"
 
-// Errors of the Hub. A *canvas.OpError is returned for a rejected batch.
+// The Hub's errors are the canvas contract's (canvases.ErrNotFound,
+// canvases.ErrUnavailable, canvases.ErrOutcomeUnknown,
+// canvases.ErrHistoryTrimmed, canvases.ErrStaleRun); a rejected batch is a
+// *canvas.OpError.
+
+// Forwarding names of contract errors that moved to package canvases, kept
+// only while code outside the package still uses them; they are the same
+// values, so errors.Is matches either name. Use the canvases names.
 var (
-	// ErrCanvasNotFound: no canvas with that id exists in the store.
-	ErrCanvasNotFound = errors.New("actors: canvas not found")
-	// ErrUnavailable: the canvas could not take the request (it is
-	// stopping, failed to load, or lost its ownership). Nothing of the
-	// request was committed; retrying later is safe.
-	ErrUnavailable = errors.New("actors: canvas unavailable")
-	// ErrOutcomeUnknown: the journal did not answer, so the batch may or
-	// may not have been committed. The client learns which by catching up
-	// with since.
-	ErrOutcomeUnknown = errors.New("actors: commit outcome unknown")
-	// ErrHistoryTrimmed: the changes asked for are older than the history
-	// kept; take a snapshot instead.
-	ErrHistoryTrimmed = errors.New("actors: history trimmed")
+	ErrCanvasNotFound = canvases.ErrNotFound
+	ErrUnavailable    = canvases.ErrUnavailable
+	ErrOutcomeUnknown = canvases.ErrOutcomeUnknown
 )

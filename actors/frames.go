@@ -1,18 +1,14 @@
 package actors
 
-import "github.com/skerhq/sker/canvas"
+import (
+	"github.com/skerhq/sker/canvas"
 
-// ChangesFrame is the "changes" frame of the WebSocket protocol
-// (docs/protocol.md) for already encoded batches: the body of a fanout
-// message, and what a gateway sends for a catch-up. The batches are not
-// encoded again.
-func ChangesFrame(canvasID string, batches [][]byte) []byte {
-	return batchObject(`{"type":"changes","canvas":`, canvasID, batches, func(b []byte) []byte { return b })
-}
+	"github.com/skerhq/sker/canvases"
+)
 
-// changesFrame is ChangesFrame of the entries' batches.
+// changesFrame is canvases.ChangesFrame of the entries' batches.
 func changesFrame(canvasID string, entries []*entry) []byte {
-	return batchObject(`{"type":"changes","canvas":`, canvasID, entries, entryRaw)
+	return canvases.ChangesFrameOf(canvasID, entries, entryRaw)
 }
 
 // encodeRecord is a journal.Record of the entries' batches.
@@ -24,8 +20,9 @@ func entryRaw(e *entry) []byte { return e.raw }
 
 // batchObject writes head, the string value as JSON, then the encoded
 // batches (raw of each item) as a "batches" array, closing the object. It
-// takes the items rather than a slice of their batches so that a record or
-// frame costs one allocation: its own bytes.
+// takes the items rather than a slice of their batches so that a record
+// costs one allocation: its own bytes (as canvases.ChangesFrameOf does for
+// a frame).
 func batchObject[T any](head, value string, items []T, raw func(T) []byte) []byte {
 	size := len(head) + len(value) + 32
 	for _, it := range items {

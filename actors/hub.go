@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/journal"
 	"github.com/skerhq/sker/natsname"
 	"github.com/skerhq/sker/store"
@@ -129,7 +130,8 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// Hub is the node's set of canvas actors under one supervisor.
+// Hub is the node's set of canvas actors under one supervisor: the local
+// implementation of the canvas contract.
 type Hub struct {
 	cfg         Config
 	system      *actor.ActorSystem
@@ -142,6 +144,8 @@ type Hub struct {
 	bg          sync.WaitGroup // journal trims in flight
 	trims       chan struct{}  // one slot: the node trims one canvas's journal at a time
 }
+
+var _ canvases.Canvases = (*Hub)(nil)
 
 // maxIdleWorkers bounds the goroutines kept waiting for mailbox or append
 // work (each holds the stack it has grown).
@@ -164,7 +168,7 @@ func NewHub(cfg Config) (*Hub, error) {
 	h.deadLetters = system.EventStream.Subscribe(func(evt any) {
 		if dl, ok := evt.(*actor.DeadLetterEvent); ok {
 			if m, ok := dl.Message.(canvasMsg); ok {
-				m.req().answer(fmt.Errorf("%w: %v", ErrUnavailable, actor.ErrDeadLetter))
+				m.req().answer(fmt.Errorf("%w: %v", canvases.ErrUnavailable, actor.ErrDeadLetter))
 			}
 		}
 	})
@@ -219,30 +223,22 @@ func (h *Hub) Snapshot(ctx context.Context, canvasID string) (canvas.Export, err
 // removes the canvas's journal. Call it after deleting the canvas from the
 // store, so that no new activation can find it.
 func (h *Hub) Forget(ctx context.Context, canvasID string) error {
-	if _, err := ask[bool](ctx, h, &forget{Canvas: canvasID}); err != nil && !errors.Is(err, ErrCanvasNotFound) {
+	if _, err := ask[bool](ctx, h, &forget{Canvas: canvasID}); err != nil && !errors.Is(err, canvases.ErrNotFound) {
 		return err
 	}
 	return h.cfg.Journal.Delete(ctx, canvasID)
 }
 
-// CatchUp is the answer to Since: the batches after the seq asked for, or a
-// snapshot when the history kept does not reach back that far.
-type CatchUp struct {
-	Seq      uint64
-	Batches  [][]byte // each an encoded journal.Committed, in seq order
-	Snapshot *canvas.Export
-}
-
 // Since returns what a client that has seen up to seq needs to catch up.
-func (h *Hub) Since(ctx context.Context, canvasID string, seq uint64) (CatchUp, error) {
+func (h *Hub) Since(ctx context.Context, canvasID string, seq uint64) (canvases.CatchUp, error) {
 	res, err := ask[*sinceResult](ctx, h, &getSince{Canvas: canvasID, Since: seq})
 	if err != nil {
-		return CatchUp{}, err
+		return canvases.CatchUp{}, err
 	}
 	if res.Err != nil {
-		return CatchUp{}, res.Err
+		return canvases.CatchUp{}, res.Err
 	}
-	cu := CatchUp{Seq: res.Seq, Snapshot: res.Snapshot}
+	cu := canvases.CatchUp{Seq: res.Seq, Snapshot: res.Snapshot}
 	for _, b := range res.Batches {
 		cu.Batches = append(cu.Batches, b)
 	}
@@ -250,7 +246,7 @@ func (h *Hub) Since(ctx context.Context, canvasID string, seq uint64) (CatchUp, 
 }
 
 // History returns up to limit committed batches after seq, or
-// ErrHistoryTrimmed when they are older than the history kept.
+// canvases.ErrHistoryTrimmed when they are older than the history kept.
 func (h *Hub) History(ctx context.Context, canvasID string, seq uint64, limit int) ([][]byte, uint64, error) {
 	res, err := ask[*sinceResult](ctx, h, &getSince{Canvas: canvasID, Since: seq, Limit: limit})
 	if err != nil {
@@ -260,7 +256,7 @@ func (h *Hub) History(ctx context.Context, canvasID string, seq uint64, limit in
 		return nil, 0, res.Err
 	}
 	if res.Snapshot != nil {
-		return nil, res.Seq, ErrHistoryTrimmed
+		return nil, res.Seq, canvases.ErrHistoryTrimmed
 	}
 	out := make([][]byte, len(res.Batches))
 	for i, b := range res.Batches {
@@ -344,9 +340,9 @@ func result[T any](msg canvasMsg, deadline time.Time) (T, error) {
 			t.Stop()
 		case <-t.C:
 			if _, isSubmit := msg.(*submit); isSubmit {
-				return zero, fmt.Errorf("%w: no answer from canvas %s in time", ErrOutcomeUnknown, msg.canvasID())
+				return zero, fmt.Errorf("%w: no answer from canvas %s in time", canvases.ErrOutcomeUnknown, msg.canvasID())
 			}
-			return zero, fmt.Errorf("%w: %v", ErrUnavailable, actor.ErrTimeout)
+			return zero, fmt.Errorf("%w: %v", canvases.ErrUnavailable, actor.ErrTimeout)
 		}
 	}
 	switch r := v.(type) {

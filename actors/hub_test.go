@@ -12,6 +12,7 @@ import (
 
 	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/journal"
 	"github.com/skerhq/sker/natsname"
 	"github.com/skerhq/sker/store"
@@ -85,11 +86,11 @@ func TestRejectedBatchChangesNothing(t *testing.T) {
 func TestUnknownCanvas(t *testing.T) {
 	e := newEnv(t)
 	h := e.hub(nil)
-	if _, err := h.Snapshot(context.Background(), "nope"); !errors.Is(err, ErrCanvasNotFound) {
-		t.Fatalf("snapshot of a missing canvas: got %v; want ErrCanvasNotFound", err)
+	if _, err := h.Snapshot(context.Background(), "nope"); !errors.Is(err, canvases.ErrNotFound) {
+		t.Fatalf("snapshot of a missing canvas: got %v; want canvases.ErrNotFound", err)
 	}
-	if _, err := h.Submit(context.Background(), "nope", "a", "", []canvas.Op{addNode("n")}); !errors.Is(err, ErrCanvasNotFound) {
-		t.Fatalf("submit to a missing canvas: got %v; want ErrCanvasNotFound", err)
+	if _, err := h.Submit(context.Background(), "nope", "a", "", []canvas.Op{addNode("n")}); !errors.Is(err, canvases.ErrNotFound) {
+		t.Fatalf("submit to a missing canvas: got %v; want canvases.ErrNotFound", err)
 	}
 }
 
@@ -179,8 +180,8 @@ func TestStaleOwnerIsFenced(t *testing.T) {
 	mustSubmit(t, h2, id, setText("n1", "from h2")) // h2 activates: its epoch marker fences h1
 
 	_, err := h1.Submit(context.Background(), id, "a", "", []canvas.Op{setText("n1", "from h1")})
-	if !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("stale owner's submit: got %v; want ErrUnavailable", err)
+	if !errors.Is(err, canvases.ErrUnavailable) {
+		t.Fatalf("stale owner's submit: got %v; want canvases.ErrUnavailable", err)
 	}
 	waitFor(t, "the stale actor to stop", 5*time.Second, func() bool {
 		n, err := h1.Active(context.Background())
@@ -313,8 +314,8 @@ func TestForgetStopsAndDeletesTheJournal(t *testing.T) {
 	if last, err := e.journal.Last(context.Background(), id); err != nil || last != 0 {
 		t.Fatalf("journal after forget: last %d, %v; want empty", last, err)
 	}
-	if _, err := h.Snapshot(context.Background(), id); !errors.Is(err, ErrCanvasNotFound) {
-		t.Fatalf("snapshot after forget: got %v; want ErrCanvasNotFound", err)
+	if _, err := h.Snapshot(context.Background(), id); !errors.Is(err, canvases.ErrNotFound) {
+		t.Fatalf("snapshot after forget: got %v; want canvases.ErrNotFound", err)
 	}
 }
 

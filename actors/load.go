@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/journal"
 	"github.com/skerhq/sker/store"
 )
@@ -42,7 +43,7 @@ func (a *canvasActor) loadState(ctx context.Context, epoch string) (*loadResult,
 	defer cancel()
 	c, err := a.hub.cfg.Store.Canvas(ctx, a.id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrCanvasNotFound
+		return nil, canvases.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load canvas: %w", err)
@@ -106,8 +107,8 @@ func replay(st *canvas.State, res *loadResult, streamSeq uint64, rec journal.Rec
 
 func (a *canvasActor) onLoaded(ctx actor.Context, m *loaded) {
 	if m.err != nil {
-		if errors.Is(m.err, ErrCanvasNotFound) {
-			a.retire(ctx, ErrCanvasNotFound)
+		if errors.Is(m.err, canvases.ErrNotFound) {
+			a.retire(ctx, canvases.ErrNotFound)
 			return
 		}
 		a.fail(ctx, "activation failed", m.err)

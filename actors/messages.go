@@ -46,7 +46,7 @@ func (r *request) req() *request { return r }
 func (r *request) answer(v any) { r.reply.send(v) }
 
 // IgnoreDeadLetterLogging: a request that reaches no actor is answered
-// ErrUnavailable by the Hub (see NewHub) rather than logged.
+// canvases.ErrUnavailable by the Hub (see NewHub) rather than logged.
 func (*request) IgnoreDeadLetterLogging() {}
 
 // submit asks the actor to commit a batch; the answer is a *submitResult.
@@ -60,7 +60,7 @@ type submit struct {
 
 type submitResult struct {
 	Seq uint64
-	Err error // *canvas.OpError, ErrUnavailable, ErrOutcomeUnknown
+	Err error // *canvas.OpError, canvases.ErrUnavailable, canvases.ErrOutcomeUnknown
 }
 
 // getSnapshot asks for the committed state; the answer is a *snapshotResult.
@@ -93,7 +93,7 @@ type sinceResult struct {
 }
 
 // forget tells the actor its canvas was deleted: it stops without a
-// checkpoint and answers ErrCanvasNotFound meanwhile. The answer is nil.
+// checkpoint and answers canvases.ErrNotFound meanwhile. The answer is nil.
 type forget struct {
 	request
 	Canvas string

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/store"
 )
 
@@ -123,10 +124,10 @@ func checkpointPlusReplay(t *testing.T, kind string) {
 		j := eng.job(t, i)
 		runs[j.Node] = j.Run
 	}
-	if err := h2.FinishAIRun(context.Background(), id, "q", runs["q"], AIResult{Status: AIDone, Text: "42", InputTokens: 3, OutputTokens: 1}); err != nil {
+	if err := h2.FinishAIRun(context.Background(), id, "q", runs["q"], canvases.AIResult{Status: AIDone, Text: "42", InputTokens: 3, OutputTokens: 1}); err != nil {
 		t.Fatalf("finish q: %v", err)
 	}
-	if err := h2.FinishAIRun(context.Background(), id, "r", runs["r"], AIResult{Status: AICancelled, Text: "part"}); err != nil {
+	if err := h2.FinishAIRun(context.Background(), id, "r", runs["r"], canvases.AIResult{Status: AICancelled, Text: "part"}); err != nil {
 		t.Fatalf("finish r: %v", err)
 	}
 	mustSubmit(t, h2, id, setText("n7", "last"))

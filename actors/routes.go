@@ -20,8 +20,8 @@ import (
 //     a caller's requests reach the canvas in the order it sent them.
 //   - A request sent to a child that stopped on its own (repeated failures)
 //     before the supervisor cleared its pid becomes a dead letter, which the
-//     Hub answers ErrUnavailable, as a request the supervisor routed there
-//     would be.
+//     Hub answers canvases.ErrUnavailable, as a request the supervisor
+//     routed there would be.
 type routes struct {
 	mu   sync.Mutex
 	live map[string]*route // canvas id → route; absent when neither field is set

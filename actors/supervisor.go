@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/skerhq/sker/canvases"
 )
 
 // supervisor is the parent of every canvas actor on the node. It routes
@@ -72,7 +74,7 @@ func (s *supervisor) Receive(ctx actor.Context) {
 func (s *supervisor) route(ctx actor.Context, m canvasMsg) {
 	id := m.canvasID()
 	if s.closing {
-		m.req().answer(ErrUnavailable)
+		m.req().answer(canvases.ErrUnavailable)
 		s.hub.routes.routed(m, nil)
 		return
 	}
@@ -86,7 +88,7 @@ func (s *supervisor) route(ctx actor.Context, m canvasMsg) {
 		pid, err = s.spawn(ctx, id)
 		if err != nil {
 			s.hub.cfg.Logger.Error("spawn canvas actor", "canvas_id", id, "err", err)
-			m.req().answer(ErrUnavailable)
+			m.req().answer(canvases.ErrUnavailable)
 			s.hub.routes.routed(m, nil)
 			return
 		}

@@ -17,14 +17,18 @@ import (
 	"github.com/skerhq/sker/ai"
 	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/natsname"
 	"github.com/skerhq/sker/store"
 )
 
-// Finisher commits a run's result to its card (*actors.Hub).
+// Finisher commits a run's result to its card: what the engine needs of
+// the canvas contract (canvases.Canvases; *actors.Hub on one node).
 type Finisher interface {
-	FinishAIRun(ctx context.Context, canvasID, nodeID, runID string, r actors.AIResult) error
+	FinishAIRun(ctx context.Context, canvasID, nodeID, runID string, r canvases.AIResult) error
 }
+
+var _ Finisher = canvases.Canvases(nil)
 
 // Recorder stores finished runs (store.Store).
 type Recorder interface {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/ai"
+	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/natsname"
 	"github.com/skerhq/sker/store"
 )
@@ -113,7 +114,7 @@ func (e *Engine) run(job actors.AIJob, f Finisher) {
 	out := newStreamer(e, job)
 	usage, err := e.callProvider(ctx, job, out.add)
 	out.flush()
-	res := actors.AIResult{Status: actors.AIDone, Text: out.text(), InputTokens: usage.InputTokens, OutputTokens: usage.OutputTokens}
+	res := canvases.AIResult{Status: actors.AIDone, Text: out.text(), InputTokens: usage.InputTokens, OutputTokens: usage.OutputTokens}
 	switch {
 	case errors.Is(context.Cause(ctx), errCancelled):
 		res.Status = actors.AICancelled
@@ -139,14 +140,14 @@ func (e *Engine) callProvider(ctx context.Context, job actors.AIJob, onDelta fun
 
 // finish commits the result, retrying while the canvas is unavailable (for
 // example while it moves to another node).
-func (e *Engine) finish(job actors.AIJob, res actors.AIResult, f Finisher, log interface {
+func (e *Engine) finish(job actors.AIJob, res canvases.AIResult, f Finisher, log interface {
 	Warn(string, ...any)
 }) {
 	for attempt := range 5 {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := f.FinishAIRun(ctx, job.Canvas, job.Node, job.Run, res)
 		cancel()
-		if err == nil || errors.Is(err, actors.ErrStaleRun) || errors.Is(err, actors.ErrCanvasNotFound) {
+		if err == nil || errors.Is(err, canvases.ErrStaleRun) || errors.Is(err, canvases.ErrNotFound) {
 			return
 		}
 		log.Warn("ai: committing the result failed; retrying", "err", err, "attempt", attempt+1)
@@ -154,7 +155,7 @@ func (e *Engine) finish(job actors.AIJob, res actors.AIResult, f Finisher, log i
 	}
 }
 
-func (e *Engine) record(job actors.AIJob, res actors.AIResult, d time.Duration, log interface {
+func (e *Engine) record(job actors.AIJob, res canvases.AIResult, d time.Duration, log interface {
 	Warn(string, ...any)
 }) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -15,20 +15,23 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/auth"
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/natsname"
 	"github.com/skerhq/sker/store"
 )
 
-// Canvases is what the gateway needs of the canvas actors (*actors.Hub).
+// Canvases is what the gateway needs of the canvas contract
+// (canvases.Canvases, whose errors it gets; *actors.Hub on one node).
 type Canvases interface {
 	SubmitAsync(canvasID, author, clientBatchID string, ops []canvas.Op) func(context.Context) (uint64, error)
-	Since(ctx context.Context, canvasID string, seq uint64) (actors.CatchUp, error)
+	Since(ctx context.Context, canvasID string, seq uint64) (canvases.CatchUp, error)
 	Snapshot(ctx context.Context, canvasID string) (canvas.Export, error)
 }
+
+var _ Canvases = canvases.Canvases(nil)
 
 // Authenticator checks a bearer token (*auth.Service).
 type Authenticator interface {

@@ -15,6 +15,7 @@ import (
 	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/natsname"
 	"github.com/skerhq/sker/store"
 )
@@ -356,7 +357,7 @@ type delayedCanvases struct {
 	delay time.Duration
 }
 
-func (d delayedCanvases) Since(ctx context.Context, canvasID string, seq uint64) (actors.CatchUp, error) {
+func (d delayedCanvases) Since(ctx context.Context, canvasID string, seq uint64) (canvases.CatchUp, error) {
 	cu, err := d.Canvases.Since(ctx, canvasID, seq)
 	time.Sleep(d.delay)
 	return cu, err

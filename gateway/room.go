@@ -10,9 +10,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/natsname"
 )
 
@@ -128,7 +128,7 @@ func (r *room) fillGap() bool {
 		return false
 	}
 	if len(cu.Batches) > 0 {
-		r.deliver(fanMsg{first: r.head + 1, last: cu.Seq, frame: actors.ChangesFrame(r.id, cu.Batches)})
+		r.deliver(fanMsg{first: r.head + 1, last: cu.Seq, frame: canvases.ChangesFrame(r.id, cu.Batches)})
 	}
 	return true
 }
@@ -275,7 +275,7 @@ func slice(fm fanMsg, after uint64) fanMsg {
 		Canvas string `json:"canvas"`
 	}
 	_ = json.Unmarshal(fm.frame, &id)
-	return fanMsg{first: after + 1, last: fm.last, frame: actors.ChangesFrame(id.Canvas, batches)}
+	return fanMsg{first: after + 1, last: fm.last, frame: canvases.ChangesFrame(id.Canvas, batches)}
 }
 
 // errTooFast: the canvas moved faster than a join could catch up.
@@ -298,20 +298,20 @@ func (r *room) join(ctx context.Context, s *session, m *membership, since *uint6
 	return errTooFast
 }
 
-func (r *room) catchUp(ctx context.Context, since *uint64) (actors.CatchUp, error) {
+func (r *room) catchUp(ctx context.Context, since *uint64) (canvases.CatchUp, error) {
 	if since != nil {
 		return r.g.cfg.Canvases.Since(ctx, r.id, *since)
 	}
 	ex, err := r.g.cfg.Canvases.Snapshot(ctx, r.id)
 	if err != nil {
-		return actors.CatchUp{}, err
+		return canvases.CatchUp{}, err
 	}
-	return actors.CatchUp{Seq: ex.Seq, Snapshot: &ex}, nil
+	return canvases.CatchUp{Seq: ex.Seq, Snapshot: &ex}, nil
 }
 
 // admit adds the member if the room's recent changes connect to the
 // catch-up; false means fetch a newer catch-up.
-func (r *room) admit(s *session, m *membership, cu actors.CatchUp) bool {
+func (r *room) admit(s *session, m *membership, cu canvases.CatchUp) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h := cu.Seq
@@ -337,7 +337,7 @@ func (r *room) admit(s *session, m *membership, cu actors.CatchUp) bool {
 	jf := joinedFrame{Type: "joined", Canvas: r.id, Role: string(m.role), Seq: h, Snapshot: snapshotOf(cu)}
 	s.enqueue(outMsg{data: mustJSON(jf)})
 	if len(cu.Batches) > 0 {
-		s.enqueue(outMsg{data: actors.ChangesFrame(r.id, cu.Batches)})
+		s.enqueue(outMsg{data: canvases.ChangesFrame(r.id, cu.Batches)})
 	}
 	m.seen = h
 	for _, fm := range r.recent {
@@ -348,7 +348,7 @@ func (r *room) admit(s *session, m *membership, cu actors.CatchUp) bool {
 	return true
 }
 
-func snapshotOf(cu actors.CatchUp) *canvas.Export { return cu.Snapshot }
+func snapshotOf(cu canvases.CatchUp) *canvas.Export { return cu.Snapshot }
 
 func (r *room) leave(s *session, m *membership) {
 	r.mu.Lock()

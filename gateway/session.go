@@ -15,10 +15,10 @@ import (
 	"github.com/fasthttp/websocket"
 	"golang.org/x/time/rate"
 
-	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/auth"
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/store"
 )
 
@@ -525,7 +525,7 @@ func (s *session) join(f *inFrame) {
 	if err := r.join(ctx, s, m, f.Since); err != nil {
 		s.g.release(r)
 		code := apierr.CodeUnavailable
-		if errors.Is(err, actors.ErrCanvasNotFound) {
+		if errors.Is(err, canvases.ErrNotFound) {
 			code = apierr.CodeNotFound
 		}
 		s.sendError(id, code, "could not join: "+err.Error())
@@ -616,9 +616,9 @@ func (s *session) submit(f *inFrame) {
 				idx = &opErr.Index
 			}
 			s.reject(f, opErr.Code, opErr.Message, idx)
-		case errors.Is(err, actors.ErrOutcomeUnknown):
+		case errors.Is(err, canvases.ErrOutcomeUnknown):
 			s.reject(f, apierr.CodeOutcomeUnknown, "the commit outcome is unknown; rejoin with since to learn it", nil)
-		case errors.Is(err, actors.ErrCanvasNotFound):
+		case errors.Is(err, canvases.ErrNotFound):
 			s.reject(f, apierr.CodeNotFound, "canvas not found", nil)
 		default:
 			s.reject(f, apierr.CodeUnavailable, "canvas unavailable; nothing was committed", nil)

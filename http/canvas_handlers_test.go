@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/apierr"
+	"github.com/skerhq/sker/canvases"
 )
 
 // cast is the set of callers every canvas route is tried with.
@@ -302,7 +302,7 @@ func TestDeleteCanvasForgets(t *testing.T) {
 		t.Fatalf("after delete: journal last %d, %v; want an empty subject", last, err)
 	}
 	// The hub cannot bring the canvas back either.
-	if _, err := h.hub.Snapshot(ctx, id); !errors.Is(err, actors.ErrCanvasNotFound) {
+	if _, err := h.hub.Snapshot(ctx, id); !errors.Is(err, canvases.ErrNotFound) {
 		t.Fatalf("hub snapshot after delete: got %v; want ErrCanvasNotFound", err)
 	}
 }

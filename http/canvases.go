@@ -3,23 +3,20 @@ package skerhttp
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"net/http"
 
-	"github.com/skerhq/sker/actors"
-	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/canvases"
 )
 
-// Canvases is what the handlers need of the canvas actors: every change to
-// a canvas's content or metadata goes through Submit, so that it is ordered,
-// journaled and fanned out like a change from a WebSocket client.
-// *actors.Hub implements it.
+// Canvases is what the handlers need of the canvas contract
+// (canvases.Canvases; *actors.Hub on one node): every change to a canvas's
+// content or metadata goes through Submit, so that it is ordered, journaled
+// and fanned out like a change from a WebSocket client.
 //
-// Errors are those of package actors: a *canvas.OpError for a rejected
-// batch, actors.ErrCanvasNotFound, actors.ErrUnavailable,
-// actors.ErrOutcomeUnknown and, from History, actors.ErrHistoryTrimmed
-// (returned with the canvas's current seq).
+// Errors are the contract's: a *canvas.OpError for a rejected batch,
+// canvases.ErrNotFound, canvases.ErrUnavailable, canvases.ErrOutcomeUnknown
+// and, from History, canvases.ErrHistoryTrimmed (returned with the canvas's
+// current seq).
 type Canvases interface {
 	// Submit commits ops as one batch by author and returns its seq once the
 	// journal has it. The caller has checked that author may edit.
@@ -33,26 +30,13 @@ type Canvases interface {
 	Forget(ctx context.Context, canvasID string) error
 }
 
-// canvasError maps an error of Canvases to what the client may learn. Other
-// errors pass through, to become a logged 500.
+var _ Canvases = canvases.Canvases(nil)
+
+// canvasError maps an error of Canvases to what the client may learn
+// (canvases.APIError). Other errors pass through, to become a logged 500.
 func canvasError(err error) error {
-	var opErr *canvas.OpError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &opErr):
-		return opErr.API()
-	case errors.Is(err, actors.ErrCanvasNotFound):
-		return apierr.NotFound("canvas")
-	case errors.Is(err, actors.ErrUnavailable):
-		return apierr.New(http.StatusServiceUnavailable, apierr.CodeUnavailable,
-			"the canvas is not available right now; nothing was changed, retry shortly")
-	case errors.Is(err, actors.ErrOutcomeUnknown):
-		return apierr.New(http.StatusServiceUnavailable, apierr.CodeOutcomeUnknown,
-			"the change may or may not have been committed; check the canvas's history or snapshot before retrying")
-	case errors.Is(err, actors.ErrHistoryTrimmed):
-		return apierr.New(http.StatusGone, apierr.CodeHistoryTrimmed,
-			"the changes asked for are older than the history kept; take a snapshot (GET /api/v1/canvases/{id}) instead")
+	if e, ok := canvases.APIError(err); ok {
+		return e
 	}
 	return err
 }

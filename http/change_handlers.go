@@ -7,9 +7,9 @@ import (
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/canvases"
 )
 
 // Limits of the ops and history routes.
@@ -87,7 +87,7 @@ func (s *Server) history(c *fiber.Ctx) error {
 		return err
 	}
 	batches, head, err := s.cvs.History(c.UserContext(), id, since, int(limit))
-	if errors.Is(err, actors.ErrHistoryTrimmed) && since > head {
+	if errors.Is(err, canvases.ErrHistoryTrimmed) && since > head {
 		// The history "does not reach" a seq that has not happened yet.
 		return apierr.Invalid("since", "is after the canvas's seq "+strconv.FormatUint(head, 10))
 	}

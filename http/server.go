@@ -96,7 +96,7 @@ type Deps struct {
 	Store store.Store
 	Auth  *auth.Service
 	// Canvases orders every change to canvas content and metadata (the
-	// node's canvas actors, *actors.Hub).
+	// canvas contract; *actors.Hub on one node).
 	Canvases Canvases
 	// Members is told when a membership changes or a canvas is deleted, so
 	// that live connections follow at once; nil tells no one.
