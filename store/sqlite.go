@@ -27,6 +27,7 @@ import (
 // has no lagging reads.
 type SQLite struct {
 	sqlStore
+	path   string
 	writer *sql.DB
 	reader *sql.DB
 }
@@ -70,7 +71,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	}
 	reader.SetMaxOpenConns(sqliteReaders)
 	reader.SetMaxIdleConns(sqliteReaders)
-	s := &SQLite{writer: writer, reader: reader}
+	s := &SQLite{path: path, writer: writer, reader: reader}
 	s.sqlStore = sqlStore{
 		write:   liteQuerier{writer},
 		read:    liteQuerier{reader},
