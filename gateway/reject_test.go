@@ -2,13 +2,19 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/canvases"
+	"github.com/skerhq/sker/natsname"
 	"github.com/skerhq/sker/store"
 )
 
@@ -105,4 +111,49 @@ func deref(p *int) any {
 		return nil
 	}
 	return *p
+}
+
+// TestCanvasErrorsAsREST: an error of the canvas contract reaches a
+// WebSocket client with the code and message the REST API gives for it
+// (canvases.APIError), for a batch and for a join. The journal's stream is
+// removed under the live canvas: the append in flight has an unknown
+// outcome, and the canvas cannot load again.
+func TestCanvasErrorsAsREST(t *testing.T) {
+	s := newStack(t, nil, func(c *actors.Config) {
+		c.AppendRetries, c.AppendTimeout = 1, 500*time.Millisecond
+	})
+	aID, aTok := s.user("a")
+	cid := s.canvas(aID, nil)
+	s.commit(cid, aID, "setup", addNodeOp("n1"))
+	a := s.dial(aTok)
+	a.join(cid, nil)
+	js, err := jetstream.New(s.nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := js.DeleteStream(context.Background(), natsname.Default().JournalStream()); err != nil {
+		t.Fatalf("delete stream: %v", err)
+	}
+	rest := func(err error) *apierr.Error {
+		e, _ := canvases.APIError(err)
+		return e
+	}
+
+	a.send(opsFrame(cid, "lost", addNodeOp("n2")))
+	f := a.until("reject")
+	if want := rest(canvases.ErrOutcomeUnknown); f.Code != want.Code || f.Message != want.Message || f.CBID != "lost" {
+		t.Errorf("batch in flight: got %s %q %q; want %s %q lost", f.Code, f.Message, f.CBID, want.Code, want.Message)
+	}
+	a.send(opsFrame(cid, "after", addNodeOp("n3")))
+	f = a.until("reject")
+	if want := rest(canvases.ErrUnavailable); f.Code != want.Code || f.Message != want.Message || f.CBID != "after" {
+		t.Errorf("next batch: got %s %q %q; want %s %q after", f.Code, f.Message, f.CBID, want.Code, want.Message)
+	}
+
+	b := s.dial(aTok)
+	b.send(map[string]any{"type": "join", "canvas": cid})
+	f = b.until("error")
+	if want := rest(canvases.ErrUnavailable); f.Code != want.Code || f.Message != "could not join: "+want.Message {
+		t.Errorf("join: got %s %q; want %s %q", f.Code, f.Message, want.Code, "could not join: "+want.Message)
+	}
 }

@@ -524,11 +524,8 @@ func (s *session) join(f *inFrame) {
 	m := &membership{room: r, role: role, roleAt: time.Now(), sessionID: s.id}
 	if err := r.join(ctx, s, m, f.Since); err != nil {
 		s.g.release(r)
-		code := apierr.CodeUnavailable
-		if errors.Is(err, canvases.ErrNotFound) {
-			code = apierr.CodeNotFound
-		}
-		s.sendError(id, code, "could not join: "+err.Error())
+		e := s.canvasError("join", id, err)
+		s.sendError(id, e.Code, "could not join: "+e.Message)
 		return
 	}
 	s.mu.Lock()
@@ -608,22 +605,31 @@ func (s *session) submit(f *inFrame) {
 			}
 			return
 		}
+		// A rejected batch keeps its op's index in a field of its own.
 		var opErr *canvas.OpError
-		switch {
-		case errors.As(err, &opErr):
+		if errors.As(err, &opErr) {
 			var idx *int
 			if opErr.Index >= 0 {
 				idx = &opErr.Index
 			}
 			s.reject(f, opErr.Code, opErr.Message, idx)
-		case errors.Is(err, canvases.ErrOutcomeUnknown):
-			s.reject(f, apierr.CodeOutcomeUnknown, "the commit outcome is unknown; rejoin with since to learn it", nil)
-		case errors.Is(err, canvases.ErrNotFound):
-			s.reject(f, apierr.CodeNotFound, "canvas not found", nil)
-		default:
-			s.reject(f, apierr.CodeUnavailable, "canvas unavailable; nothing was committed", nil)
+			return
 		}
+		e := s.canvasError("submit", f.Canvas, err)
+		s.reject(f, e.Code, e.Message, nil)
 	}()
+}
+
+// canvasError is what the client is told of an error of Canvases: what
+// the REST API would tell it (canvases.APIError). An error that carries
+// nothing for a client is logged and told as unavailable: nothing of the
+// request was committed.
+func (s *session) canvasError(doing, canvasID string, err error) *apierr.Error {
+	if e, ok := canvases.APIError(err); ok {
+		return e
+	}
+	s.log.Warn(doing, "canvas_id", canvasID, "err", err)
+	return canvases.ErrUnavailable.API()
 }
 
 // currentRole returns the role, looked up again when older than RoleTTL.
