@@ -52,6 +52,8 @@ type canvasActor struct {
 	// metaWaiters are committed title/settings changes whose senders wait
 	// for the checkpoint that puts them in the store.
 	metaWaiters []*entry
+	// cpWaiters are Hub.Checkpoint requests waiting for the store.
+	cpWaiters []cpWaiter
 
 	// A batch sent again with the same client batch id by the same author
 	// (a client resending after a dropped connection) is answered with the
@@ -169,6 +171,8 @@ func (a *canvasActor) request(ctx actor.Context, msg canvasMsg) {
 		m.answer(&snapshotResult{Export: a.committedExport()})
 	case *getSince:
 		a.onSince(m)
+	case *checkpointNow:
+		a.onCheckpointNow(m)
 	case *aiFinish:
 		a.onAIFinish(m)
 	case *crash:
@@ -274,6 +278,7 @@ func (a *canvasActor) retire(ctx actor.Context, answer error) {
 func (a *canvasActor) failAll(err error) {
 	a.failQueue(err)
 	a.releaseMetaWaiters(^uint64(0)) // committed: the journal has them
+	a.failCheckpointWaiters(err)
 	for _, e := range a.pending {
 		e.answer(&submitResult{Err: err})
 	}

@@ -158,6 +158,7 @@ func (a *canvasActor) onCheckpointDone(ctx actor.Context, m *checkpointDone) {
 	if m.err != nil {
 		// Put back what the failed checkpoint covered; the next one retries.
 		a.cp.dirty.merge(taken)
+		a.answerCheckpointWaiters(m.err)
 		if errors.Is(m.err, store.ErrConflict) {
 			a.fail(ctx, "another owner checkpointed this canvas", m.err)
 			return
@@ -170,8 +171,9 @@ func (a *canvasActor) onCheckpointDone(ctx actor.Context, m *checkpointDone) {
 	}
 	a.cp.seq = m.seq
 	a.releaseMetaWaiters(m.seq)
+	waiting := a.answerCheckpointWaiters(nil)
 	a.trim()
-	if a.phase == phaseLive && (a.cp.ops >= a.hub.cfg.CheckpointOps || a.cp.dirty.meta || len(a.metaWaiters) > 0) {
+	if a.phase == phaseLive && (a.cp.ops >= a.hub.cfg.CheckpointOps || a.cp.dirty.meta || len(a.metaWaiters) > 0 || waiting) {
 		a.startCheckpoint()
 	}
 	a.maybeFinish(ctx)
