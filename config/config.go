@@ -68,6 +68,11 @@ type Config struct {
 	CanvasHistorySize int64         // CANVAS_HISTORY_SIZE: at most this many bytes of them; default 8MB
 	ShutdownTimeout   time.Duration // SHUTDOWN_TIMEOUT: how long shutdown waits for in-flight work; default 15s
 
+	BackupInterval  time.Duration // BACKUP_INTERVAL: a scheduled backup this often; zero (the default) means none
+	BackupDir       string        // BACKUP_DIR: folder of the scheduled backups; default DATA_DIR/backups
+	BackupRetention time.Duration // BACKUP_RETENTION: scheduled backups older than this are removed; zero keeps all; default 30 days
+	OpsToken        string        // OPS_TOKEN: bearer token of the /ops routes; empty means loopback only
+
 	LogLevel  string // LOG_LEVEL: debug | info (default) | warn | error
 	LogFormat string // LOG_FORMAT: text (default) | json
 }
@@ -158,6 +163,16 @@ var settings = []setting{
 	{"CANVAS_HISTORY", "1000", "recent batches each live canvas keeps for catch-up", intRange(10, 100_000, func(c *Config) *int { return &c.CanvasHistory })},
 	{"CANVAS_HISTORY_SIZE", "8MB", "at most this much of them, encoded", size(func(c *Config) *int64 { return &c.CanvasHistorySize })},
 	{"SHUTDOWN_TIMEOUT", "15s", "how long shutdown waits for in-flight work", duration(0, time.Hour, func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"BACKUP_INTERVAL", "", "a scheduled backup this often, like 6h or 1d (empty or 0: none)", days(10*time.Second, func(c *Config) *time.Duration { return &c.BackupInterval })},
+	{"BACKUP_DIR", "", "folder of the scheduled backups (default DATA_DIR/backups)", str(func(c *Config) *string { return &c.BackupDir })},
+	{"BACKUP_RETENTION", "30d", "scheduled backups older than this are removed (0: keep all)", days(time.Hour, func(c *Config) *time.Duration { return &c.BackupRetention })},
+	{"OPS_TOKEN", "", "bearer token of the /ops routes (empty: loopback only)", func(c *Config, v string) error {
+		if v != "" && len(v) < 16 {
+			return fmt.Errorf("want at least 16 bytes, got %d", len(v))
+		}
+		c.OpsToken = v
+		return nil
+	}},
 	{"LOG_LEVEL", "info", "debug, info, warn or error", oneOf([]string{"debug", "info", "warn", "error"}, func(c *Config) *string { return &c.LogLevel })},
 	{"LOG_FORMAT", "text", "text or json", oneOf([]string{"text", "json"}, func(c *Config) *string { return &c.LogFormat })},
 }
@@ -218,6 +233,9 @@ func Load(args []string, getenv func(string) string, envFile string) (Config, []
 func (c *Config) finish() error {
 	if c.UploadPath == "" {
 		c.UploadPath = c.DataDir + "/uploads"
+	}
+	if c.BackupDir == "" {
+		c.BackupDir = c.DataDir + "/backups"
 	}
 	if c.NatsConfig == "" {
 		if _, err := os.Stat("nats.conf"); err == nil {
@@ -308,6 +326,32 @@ func duration(lo, hi time.Duration, dst func(*Config) *time.Duration) func(*Conf
 		d, err := time.ParseDuration(v)
 		if err != nil || d < lo || d > hi {
 			return fmt.Errorf("want a duration between %v and %v (like 30s, 5m), got %q", lo, hi, v)
+		}
+		*dst(c) = d
+		return nil
+	}
+}
+
+// days parses a duration that may also be whole days ("30d"); empty or
+// "0" is zero (off), anything else must be between lo and 10 years.
+func days(lo time.Duration, dst func(*Config) *time.Duration) func(*Config, string) error {
+	const hi = 10 * 365 * 24 * time.Hour
+	return func(c *Config, v string) error {
+		if v == "" || v == "0" {
+			*dst(c) = 0
+			return nil
+		}
+		d, err := time.ParseDuration(v)
+		if n, ok := strings.CutSuffix(v, "d"); ok {
+			var days int
+			days, err = strconv.Atoi(n)
+			d = time.Duration(days) * 24 * time.Hour
+			if days > int(hi/(24*time.Hour)) {
+				d = hi + 1
+			}
+		}
+		if err != nil || d < lo || d > hi {
+			return fmt.Errorf("want 0 or a duration from %v to 10 years (like 12h, 30d), got %q", lo, v)
 		}
 		*dst(c) = d
 		return nil

@@ -48,6 +48,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"REDIS_URL", "http://x"}, {"NATS_URL", "nats//broken"}, {"JWT_SECRET", "short"},
 		{"ACCESS_TOKEN_TTL", "forever"}, {"MAX_FILE_SIZE", "-3MB"}, {"LOG_LEVEL", "loud"}, {"LOG_FORMAT", "xml"},
 		{"AI_WORKERS", "-1"}, {"CANVAS_IDLE_TIMEOUT", "1ms"}, {"CANVAS_HISTORY", "5"}, {"CANVAS_HISTORY", "many"}, {"CANVAS_HISTORY_SIZE", "lots"}, {"OPENAI_BASE_URL", "ftp://x"},
+		{"BACKUP_INTERVAL", "5s"}, {"BACKUP_INTERVAL", "soon"}, {"BACKUP_INTERVAL", "-1d"}, {"BACKUP_INTERVAL", "1.5d"},
+		{"BACKUP_RETENTION", "5m"}, {"BACKUP_RETENTION", "99999d"}, {"OPS_TOKEN", "short"},
 		{"NATS_PREFIX", "a.b"}, {"NATS_PREFIX", "sker*"}, {"NATS_PREFIX", "-x"}, {"NATS_PREFIX", strings.Repeat("P", 33)},
 	} {
 		_, _, err := Load(nil, env(map[string]string{tc.key: tc.value}), "")
@@ -135,6 +137,37 @@ func TestReadTimeouts(t *testing.T) {
 			if _, _, err := Load(nil, env(map[string]string{key: v}), ""); err == nil || !strings.Contains(err.Error(), key) {
 				t.Errorf("%s=%q: got %v; want an error naming %s", key, v, err, key)
 			}
+		}
+	}
+}
+
+// TestBackupSettings: scheduled backups are off unless BACKUP_INTERVAL is
+// set, go to DATA_DIR/backups and are kept 30 days; durations take days.
+func TestBackupSettings(t *testing.T) {
+	c, _, err := Load(nil, env(map[string]string{"DATA_DIR": "/srv/sker"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BackupInterval != 0 || c.BackupDir != "/srv/sker/backups" || c.BackupRetention != 30*24*time.Hour || c.OpsToken != "" {
+		t.Fatalf("defaults: got interval %v, dir %q, retention %v, ops token %q; want 0, /srv/sker/backups, 720h, empty",
+			c.BackupInterval, c.BackupDir, c.BackupRetention, c.OpsToken)
+	}
+	for _, tc := range []struct {
+		interval, retention string
+		wantI, wantR        time.Duration
+	}{
+		{"6h", "7d", 6 * time.Hour, 7 * 24 * time.Hour},
+		{"1d", "0", 24 * time.Hour, 0},
+		{"0", "36h", 0, 36 * time.Hour},
+	} {
+		c, _, err := Load(nil, env(map[string]string{"BACKUP_INTERVAL": tc.interval, "BACKUP_RETENTION": tc.retention,
+			"BACKUP_DIR": "/backups", "OPS_TOKEN": "0123456789abcdef"}), "")
+		if err != nil {
+			t.Fatalf("BACKUP_INTERVAL=%s BACKUP_RETENTION=%s: %v", tc.interval, tc.retention, err)
+		}
+		if c.BackupInterval != tc.wantI || c.BackupRetention != tc.wantR || c.BackupDir != "/backups" || c.OpsToken != "0123456789abcdef" {
+			t.Errorf("BACKUP_INTERVAL=%s BACKUP_RETENTION=%s: got %v, %v, %q, %q; want %v, %v, /backups, the token",
+				tc.interval, tc.retention, c.BackupInterval, c.BackupRetention, c.BackupDir, c.OpsToken, tc.wantI, tc.wantR)
 		}
 	}
 }
