@@ -37,6 +37,17 @@ type Config struct {
 	NatsListen      string // NATS_LISTEN: host:port the embedded server listens on; default none (in-process only)
 	NatsPrefix      string // NATS_PREFIX: prefix of every NATS stream and subject (natsname); default "SKER"
 
+	// The RabbitMQ bridge, on with RABBITMQ_URL (docs/bridge.md).
+	BridgeCommands        bool   // BRIDGE_COMMANDS: the commands-in mapping; default on
+	BridgeCommandsQueue   string // BRIDGE_COMMANDS_QUEUE: durable queue of commands; default "sker.commands"
+	BridgeDeadLetterQueue string // BRIDGE_DEAD_LETTER_QUEUE: durable queue of rejected commands; default "sker.commands.dead"
+	BridgeEvents          bool   // BRIDGE_EVENTS: the events-out mapping; default on
+	BridgeEventsExchange  string // BRIDGE_EVENTS_EXCHANGE: durable topic exchange of committed batches; default "sker.events"
+	BridgeEventsConsumer  string // BRIDGE_EVENTS_CONSUMER: durable JetStream consumer keeping the bridge's place in the journal; default "sker-bridge-events"
+	BridgePrefetch        int    // BRIDGE_PREFETCH: commands unacked at once; default 64
+	BridgeMaxInFlight     int    // BRIDGE_MAX_IN_FLIGHT: journal records published and not yet confirmed; default 256
+	BridgeMaxAttempts     int    // BRIDGE_MAX_ATTEMPTS: tries of a command whose canvas is unavailable before it is rejected; default 5
+
 	OpenAIKey        string // OPENAI_API_KEY
 	OpenAIBaseURL    string // OPENAI_BASE_URL
 	AnthropicKey     string // ANTHROPIC_API_KEY
@@ -123,6 +134,15 @@ var settings = []setting{
 	{"DATABASE_READ_URL", "", "postgres://… read replica", dbURL(func(c *Config) *string { return &c.DatabaseReadURL })},
 	{"REDIS_URL", "", "redis://… (optional)", schemeURL([]string{"redis", "rediss"}, func(c *Config) *string { return &c.RedisURL })},
 	{"RABBITMQ_URL", "", "amqp://… (optional)", schemeURL([]string{"amqp", "amqps"}, func(c *Config) *string { return &c.RabbitMQURL })},
+	{"BRIDGE_COMMANDS", "on", "commands in from RabbitMQ (on or off)", onOff(func(c *Config) *bool { return &c.BridgeCommands })},
+	{"BRIDGE_COMMANDS_QUEUE", "sker.commands", "RabbitMQ queue of commands", amqpName(func(c *Config) *string { return &c.BridgeCommandsQueue })},
+	{"BRIDGE_DEAD_LETTER_QUEUE", "sker.commands.dead", "RabbitMQ queue of rejected commands", amqpName(func(c *Config) *string { return &c.BridgeDeadLetterQueue })},
+	{"BRIDGE_EVENTS", "on", "committed changes out to RabbitMQ (on or off)", onOff(func(c *Config) *bool { return &c.BridgeEvents })},
+	{"BRIDGE_EVENTS_EXCHANGE", "sker.events", "RabbitMQ topic exchange of committed changes", amqpName(func(c *Config) *string { return &c.BridgeEventsExchange })},
+	{"BRIDGE_EVENTS_CONSUMER", "sker-bridge-events", "JetStream consumer that keeps the bridge's place in the journal", consumerName(func(c *Config) *string { return &c.BridgeEventsConsumer })},
+	{"BRIDGE_PREFETCH", "64", "commands the bridge holds unacked at once", intRange(1, 10_000, func(c *Config) *int { return &c.BridgePrefetch })},
+	{"BRIDGE_MAX_IN_FLIGHT", "256", "journal records the bridge publishes before their confirms", intRange(1, 10_000, func(c *Config) *int { return &c.BridgeMaxInFlight })},
+	{"BRIDGE_MAX_ATTEMPTS", "5", "tries of a command whose canvas is unavailable", intRange(1, 100, func(c *Config) *int { return &c.BridgeMaxAttempts })},
 	{"NATS_URL", "", "nats://… external NATS (empty: embedded server)", natsURL},
 	{"NATS_CONFIG", "", "embedded NATS config file (default: nats.conf when present)", str(func(c *Config) *string { return &c.NatsConfig })},
 	{"NATS_LISTEN", "", "host:port for the embedded NATS server (empty: in-process only)", str(func(c *Config) *string { return &c.NatsListen })},
@@ -244,6 +264,9 @@ func (c *Config) finish() error {
 	}
 	if c.DatabaseReadURL != "" && c.DatabaseURL == "" {
 		return errors.New("config: DATABASE_READ_URL: needs DATABASE_URL (a read replica of PostgreSQL)")
+	}
+	if err := c.finishBridge(); err != nil {
+		return err
 	}
 	if c.Production() && c.JWTSecret == "" {
 		return errors.New("config: JWT_SECRET: required when SKER_ENV=production (at least 32 random bytes)")
