@@ -52,6 +52,7 @@ type App struct {
 	auth    *auth.Service
 	http    *skerhttp.Server
 	ln      net.Listener
+	backups backups // one backup at a time; the scheduled ones
 }
 
 // New builds every component but serves nothing until Run. On error, what was built is closed again.
@@ -130,6 +131,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		Checks: a.checks(), AI: a.ai, Members: a.gateway,
 	})
 	a.http.App().Get("/ws", a.gateway.Handler())
+	a.opsRoutes()
 	a.http.App().Use(ui.Handler()) // the studio; after every other route
 	return a, nil
 }
@@ -308,6 +310,7 @@ func (a *App) Run(ctx context.Context) error {
 	// the HTTP server gets every other connection.
 	ln := a.gateway.Listener(a.ln, "/ws", a.http.HeaderTimeout())
 	go func() { errc <- a.http.Serve(ln) }()
+	a.startBackups(ctx)
 	var err error
 	select {
 	case <-ctx.Done():
@@ -335,6 +338,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 		// while the canvas actors can still commit it.
 		errs = append(errs, a.ai.Stop(ctx))
 	}
+	a.backups.stop() // a scheduled backup in progress is abandoned
 	if a.hub != nil {
 		errs = append(errs, a.hub.Shutdown(ctx))
 	}

@@ -17,6 +17,8 @@ Usage:
   sker [serve] [flags]   run the server (the default)
   sker migrate [flags]   apply the store's migrations
   sker seed [flags]      add a demo user and a demo canvas
+  sker backup [flags]    back up the running server (see below)
+  sker restore [flags]   restore a backup onto an empty node
   sker version           print the version
   sker help              print this help
 
@@ -40,8 +42,12 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		fmt.Println("sker", version)
 		return nil
 	case "help", "-h", "--help":
-		fmt.Print(usage + config.Usage())
+		fmt.Print(usage + config.Usage() + backupUsage)
 		return nil
+	case "backup":
+		return backup(ctx, args, getenv)
+	case "restore":
+		return restore(ctx, args, getenv)
 	case "serve", "migrate", "seed":
 	default:
 		return fmt.Errorf("unknown command %q (try sker help)", cmd)

@@ -1,5 +1,6 @@
 // Command sker runs SKER, the live collaborative AI canvas: `sker serve`
-// (the default), `sker migrate`, `sker seed` and `sker version`.
+// (the default), `sker migrate`, `sker seed`, `sker backup`, `sker restore`
+// and `sker version`.
 package main
 
 import (
