@@ -13,9 +13,9 @@ import (
 	"github.com/google/uuid"
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/store"
 )
 
@@ -276,25 +276,18 @@ func (c *commands) attempt(ctx context.Context, j *job) (o outcome, key string, 
 	if err == nil {
 		return outcome{seq: seq}, key, false
 	}
-	return c.submitError(err, cbid != ""), key, passing(err, cbid != "")
+	return c.submitError(err), key, passing(err, cbid != "")
 }
 
-// submitError is the rejection for an error of Submit.
-func (c *commands) submitError(err error, deduped bool) outcome {
+// submitError is the rejection for an error of Submit: what REST and
+// WebSocket tell of it (canvases.APIError).
+func (c *commands) submitError(err error) outcome {
 	var opErr *canvas.OpError
-	switch {
-	case errors.As(err, &opErr):
+	if errors.As(err, &opErr) {
 		return outcome{rej: opReject(opErr)}
-	case errors.Is(err, actors.ErrCanvasNotFound):
-		return outcome{rej: reject(apierr.NotFound("canvas"))}
-	case errors.Is(err, actors.ErrOutcomeUnknown):
-		msg := "the change may or may not have been committed; check the canvas's history before sending it again"
-		if deduped {
-			msg = "the canvas did not answer in time"
-		}
-		return outcome{rej: &rejection{Code: apierr.CodeOutcomeUnknown, Message: msg, Index: -1}}
-	case errors.Is(err, actors.ErrUnavailable):
-		return outcome{rej: unavailable("the canvas is not available right now; nothing was changed")}
+	}
+	if e, ok := canvases.APIError(err); ok {
+		return outcome{rej: reject(e)}
 	}
 	c.log.Error("submit", "err", err)
 	return outcome{rej: &rejection{Code: apierr.CodeInternal, Message: "internal error", Index: -1}}
@@ -306,9 +299,9 @@ func (c *commands) submitError(err error, deduped bool) outcome {
 func passing(err error, deduped bool) bool {
 	var opErr *canvas.OpError
 	switch {
-	case errors.As(err, &opErr), errors.Is(err, actors.ErrCanvasNotFound):
+	case errors.As(err, &opErr), errors.Is(err, canvases.ErrNotFound):
 		return false
-	case errors.Is(err, actors.ErrUnavailable):
+	case errors.Is(err, canvases.ErrUnavailable):
 		return true
 	}
 	return deduped

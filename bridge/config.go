@@ -14,16 +14,17 @@ import (
 
 	"github.com/skerhq/sker/auth"
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/natsname"
 	"github.com/skerhq/sker/store"
 )
 
-// Canvases is what the bridge needs of the canvas contract: every command
-// is applied through Submit, as REST and WebSocket changes are, so that it
-// is validated, ordered, journaled and fanned out like theirs. Errors are
-// those of package actors: a *canvas.OpError for a rejected batch,
-// actors.ErrCanvasNotFound, actors.ErrUnavailable and
-// actors.ErrOutcomeUnknown. *actors.Hub implements it.
+// Canvases is what the bridge needs of the canvas contract
+// (canvases.Canvases; *actors.Hub on one node): every command is applied
+// through Submit, as REST and WebSocket changes are, so that it is
+// validated, ordered, journaled and fanned out like theirs. Errors are the
+// contract's: a *canvas.OpError for a rejected batch, canvases.ErrNotFound,
+// canvases.ErrUnavailable and canvases.ErrOutcomeUnknown.
 type Canvases interface {
 	// Submit commits ops as one batch by author and returns its seq once
 	// the journal has it. A second batch with the same author and
@@ -31,6 +32,8 @@ type Canvases interface {
 	// checked that author may edit.
 	Submit(ctx context.Context, canvasID, author, clientBatchID string, ops []canvas.Op) (uint64, error)
 }
+
+var _ Canvases = canvases.Canvases(nil)
 
 // Authenticator resolves the bearer token of a command; *auth.Service
 // implements it.
