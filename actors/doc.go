@@ -8,4 +8,7 @@
 // canvas contract (package canvases): callers (HTTP handlers, the WebSocket
 // gateway, the AI engine, the bridge) submit batches and read snapshots
 // through it; it activates canvases on first use and passivates idle ones.
+// Its errors are the contract's (canvases.ErrNotFound, ErrUnavailable,
+// ErrOutcomeUnknown, ErrHistoryTrimmed, ErrStaleRun); a rejected batch is a
+// *canvas.OpError.
 package actors

@@ -129,7 +129,7 @@ func (j *job) read(maxBody int) *rejection {
 	case len(j.cmd.ClientBatchID) > MaxClientBatchIDLen:
 		return reject(apierr.Invalid("cbid", "must be at most 64 bytes"))
 	case j.cmd.Ops == nil:
-		return opReject(&canvas.OpError{Code: canvas.CodeInvalidOp, Message: "ops is required", Index: -1})
+		return opReject(&canvas.OpError{Code: apierr.CodeInvalidOp, Message: "ops is required", Index: -1})
 	}
 	ops, err := canvas.DecodeOps(j.cmd.Ops)
 	if err != nil {

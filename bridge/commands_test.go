@@ -6,8 +6,8 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/bridge"
-	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/natsname"
 )
 
@@ -55,8 +55,8 @@ func TestCommandRejected(t *testing.T) {
 		body  string
 		code  string
 	}{
-		{"invalid op", f.ownerToken, `{"canvas":"` + f.canvas + `","ops":[{"op":"node.add","id":"x","kind":"note","x":"left"}]}`, canvas.CodeInvalidOp},
-		{"unknown node", f.ownerToken, string(cmd(f.canvas, `{"op":"node.delete","id":"nope"}`)), canvas.CodeUnknownID},
+		{"invalid op", f.ownerToken, `{"canvas":"` + f.canvas + `","ops":[{"op":"node.add","id":"x","kind":"note","x":"left"}]}`, apierr.CodeInvalidOp},
+		{"unknown node", f.ownerToken, string(cmd(f.canvas, `{"op":"node.delete","id":"nope"}`)), apierr.CodeUnknownID},
 		{"viewer token", f.viewerToken, string(cmd(f.canvas, note("v1", "viewer"))), "forbidden"},
 		{"unknown canvas", f.ownerToken, string(cmd(unknown, note("u1", "nowhere"))), "not_found"},
 		{"malformed canvas id", f.ownerToken, string(cmd("not-a-uuid", note("u2", "nowhere"))), "not_found"},
@@ -65,7 +65,7 @@ func TestCommandRejected(t *testing.T) {
 		{"invalid JSON", f.ownerToken, `{"canvas":`, "bad_request"},
 		{"unknown field", f.ownerToken, `{"canvas":"` + f.canvas + `","ops":[],"extra":1}`, "bad_request"},
 		{"invalid text", f.ownerToken, "{\"canvas\":\"" + f.canvas + "\",\"cbid\":\"a\\u0000b\",\"ops\":[]}", "invalid_text"},
-		{"empty batch", f.ownerToken, string(cmd(f.canvas)), canvas.CodeEmptyBatch},
+		{"empty batch", f.ownerToken, string(cmd(f.canvas)), apierr.CodeEmptyBatch},
 	}
 	for _, tt := range tests {
 		f.send(tt.token, []byte(tt.body), func(p *amqp.Publishing) { p.ReplyTo, p.CorrelationId = replyTo, tt.name })
@@ -144,7 +144,7 @@ func TestCommandRedeliveredOnce(t *testing.T) {
 	// command delivered again is still rejected, as the first time.
 	update := cmd(f.canvas, `{"op":"node.update","id":"n2","set":{"x":5}}`)
 	f.send(f.ownerToken, update, props("m-reject"))
-	if r := f.nextReply(replies); r.Type != "reject" || r.Code != canvas.CodeUnknownID {
+	if r := f.nextReply(replies); r.Type != "reject" || r.Code != apierr.CodeUnknownID {
 		t.Fatalf("got %+v; want a reject unknown_id", r)
 	}
 	f.send(f.ownerToken, cmd(f.canvas, note("n2", "now here")), props("m-make"))
@@ -152,7 +152,7 @@ func TestCommandRedeliveredOnce(t *testing.T) {
 		t.Fatalf("got %+v; want an ack of seq 2", r)
 	}
 	f.send(f.ownerToken, update, props("m-reject"))
-	if r := f.nextReply(replies); r.Type != "reject" || r.Code != canvas.CodeUnknownID {
+	if r := f.nextReply(replies); r.Type != "reject" || r.Code != apierr.CodeUnknownID {
 		t.Errorf("delivered again: got %+v; want the first outcome, a reject unknown_id", r)
 	}
 	if s := f.seq(); s != 2 {

@@ -7,14 +7,6 @@ import (
 	"github.com/skerhq/sker/apierr"
 )
 
-// Forwarding names of codes that moved to apierr, kept only while code
-// outside this package still uses them; use the apierr names.
-const (
-	CodeInvalidOp  = apierr.CodeInvalidOp
-	CodeUnknownID  = apierr.CodeUnknownID
-	CodeEmptyBatch = apierr.CodeEmptyBatch
-)
-
 // OpError is the reason a batch was rejected. Index is the position of the
 // offending op in the batch, or -1 when the batch as a whole is at fault.
 type OpError struct {

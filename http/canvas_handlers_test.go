@@ -303,6 +303,6 @@ func TestDeleteCanvasForgets(t *testing.T) {
 	}
 	// The hub cannot bring the canvas back either.
 	if _, err := h.hub.Snapshot(ctx, id); !errors.Is(err, canvases.ErrNotFound) {
-		t.Fatalf("hub snapshot after delete: got %v; want ErrCanvasNotFound", err)
+		t.Fatalf("hub snapshot after delete: got %v; want canvases.ErrNotFound", err)
 	}
 }
