@@ -15,13 +15,13 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
-	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/ai"
 	"github.com/skerhq/sker/aiengine"
 	"github.com/skerhq/sker/auth"
+	"github.com/skerhq/sker/bridge"
 	"github.com/skerhq/sker/config"
 	"github.com/skerhq/sker/dirlock"
 	"github.com/skerhq/sker/embednats"
@@ -49,6 +49,7 @@ type App struct {
 	hub     *actors.Hub
 	ai      *aiengine.Engine
 	gateway *gateway.Gateway
+	bridge  *bridge.Bridge // nil without RABBITMQ_URL
 	auth    *auth.Service
 	http    *skerhttp.Server
 	ln      net.Listener
@@ -123,6 +124,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		return nil, err
 	}
 	a.auth.OnRevoke(a.gateway)
+	if a.bridge, err = a.newBridge(ctx, js, registry); err != nil {
+		return nil, err
+	}
 	a.http = skerhttp.New(skerhttp.Config{
 		BodyLimit: cfg.BodyLimit, CORSOrigin: cfg.CORSOrigin, Version: version, StartedAt: time.Now(),
 		HeaderTimeout: cfg.HeaderTimeout, BodyTimeout: cfg.BodyTimeout,
@@ -273,25 +277,11 @@ func (a *App) checks() []skerhttp.Check {
 			return a.redis.Ping(ctx).Err()
 		}})
 	}
-	if a.cfg.RabbitMQURL != "" {
-		checks = append(checks, skerhttp.Check{Name: "rabbitmq", Ping: func(ctx context.Context) error {
-			return pingRabbitMQ(ctx, a.cfg.RabbitMQURL)
-		}})
+	if a.bridge != nil {
+		// The bridge's own connection and mappings, not a dial per probe.
+		checks = append(checks, skerhttp.Check{Name: "rabbitmq", Ping: a.bridge.Ready})
 	}
 	return checks
-}
-
-// pingRabbitMQ opens and closes an AMQP connection.
-func pingRabbitMQ(ctx context.Context, url string) error {
-	timeout := 2 * time.Second
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl)
-	}
-	conn, err := amqp.DialConfig(url, amqp.Config{Dial: amqp.DefaultDial(timeout)})
-	if err != nil {
-		return err
-	}
-	return conn.Close()
 }
 
 // Addr is the address the HTTP server listens on.
@@ -311,6 +301,7 @@ func (a *App) Run(ctx context.Context) error {
 	ln := a.gateway.Listener(a.ln, "/ws", a.http.HeaderTimeout())
 	go func() { errc <- a.http.Serve(ln) }()
 	a.startBackups(ctx)
+	a.startBridge(ctx)
 	var err error
 	select {
 	case <-ctx.Done():
@@ -332,6 +323,12 @@ func (a *App) Shutdown(ctx context.Context) error {
 	}
 	if a.http != nil {
 		errs = append(errs, a.http.Shutdown(ctx))
+	}
+	if a.bridge != nil {
+		// Takes no more commands and finishes those in flight while the
+		// canvas actors run; events in flight are confirmed, or the
+		// journal has them for the next start.
+		errs = append(errs, a.bridge.Shutdown(ctx))
 	}
 	if a.ai != nil {
 		// Runs in progress end as cancelled, with their text so far,
