@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"context"
 	"strconv"
 	"testing"
 	"time"
@@ -112,4 +113,59 @@ func TestFlowAcrossRestart(t *testing.T) {
 	a.kill(t)
 	f.start(f.config())
 	fl.finish()
+}
+
+// Shutdown in the middle of a flow finishes the commands in flight: each
+// command applied is acked, and each one not applied stays in the queue
+// for the next start, which applies it once. The commands go to four
+// canvases, so that several are in flight when the shutdown comes.
+func TestShutdownDrainsCommands(t *testing.T) {
+	f := newFixture(t)
+	cfg := f.config()
+	cfg.DisableEvents = true
+	a := f.start(cfg)
+	canvases := []string{f.canvas, f.secondCanvas(), f.secondCanvas(), f.secondCanvas()}
+	replyTo, replies := f.replyQueue()
+	const perCanvas = 100
+	for i := range perCanvas {
+		for _, c := range canvases {
+			f.send(f.ownerToken, cmd(c, note("n"+strconv.Itoa(i), "drain")), func(p *amqp.Publishing) {
+				p.ReplyTo, p.MessageId = replyTo, c+"-"+strconv.Itoa(i)
+			})
+		}
+	}
+	for range 50 {
+		f.nextReply(replies)
+	}
+	a.shutdown(t)
+	applied := func() uint64 {
+		n := uint64(0)
+		for _, c := range canvases {
+			ex, err := f.node.Hub.Snapshot(context.Background(), c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += ex.Seq
+		}
+		return n
+	}
+	total := uint64(perCanvas * len(canvases))
+	done, left := applied(), f.queued(f.commands)
+	if done+uint64(left) != total {
+		t.Errorf("after shutdown: got %d commands applied and %d left in the queue; want %d together (each one applied acked)", done, left, total)
+	}
+	if left == 0 {
+		t.Log("the bridge finished every command before the shutdown: the drain was not exercised")
+	}
+	f.start(cfg)
+	deadline := time.Now().Add(60 * time.Second)
+	for applied() < total && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := applied(); got != total {
+		t.Errorf("got %d commands applied after the restart; want %d, each once", got, total)
+	}
+	if dead := f.deadLetters(); len(dead) != 0 {
+		t.Errorf("got %d dead letters; want none", len(dead))
+	}
 }
