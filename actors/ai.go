@@ -168,15 +168,16 @@ func (a *canvasActor) aiRun(n *canvas.Node, user string) ([]canvas.Op, aiEffects
 	}, "ai_error", "ai_usage", "ai_finished_at")}
 	after := func() {
 		a.watchDeadline(job.Deadline)
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		h, log, id, timeout := a.hub, a.log, a.id, a.hub.cfg.AIEnqueueTimeout
+		h.background(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
 			if err := eng.Enqueue(ctx, job); err != nil {
-				a.log.Error("ai: enqueue failed", "run", run, "err", err)
+				log.Error("ai: enqueue failed", "run", run, "err", err)
 				eng.Release(run)
-				_ = a.hub.FinishAIRun(ctx, a.id, n.ID, run, canvases.AIResult{Status: AIError, Error: "the run could not be queued; try again"})
+				_ = h.FinishAIRun(ctx, id, n.ID, run, canvases.AIResult{Status: AIError, Error: "the run could not be queued; try again"})
 			}
-		}()
+		})
 	}
 	return ops, aiEffects{after: after, rejected: func() { eng.Release(run) }}, nil
 }

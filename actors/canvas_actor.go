@@ -147,7 +147,8 @@ func (a *canvasActor) start(ctx actor.Context) {
 	a.history = newRing(a.hub.cfg.History, a.hub.cfg.HistoryBytes)
 	a.seen, a.inFlight = map[string]uint64{}, map[string]*entry{}
 	a.cp = newCheckpointer()
-	go a.load(a.epoch)
+	epoch := a.epoch
+	a.hub.background(func() { a.load(epoch) })
 }
 
 // request handles a routed request according to the phase.

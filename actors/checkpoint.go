@@ -133,10 +133,10 @@ func (a *canvasActor) startCheckpoint() {
 		settings, _ := json.Marshal(meta.Settings)
 		d.Meta = &store.CanvasMeta{Title: meta.Title, Settings: settings}
 	}
-	epoch, st, timeout := a.epoch, a.hub.cfg.Store, a.hub.cfg.AskTimeout*3
+	epoch, st, timeout := a.epoch, a.hub.cfg.Store, a.hub.cfg.CheckpointTimeout
 	self, root := a.self, a.hub.system.Root
 	m := a.hub.metrics
-	go func() {
+	a.hub.background(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		start := time.Now()
@@ -148,7 +148,7 @@ func (a *canvasActor) startCheckpoint() {
 		}
 		m.checkpoints.WithLabelValues(outcome).Inc()
 		root.Send(self, &checkpointDone{epoch: epoch, seq: d.Seq, err: err})
-	}()
+	})
 }
 
 func (a *canvasActor) onCheckpointDone(ctx actor.Context, m *checkpointDone) {
@@ -199,11 +199,9 @@ func (a *canvasActor) trim() {
 		return
 	}
 	a.cp.trimmed = covered
-	j, id, log, bg, sem := a.hub.cfg.Journal, a.id, a.log, &a.hub.bg, a.hub.trims
-	bg.Add(1)
-	go func() {
-		defer bg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	j, id, log, sem, timeout := a.hub.cfg.Journal, a.id, a.log, a.hub.trims, a.hub.cfg.TrimTimeout
+	a.hub.background(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		select {
 		case sem <- struct{}{}:
@@ -214,7 +212,7 @@ func (a *canvasActor) trim() {
 		if err := j.Trim(ctx, id, keepFrom); err != nil {
 			log.Warn("journal trim failed", "err", err)
 		}
-	}()
+	})
 }
 
 func nodeToStore(n *canvas.Node) store.Node {

@@ -54,8 +54,20 @@ type Config struct {
 	// MaxRecordBytes caps one journal record, so one batch; default 900 KiB
 	// (under NATS's default 1 MiB max payload).
 	MaxRecordBytes int
-	// AskTimeout bounds a request to a canvas actor; default 10s.
+	// AskTimeout bounds the wait for a canvas actor's answer to a request
+	// (a caller's ctx may end it sooner); default 10s.
 	AskTimeout time.Duration
+	// LoadTimeout bounds an activation: reading the canvas and its
+	// checkpoint from the store, replaying its journal and appending the
+	// epoch marker. Zero means 3 * AskTimeout.
+	LoadTimeout time.Duration
+	// CheckpointTimeout bounds one checkpoint write to the store. Zero
+	// means 3 * AskTimeout.
+	CheckpointTimeout time.Duration
+	// TrimTimeout bounds one journal trim, the wait for the node's one trim
+	// slot included; a trim that does not start in time is left to the
+	// next. Default 10s.
+	TrimTimeout time.Duration
 	// AppendTimeout bounds one journal append attempt; default 5s.
 	AppendTimeout time.Duration
 	// AppendRetries is how many times an append whose outcome is unknown is
@@ -66,6 +78,9 @@ type Config struct {
 	// AIRunTimeout is how long a run may take; a card still running
 	// min(AIRunTimeout, 30s) after that is marked failed. Default 2m.
 	AIRunTimeout time.Duration
+	// AIEnqueueTimeout bounds putting a run's job on the AI work queue
+	// and, when that fails, marking the card failed; default 10s.
+	AIEnqueueTimeout time.Duration
 	// AIContextTokens is the budget of upstream context per run, estimated
 	// at four bytes a token; default 6000.
 	AIContextTokens int
@@ -101,6 +116,15 @@ func (c *Config) setDefaults() {
 	if c.AskTimeout <= 0 {
 		c.AskTimeout = 10 * time.Second
 	}
+	if c.LoadTimeout <= 0 {
+		c.LoadTimeout = 3 * c.AskTimeout
+	}
+	if c.CheckpointTimeout <= 0 {
+		c.CheckpointTimeout = 3 * c.AskTimeout
+	}
+	if c.TrimTimeout <= 0 {
+		c.TrimTimeout = 10 * time.Second
+	}
 	if c.AppendTimeout <= 0 {
 		c.AppendTimeout = 5 * time.Second
 	}
@@ -109,6 +133,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.AIRunTimeout <= 0 {
 		c.AIRunTimeout = 2 * time.Minute
+	}
+	if c.AIEnqueueTimeout <= 0 {
+		c.AIEnqueueTimeout = 10 * time.Second
 	}
 	if c.AIContextTokens <= 0 {
 		c.AIContextTokens = 6000
@@ -141,8 +168,11 @@ type Hub struct {
 	deadLetters *eventstream.Subscription
 	shutdown    sync.Once
 	metrics     *metrics
-	bg          sync.WaitGroup // journal trims in flight
-	trims       chan struct{}  // one slot: the node trims one canvas's journal at a time
+	// bg counts the goroutines the actors start for slow work (loads,
+	// checkpoints, journal trims, AI enqueues); Shutdown waits for them
+	// once every actor has stopped, so none is added after.
+	bg    sync.WaitGroup
+	trims chan struct{} // one slot: the node trims one canvas's journal at a time
 }
 
 var _ canvases.Canvases = (*Hub)(nil)
@@ -196,13 +226,15 @@ func (h *Hub) Submit(ctx context.Context, canvasID, author, clientBatchID string
 // SubmitAsync is Submit without waiting: batches sent by one goroutine reach
 // the canvas in the order they were sent, so a connection can pipeline its
 // batches and still have them committed in its order. The returned function
-// waits for the outcome.
+// waits for the outcome, at most AskTimeout after the batch was sent; when
+// its ctx ends first it returns canvases.ErrOutcomeUnknown wrapping ctx's
+// error, since the batch may still be committed.
 func (h *Hub) SubmitAsync(canvasID, author, clientBatchID string, ops []canvas.Op) func(context.Context) (uint64, error) {
 	msg := &submit{request: request{reply: newReply()}, Canvas: canvasID, Author: author, ClientBatchID: clientBatchID, Ops: ops}
 	deadline := time.Now().Add(h.cfg.AskTimeout)
 	h.send(msg)
 	return func(ctx context.Context) (uint64, error) {
-		res, err := result[*submitResult](msg, deadline)
+		res, err := result[*submitResult](ctx, msg, deadline)
 		if err != nil {
 			return 0, err
 		}
@@ -268,16 +300,26 @@ func (h *Hub) History(ctx context.Context, canvasID string, seq uint64, limit in
 // Active returns the number of canvas actors alive on this node, counting
 // those still finishing their work before a stop.
 func (h *Hub) Active(ctx context.Context) (int, error) {
-	f := h.system.Root.RequestFuture(h.super, &countActive{}, h.cfg.AskTimeout)
-	v, err := f.Result()
-	if err != nil {
-		return 0, fmt.Errorf("actors: count: %w", err)
+	if err := ctx.Err(); err != nil {
+		return 0, err
 	}
-	return v.(int), nil
+	m := &countActive{reply: newReply()}
+	h.system.Root.Send(h.super, m)
+	t := time.NewTimer(h.cfg.AskTimeout)
+	defer t.Stop()
+	select {
+	case v := <-m.reply:
+		return v.(int), nil
+	case <-t.C:
+		return 0, fmt.Errorf("actors: count: %w", actor.ErrTimeout)
+	case <-ctx.Done():
+		return 0, fmt.Errorf("actors: count: %w", ctx.Err())
+	}
 }
 
 // Shutdown passivates every canvas (finishing appends in flight and writing
-// a final checkpoint) and stops the actor system. It returns ctx's error if
+// a final checkpoint), waits for the actors' background work (journal
+// trims, AI enqueues) and stops the actor system. It returns ctx's error if
 // ctx ends first.
 // A second call does nothing.
 func (h *Hub) Shutdown(ctx context.Context) error {
@@ -287,14 +329,9 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		h.system.Root.Send(h.super, &stopAll{done: done})
 		select {
 		case <-done:
+			err = h.waitBackground(ctx)
 		case <-ctx.Done():
 			err = fmt.Errorf("actors: shutdown: %w", ctx.Err())
-		}
-		trims := make(chan struct{})
-		go func() { h.bg.Wait(); close(trims) }()
-		select {
-		case <-trims:
-		case <-ctx.Done():
 		}
 		h.system.Shutdown()
 		h.system.EventStream.Unsubscribe(h.deadLetters)
@@ -303,31 +340,52 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// waitBackground waits for the goroutines counted in bg, or for ctx. Call
+// it only once every actor has stopped: then none can start another, so
+// Wait never runs beside an Add from zero.
+func (h *Hub) waitBackground(ctx context.Context) error {
+	idle := make(chan struct{})
+	go func() { h.bg.Wait(); close(idle) }()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("actors: shutdown: background work: %w", ctx.Err())
+	}
+}
+
+// background runs fn on a goroutine counted in bg.
+func (h *Hub) background(fn func()) {
+	h.bg.Add(1)
+	go func() {
+		defer h.bg.Done()
+		fn()
+	}()
+}
+
 // send sends a request to the canvas's actor: directly when it is live and
 // takes requests, else through the supervisor, which activates it.
 func (h *Hub) send(msg canvasMsg) { h.routes.send(h.system.Root, h.super, msg) }
 
 // ask sends a request to the canvas's actor and waits for the answer of
-// type T.
+// type T, at most AskTimeout. A ctx that has already ended sends nothing
+// and returns ctx's error.
 func ask[T any](ctx context.Context, h *Hub, msg canvasMsg) (T, error) {
-	var zero T
-	timeout := h.cfg.AskTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = min(timeout, time.Until(dl))
-	}
-	if timeout <= 0 {
-		return zero, ctx.Err()
+	if err := ctx.Err(); err != nil {
+		var zero T
+		return zero, err
 	}
 	msg.req().reply = newReply()
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(h.cfg.AskTimeout)
 	h.send(msg)
-	return result[T](msg, deadline)
+	return result[T](ctx, msg, deadline)
 }
 
-// result waits until deadline for the answer of type T to msg. A submit
-// whose answer does not come in time may still commit: its outcome is
-// unknown.
-func result[T any](msg canvasMsg, deadline time.Time) (T, error) {
+// result waits until deadline, or until ctx ends, for the answer of type T
+// to msg. A submit whose answer does not come in time may still commit: its
+// outcome is unknown. When ctx ends first, the error wraps ctx's error as
+// well, so that the caller can tell its own ctx from the canvas's silence.
+func result[T any](ctx context.Context, msg canvasMsg, deadline time.Time) (T, error) {
 	var zero T
 	var v any
 	select {
@@ -339,10 +397,10 @@ func result[T any](msg canvasMsg, deadline time.Time) (T, error) {
 		case v = <-msg.req().reply:
 			t.Stop()
 		case <-t.C:
-			if _, isSubmit := msg.(*submit); isSubmit {
-				return zero, fmt.Errorf("%w: no answer from canvas %s in time", canvases.ErrOutcomeUnknown, msg.canvasID())
-			}
-			return zero, fmt.Errorf("%w: %v", canvases.ErrUnavailable, actor.ErrTimeout)
+			return zero, unanswered(msg, "in time", actor.ErrTimeout)
+		case <-ctx.Done():
+			t.Stop()
+			return zero, unanswered(msg, "before the caller's ctx ended", ctx.Err())
 		}
 	}
 	switch r := v.(type) {
@@ -353,6 +411,16 @@ func result[T any](msg canvasMsg, deadline time.Time) (T, error) {
 	default:
 		return zero, fmt.Errorf("actors: unexpected answer %T", v)
 	}
+}
+
+// unanswered is the error of a request whose answer did not come: nothing
+// was committed for a read (canvases.ErrUnavailable), but a submit may
+// still be (canvases.ErrOutcomeUnknown).
+func unanswered(msg canvasMsg, when string, cause error) error {
+	if _, isSubmit := msg.(*submit); isSubmit {
+		return fmt.Errorf("%w: no answer from canvas %s %s: %w", canvases.ErrOutcomeUnknown, msg.canvasID(), when, cause)
+	}
+	return fmt.Errorf("%w: no answer from canvas %s %s: %w", canvases.ErrUnavailable, msg.canvasID(), when, cause)
 }
 
 // timers are reused by result, which waits for an answer to every request.

@@ -30,17 +30,18 @@ type loadResult struct {
 // limits always replays.
 var replayLimits = canvas.Limits{MaxNodes: math.MaxInt32, MaxBatchOps: math.MaxInt32, MaxDataBytes: math.MaxInt32}
 
-// load runs on its own goroutine: it reads the checkpoint and replays the
-// journal after it, then appends this incarnation's epoch marker, which
-// fences any older owner still running.
+// load runs on a goroutine of the hub's background (see start): it reads
+// the checkpoint and replays the journal after it, then appends this
+// incarnation's epoch marker, which fences any older owner still running.
+// It takes at most LoadTimeout.
 func (a *canvasActor) load(epoch string) {
-	res, err := a.loadState(context.Background(), epoch)
+	ctx, cancel := context.WithTimeout(context.Background(), a.hub.cfg.LoadTimeout)
+	defer cancel()
+	res, err := a.loadState(ctx, epoch)
 	a.hub.system.Root.Send(a.self, &loaded{epoch: epoch, res: res, err: err})
 }
 
 func (a *canvasActor) loadState(ctx context.Context, epoch string) (*loadResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, a.hub.cfg.AskTimeout*3)
-	defer cancel()
 	c, err := a.hub.cfg.Store.Canvas(ctx, a.id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, canvases.ErrNotFound

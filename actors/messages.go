@@ -141,8 +141,9 @@ type (
 	// stopAll: the supervisor passivates every child and closes done when
 	// all have stopped.
 	stopAll struct{ done chan struct{} }
-	// countActive asks the supervisor how many canvases are active.
-	countActive struct{}
+	// countActive asks the supervisor how many canvases are active; the
+	// answer, an int, goes to reply.
+	countActive struct{ reply reply }
 )
 
 // crash makes the canvas actor panic, to exercise supervision; only the

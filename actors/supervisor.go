@@ -67,7 +67,7 @@ func (s *supervisor) Receive(ctx actor.Context) {
 		}
 		s.maybeDone()
 	case *countActive:
-		ctx.Respond(len(s.byPID))
+		m.reply.send(len(s.byPID))
 	}
 }
 

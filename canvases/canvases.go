@@ -11,6 +11,12 @@ import (
 // ErrUnavailable, ErrOutcomeUnknown, ErrHistoryTrimmed, ErrStaleRun, most
 // often wrapped with detail) or a *canvas.OpError for a rejected batch;
 // APIError turns any of them into what a client may see.
+//
+// Every call stops waiting when its ctx ends, with an error that is ctx's
+// error (errors.Is). A call whose ctx had ended already does nothing. When
+// ctx ends while the canvas has yet to answer, the error is also
+// ErrOutcomeUnknown for a batch (it was sent, and may still be committed)
+// and ErrUnavailable for anything else.
 type Canvases interface {
 	// Submit commits ops as one batch by author and returns its seq once
 	// the journal has it. A rejected batch returns a *canvas.OpError and
