@@ -53,10 +53,20 @@ type Config struct {
 	RunsPerMinute int
 	// DeltaInterval coalesces deltas; default 50ms.
 	DeltaInterval time.Duration
+	// FinishTimeout bounds one attempt to commit a run's result to its
+	// card (up to five are made while the canvas is unavailable); default
+	// 10s.
+	FinishTimeout time.Duration
+	// RecordTimeout bounds recording a run's usage in the store; default
+	// 5s.
+	RecordTimeout time.Duration
 	// Names gives the work queue's stream and subject, the cancel subject
 	// and each canvas's delta subject (heard by the gateways); zero means
 	// natsname.Default().
 	Names natsname.Names
+	// Replicas is how many copies of the work queue a NATS cluster keeps
+	// (JOURNAL_REPLICAS); zero means 1.
+	Replicas int
 }
 
 func (c *Config) setDefaults() {
@@ -77,6 +87,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.DeltaInterval <= 0 {
 		c.DeltaInterval = 50 * time.Millisecond
+	}
+	if c.FinishTimeout <= 0 {
+		c.FinishTimeout = 10 * time.Second
+	}
+	if c.RecordTimeout <= 0 {
+		c.RecordTimeout = 5 * time.Second
 	}
 	if c.Names.IsZero() {
 		c.Names = natsname.Default()
@@ -122,6 +138,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
 		MaxAge:      time.Hour,
+		Replicas:    max(cfg.Replicas, 1),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("aiengine: create stream %s: %w", name, err)

@@ -144,7 +144,7 @@ func (e *Engine) finish(job actors.AIJob, res canvases.AIResult, f Finisher, log
 	Warn(string, ...any)
 }) {
 	for attempt := range 5 {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.FinishTimeout)
 		err := f.FinishAIRun(ctx, job.Canvas, job.Node, job.Run, res)
 		cancel()
 		if err == nil || errors.Is(err, canvases.ErrStaleRun) || errors.Is(err, canvases.ErrNotFound) {
@@ -158,7 +158,7 @@ func (e *Engine) finish(job actors.AIJob, res canvases.AIResult, f Finisher, log
 func (e *Engine) record(job actors.AIJob, res canvases.AIResult, d time.Duration, log interface {
 	Warn(string, ...any)
 }) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.RecordTimeout)
 	defer cancel()
 	err := e.cfg.Store.RecordAIRun(ctx, store.AIRun{
 		ID: job.Run, UserID: job.User, CanvasID: job.Canvas, NodeID: job.Node,
