@@ -2,7 +2,8 @@ package gateway
 
 import (
 	"encoding/json"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/nats-io/nats.go"
 )
@@ -66,9 +67,6 @@ func (r *room) onAI(msg *nats.Msg) {
 	default:
 		return
 	}
-	if len(r.members) == 0 {
-		return
-	}
 	for s := range r.members {
 		s.offer(outMsg{data: msg.Data})
 	}
@@ -77,12 +75,7 @@ func (r *room) onAI(msg *nats.Msg) {
 // sendAITexts sends a new member the text so far of every running answer.
 // Lock held.
 func (r *room) sendAITexts(s *session) {
-	nodes := make([]string, 0, len(r.ai))
-	for n := range r.ai {
-		nodes = append(nodes, n)
-	}
-	sort.Strings(nodes)
-	for _, n := range nodes {
+	for _, n := range slices.Sorted(maps.Keys(r.ai)) {
 		t := r.ai[n]
 		s.enqueue(outMsg{data: mustJSON(aiFrame{Type: typeAIText, Canvas: r.id, Node: n, Run: t.run, Text: string(t.text)})})
 	}

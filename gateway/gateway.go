@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -189,10 +190,7 @@ func (g *Gateway) pinger() {
 		case <-t.C:
 		}
 		g.mu.Lock()
-		sessions := make([]*session, 0, len(g.sessions))
-		for s := range g.sessions {
-			sessions = append(sessions, s)
-		}
+		sessions := slices.Collect(maps.Keys(g.sessions))
 		g.mu.Unlock()
 		for _, s := range sessions {
 			s.enqueue(outMsg{op: opPing})

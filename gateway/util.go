@@ -1,5 +1,0 @@
-package gateway
-
-import "strconv"
-
-func fmtInt(n int64) string { return strconv.FormatInt(n, 10) }
