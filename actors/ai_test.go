@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skerhq/sker/aicard"
 	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/canvases"
@@ -20,7 +21,7 @@ import (
 // engine is tested against wire-format provider servers.
 type fakeEngine struct {
 	mu        sync.Mutex
-	jobs      []AIJob
+	jobs      []aicard.Job
 	cancelled []string
 	released  []string
 	admitErr  error
@@ -45,7 +46,7 @@ func (f *fakeEngine) Release(run string) {
 	defer f.mu.Unlock()
 	f.released = append(f.released, run)
 }
-func (f *fakeEngine) Enqueue(_ context.Context, j AIJob) error {
+func (f *fakeEngine) Enqueue(_ context.Context, j aicard.Job) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.jobs = append(f.jobs, j)
@@ -56,7 +57,7 @@ func (f *fakeEngine) Cancel(run string) {
 	defer f.mu.Unlock()
 	f.cancelled = append(f.cancelled, run)
 }
-func (f *fakeEngine) job(t *testing.T, i int) AIJob {
+func (f *fakeEngine) job(t *testing.T, i int) aicard.Job {
 	t.Helper()
 	waitFor(t, "a job", 5*time.Second, func() bool {
 		f.mu.Lock()
@@ -107,9 +108,9 @@ func TestAIRunAssemblesContextAndFinishes(t *testing.T) {
 	// far (2 hops) → near → q; the far card does not fit a 10-token budget.
 	mustSubmit(t, h, id, textNode("far", strings.Repeat("x", 30)), textNode("near", "near text"), aiNode("q", "What?"),
 		edge("e1", "far", "near"), edge("e2", "near", "q"))
-	mustSubmit(t, h, id, canvas.Op{Op: OpAIRun, ID: "q"})
+	mustSubmit(t, h, id, canvas.Op{Op: aicard.OpRun, ID: "q"})
 	d := cardData(t, h, id, "q")
-	if str(d["ai_status"]) != AIRunning || str(d["ai_run"]) == "" {
+	if str(d["ai_status"]) != aicard.StatusRunning || str(d["ai_run"]) == "" {
 		t.Fatalf("card after ai.run: got %v; want running with a run id", d)
 	}
 	job := eng.job(t, 0)
@@ -120,21 +121,21 @@ func TestAIRunAssemblesContextAndFinishes(t *testing.T) {
 		t.Fatalf("job run %s; card run %s", job.Run, str(d["ai_run"]))
 	}
 	// Running again while running is refused.
-	_, err := h.Submit(context.Background(), id, "a", "", []canvas.Op{{Op: OpAIRun, ID: "q"}})
+	_, err := h.Submit(context.Background(), id, "a", "", []canvas.Op{{Op: aicard.OpRun, ID: "q"}})
 	var opErr *canvas.OpError
 	if !errors.As(err, &opErr) || opErr.Code != apierr.CodeAIRunning {
 		t.Fatalf("second run: got %v; want ai_running", err)
 	}
-	err = h.FinishAIRun(context.Background(), id, "q", job.Run, canvases.AIResult{Status: AIDone, Text: "42", InputTokens: 7, OutputTokens: 2})
+	err = h.FinishAIRun(context.Background(), id, "q", job.Run, canvases.AIResult{Status: aicard.StatusDone, Text: "42", InputTokens: 7, OutputTokens: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d = cardData(t, h, id, "q")
-	if str(d["ai_status"]) != AIDone || str(d["answer"]) != "42" || string(d["ai_usage"]) != `{"input":7,"output":2}` {
+	if str(d["ai_status"]) != aicard.StatusDone || str(d["answer"]) != "42" || string(d["ai_usage"]) != `{"input":7,"output":2}` {
 		t.Fatalf("card after finish: got %v", d)
 	}
 	// A late result of the same run is dropped.
-	if err := h.FinishAIRun(context.Background(), id, "q", job.Run, canvases.AIResult{Status: AIDone, Text: "late"}); !errors.Is(err, canvases.ErrStaleRun) {
+	if err := h.FinishAIRun(context.Background(), id, "q", job.Run, canvases.AIResult{Status: aicard.StatusDone, Text: "late"}); !errors.Is(err, canvases.ErrStaleRun) {
 		t.Fatalf("late finish: got %v; want canvases.ErrStaleRun", err)
 	}
 }
@@ -145,9 +146,9 @@ func TestAIRunWithoutProviderShowsErrorOnCard(t *testing.T) {
 	h := e.hub(func(c *Config) { c.AI = eng })
 	id := e.canvas("c1")
 	mustSubmit(t, h, id, aiNode("q", "hi"))
-	mustSubmit(t, h, id, canvas.Op{Op: OpAIRun, ID: "q"})
+	mustSubmit(t, h, id, canvas.Op{Op: aicard.OpRun, ID: "q"})
 	d := cardData(t, h, id, "q")
-	if str(d["ai_status"]) != AIError || !strings.Contains(str(d["ai_error"]), "no AI provider") {
+	if str(d["ai_status"]) != aicard.StatusError || !strings.Contains(str(d["ai_error"]), "no AI provider") {
 		t.Fatalf("card: got %v; want error naming the missing provider", d)
 	}
 	if len(eng.jobs) != 0 {
@@ -166,10 +167,10 @@ func TestAIRunRejections(t *testing.T) {
 		ops  []canvas.Op
 		code string
 	}{
-		{[]canvas.Op{{Op: OpAIRun, ID: "t"}}, apierr.CodeKindNotAllowed},
-		{[]canvas.Op{{Op: OpAIRun, ID: "nope"}}, apierr.CodeUnknownID},
-		{[]canvas.Op{{Op: OpAIRun, ID: "q"}, textNode("u", "x")}, apierr.CodeInvalidOp},
-		{[]canvas.Op{{Op: OpAICancel, ID: "q"}}, apierr.CodeAINotRunning},
+		{[]canvas.Op{{Op: aicard.OpRun, ID: "t"}}, apierr.CodeKindNotAllowed},
+		{[]canvas.Op{{Op: aicard.OpRun, ID: "nope"}}, apierr.CodeUnknownID},
+		{[]canvas.Op{{Op: aicard.OpRun, ID: "q"}, textNode("u", "x")}, apierr.CodeInvalidOp},
+		{[]canvas.Op{{Op: aicard.OpCancel, ID: "q"}}, apierr.CodeAINotRunning},
 		{[]canvas.Op{{Op: "ai.finish", ID: "q"}}, apierr.CodeUnknownOp},
 	} {
 		_, err := h.Submit(context.Background(), id, "a", "", tc.ops)
@@ -179,7 +180,7 @@ func TestAIRunRejections(t *testing.T) {
 		}
 	}
 	eng.admitErr = &canvas.OpError{Code: apierr.CodeAILimit, Message: "too many", Index: 0}
-	_, err := h.Submit(context.Background(), id, "a", "", []canvas.Op{{Op: OpAIRun, ID: "q"}})
+	_, err := h.Submit(context.Background(), id, "a", "", []canvas.Op{{Op: aicard.OpRun, ID: "q"}})
 	var opErr *canvas.OpError
 	if !errors.As(err, &opErr) || opErr.Code != apierr.CodeAILimit {
 		t.Fatalf("over the limit: got %v; want ai_limit", err)
@@ -195,9 +196,9 @@ func TestAICancelAndDelete(t *testing.T) {
 	h := e.hub(func(c *Config) { c.AI = eng })
 	id := e.canvas("c1")
 	mustSubmit(t, h, id, aiNode("q", "hi"), aiNode("r", "hi"))
-	mustSubmit(t, h, id, canvas.Op{Op: OpAIRun, ID: "q"})
+	mustSubmit(t, h, id, canvas.Op{Op: aicard.OpRun, ID: "q"})
 	job := eng.job(t, 0)
-	mustSubmit(t, h, id, canvas.Op{Op: OpAICancel, ID: "q"})
+	mustSubmit(t, h, id, canvas.Op{Op: aicard.OpCancel, ID: "q"})
 	waitFor(t, "the cancel", 5*time.Second, func() bool {
 		eng.mu.Lock()
 		defer eng.mu.Unlock()
@@ -205,14 +206,14 @@ func TestAICancelAndDelete(t *testing.T) {
 	})
 	// The worker's result after a cancel keeps the partial text; the card
 	// stays cancelled.
-	if err := h.FinishAIRun(context.Background(), id, "q", job.Run, canvases.AIResult{Status: AICancelled, Text: "part"}); err != nil {
+	if err := h.FinishAIRun(context.Background(), id, "q", job.Run, canvases.AIResult{Status: aicard.StatusCancelled, Text: "part"}); err != nil {
 		t.Fatal(err)
 	}
 	d := cardData(t, h, id, "q")
-	if str(d["ai_status"]) != AICancelled || str(d["answer"]) != "part" {
+	if str(d["ai_status"]) != aicard.StatusCancelled || str(d["answer"]) != "part" {
 		t.Fatalf("card after cancel: got %v", d)
 	}
-	mustSubmit(t, h, id, canvas.Op{Op: OpAIRun, ID: "r"})
+	mustSubmit(t, h, id, canvas.Op{Op: aicard.OpRun, ID: "r"})
 	job2 := eng.job(t, 1)
 	mustSubmit(t, h, id, canvas.Op{Op: canvas.OpNodeDelete, ID: "r"})
 	waitFor(t, "the cancel of a deleted card's run", 5*time.Second, func() bool {
@@ -220,7 +221,7 @@ func TestAICancelAndDelete(t *testing.T) {
 		defer eng.mu.Unlock()
 		return len(eng.cancelled) == 2 && eng.cancelled[1] == job2.Run
 	})
-	if err := h.FinishAIRun(context.Background(), id, "r", job2.Run, canvases.AIResult{Status: AIDone, Text: "x"}); !errors.Is(err, canvases.ErrStaleRun) {
+	if err := h.FinishAIRun(context.Background(), id, "r", job2.Run, canvases.AIResult{Status: aicard.StatusDone, Text: "x"}); !errors.Is(err, canvases.ErrStaleRun) {
 		t.Fatalf("finish of a deleted card: got %v; want canvases.ErrStaleRun", err)
 	}
 }
@@ -237,12 +238,12 @@ func TestStuckRunExpires(t *testing.T) {
 	})
 	id := e.canvas("c1")
 	mustSubmit(t, h, id, aiNode("q", "hi"))
-	mustSubmit(t, h, id, canvas.Op{Op: OpAIRun, ID: "q"})
+	mustSubmit(t, h, id, canvas.Op{Op: aicard.OpRun, ID: "q"})
 	job := eng.job(t, 0)
 	// The deadline is the timeout plus 30s of grace: move the clock.
 	h.cfg.Now = func() time.Time { return time.Now().Add(time.Minute) }
 	waitFor(t, "the run to expire", 5*time.Second, func() bool {
-		return str(cardData(t, h, id, "q")["ai_status"]) == AIError
+		return str(cardData(t, h, id, "q")["ai_status"]) == aicard.StatusError
 	})
 	eng.mu.Lock()
 	defer eng.mu.Unlock()

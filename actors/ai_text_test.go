@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/skerhq/sker/aicard"
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/textcheck"
@@ -20,9 +21,9 @@ func TestAIAnswerCleaned(t *testing.T) {
 	h := e.hub(func(c *Config) { c.AI = eng })
 	id := e.canvas("c1")
 	mustSubmit(t, h, id, aiNode("q", "What?"))
-	mustSubmit(t, h, id, canvas.Op{Op: OpAIRun, ID: "q"})
+	mustSubmit(t, h, id, canvas.Op{Op: aicard.OpRun, ID: "q"})
 	job := eng.job(t, 0)
-	res := canvases.AIResult{Status: AIError, Text: "a\x00b\xffc", Error: "bad\x00 \xfe"}
+	res := canvases.AIResult{Status: aicard.StatusError, Text: "a\x00b\xffc", Error: "bad\x00 \xfe"}
 	if err := h.FinishAIRun(context.Background(), id, "q", job.Run, res); err != nil {
 		t.Fatalf("FinishAIRun: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/nats-io/nats.go"
 
+	"github.com/skerhq/sker/aicard"
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/canvases"
 )
@@ -318,8 +319,8 @@ func (a *canvasActor) cancelAllRuns() {
 		return
 	}
 	for _, n := range a.st.Nodes {
-		if n.Kind == "ai" && dataString(n, "ai_status") == AIRunning {
-			eng.Cancel(dataString(n, "ai_run"))
+		if run, ok := aicard.Running(n); ok {
+			eng.Cancel(run)
 		}
 	}
 }

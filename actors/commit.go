@@ -11,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/nats-io/nats.go"
 
+	"github.com/skerhq/sker/aicard"
 	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/canvases"
@@ -128,8 +129,11 @@ func (a *canvasActor) deletedRuns(u *canvas.Undo) afterCommit {
 	var runs []string
 	for _, id := range u.NodeIDs() {
 		prev, _ := u.PrevNode(id)
-		if prev != nil && a.st.Nodes[id] == nil && prev.Kind == "ai" && dataString(prev, "ai_status") == AIRunning {
-			runs = append(runs, dataString(prev, "ai_run"))
+		if prev == nil || a.st.Nodes[id] != nil {
+			continue
+		}
+		if run, ok := aicard.Running(prev); ok {
+			runs = append(runs, run)
 		}
 	}
 	if runs == nil {

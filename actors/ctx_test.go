@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skerhq/sker/aicard"
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/store"
@@ -56,7 +57,7 @@ func hubCalls(h *Hub, id string) map[string]func(context.Context) error {
 		"History":    func(ctx context.Context) error { _, _, err := h.History(ctx, id, 0, 10); return err },
 		"Checkpoint": func(ctx context.Context) error { _, err := h.Checkpoint(ctx, id, 0); return err },
 		"FinishAIRun": func(ctx context.Context) error {
-			return h.FinishAIRun(ctx, id, "q", "run-1", canvases.AIResult{Status: AIDone})
+			return h.FinishAIRun(ctx, id, "q", "run-1", canvases.AIResult{Status: aicard.StatusDone})
 		},
 		"Forget": func(ctx context.Context) error { return h.Forget(ctx, id) },
 	}
@@ -158,7 +159,7 @@ type deadlineEngine struct {
 	enqueue chan time.Duration
 }
 
-func (e *deadlineEngine) Enqueue(ctx context.Context, j AIJob) error {
+func (e *deadlineEngine) Enqueue(ctx context.Context, j aicard.Job) error {
 	select {
 	case e.enqueue <- left(ctx):
 	default:
@@ -181,7 +182,7 @@ func TestTimeoutsFromConfig(t *testing.T) {
 	})
 	id := e.canvas("c1")
 	mustSubmit(t, h, id, aiNode("q", "hi"))
-	mustSubmit(t, h, id, canvas.Op{Op: OpAIRun, ID: "q"})
+	mustSubmit(t, h, id, canvas.Op{Op: aicard.OpRun, ID: "q"})
 	if _, err := h.Checkpoint(context.Background(), id, 0); err != nil {
 		t.Fatalf("checkpoint: %v", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/skerhq/sker/aicard"
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/store"
@@ -112,9 +113,9 @@ func checkpointPlusReplay(t *testing.T, kind string) {
 		{{Op: canvas.OpCanvasUpdate, Title: &renamed, Settings: map[string]json.RawMessage{"grid": raw(`null`), "zoom": raw(`2`)}}},
 		{setText("n7", "a"), {Op: canvas.OpNodeUpdate, ID: "n9", Set: map[string]json.RawMessage{"x": raw(`5`)}},
 			edge("e42", "n9", "n10"), {Op: canvas.OpEdgeDelete, ID: "e30"}}, // several in one batch
-		{{Op: OpAIRun, ID: "q"}},
-		{{Op: OpAIRun, ID: "r"}},
-		{{Op: OpAICancel, ID: "r"}},
+		{{Op: aicard.OpRun, ID: "q"}},
+		{{Op: aicard.OpRun, ID: "r"}},
+		{{Op: aicard.OpCancel, ID: "r"}},
 	} {
 		mustSubmit(t, h2, id, ops...)
 	}
@@ -124,10 +125,10 @@ func checkpointPlusReplay(t *testing.T, kind string) {
 		j := eng.job(t, i)
 		runs[j.Node] = j.Run
 	}
-	if err := h2.FinishAIRun(context.Background(), id, "q", runs["q"], canvases.AIResult{Status: AIDone, Text: "42", InputTokens: 3, OutputTokens: 1}); err != nil {
+	if err := h2.FinishAIRun(context.Background(), id, "q", runs["q"], canvases.AIResult{Status: aicard.StatusDone, Text: "42", InputTokens: 3, OutputTokens: 1}); err != nil {
 		t.Fatalf("finish q: %v", err)
 	}
-	if err := h2.FinishAIRun(context.Background(), id, "r", runs["r"], canvases.AIResult{Status: AICancelled, Text: "part"}); err != nil {
+	if err := h2.FinishAIRun(context.Background(), id, "r", runs["r"], canvases.AIResult{Status: aicard.StatusCancelled, Text: "part"}); err != nil {
 		t.Fatalf("finish r: %v", err)
 	}
 	mustSubmit(t, h2, id, setText("n7", "last"))

@@ -13,8 +13,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/time/rate"
 
-	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/ai"
+	"github.com/skerhq/sker/aicard"
 	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/canvases"
@@ -121,8 +121,6 @@ type Engine struct {
 	stopped   chan struct{}
 }
 
-var _ actors.AIEngine = (*Engine)(nil)
-
 // New creates the work queue stream and returns the Engine; it runs jobs
 // only after Start.
 func New(ctx context.Context, cfg Config) (*Engine, error) {
@@ -218,7 +216,7 @@ func (e *Engine) Release(run string) {
 }
 
 // Enqueue implements actors.AIEngine.
-func (e *Engine) Enqueue(ctx context.Context, job actors.AIJob) error {
+func (e *Engine) Enqueue(ctx context.Context, job aicard.Job) error {
 	data, err := json.Marshal(job)
 	if err != nil {
 		return err

@@ -12,12 +12,17 @@ import (
 	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/ai"
 	"github.com/skerhq/sker/ai/aitest"
+	"github.com/skerhq/sker/aicard"
 	"github.com/skerhq/sker/aiengine"
 	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/store"
 	"github.com/skerhq/sker/testkit/testnode"
 )
+
+// The engine is what canvas actors need of one; app and testnode hand it to
+// them as actors.Config.AI.
+var _ actors.AIEngine = (*aiengine.Engine)(nil)
 
 // fixture is a node whose OpenAI provider is a local wire-format server.
 type fixture struct {
@@ -82,7 +87,7 @@ func (f *fixture) waitDone(id string, d time.Duration) string {
 	f.t.Helper()
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
-		if s := f.status(id); s != actors.AIRunning {
+		if s := f.status(id); s != aicard.StatusRunning {
 			return s
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -111,7 +116,7 @@ func edge(id, from, to string) canvas.Op {
 	return canvas.Op{Op: canvas.OpEdgeAdd, ID: id, Source: from, Target: to}
 }
 
-func run(id string) canvas.Op { return canvas.Op{Op: actors.OpAIRun, ID: id} }
+func run(id string) canvas.Op { return canvas.Op{Op: aicard.OpRun, ID: id} }
 
 // userMessage returns the text of the last request's user message.
 func (f *fixture) userMessage() (string, map[string]any) {
@@ -136,7 +141,7 @@ func TestRunCommitsAnswerUsageAndContextOrder(t *testing.T) {
 	f.must(note("far", "FAR TEXT"), note("near", "NEAR TEXT"), aiCard("q", "What is the answer?"),
 		edge("e1", "far", "near"), edge("e2", "near", "q"))
 	f.must(run("q"))
-	if s := f.waitDone("q", 10*time.Second); s != actors.AIDone {
+	if s := f.waitDone("q", 10*time.Second); s != aicard.StatusDone {
 		t.Fatalf("status: got %s (%s); want done", s, str(f.card("q")["ai_error"]))
 	}
 	if got := str(f.card("q")["answer"]); got != "Forty-two" {
@@ -181,14 +186,14 @@ func TestCancelStopsTheProviderWithinASecond(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	start := time.Now()
-	f.must(canvas.Op{Op: actors.OpAICancel, ID: "q"})
+	f.must(canvas.Op{Op: aicard.OpCancel, ID: "q"})
 	select {
 	case <-f.srv.Disconnected():
 	case <-time.After(time.Second):
 		t.Fatalf("the provider connection was not closed within 1s of the cancel")
 	}
 	t.Logf("provider connection closed %v after the cancel", time.Since(start))
-	if s := f.status("q"); s != actors.AICancelled {
+	if s := f.status("q"); s != aicard.StatusCancelled {
 		t.Fatalf("status: got %s; want cancelled", s)
 	}
 }
@@ -198,7 +203,7 @@ func TestRetryAfter429ThenSuccess(t *testing.T) {
 	f.srv.Push(aitest.Reply{Status: 429, RetryAfter: "0"}, aitest.Reply{Deltas: []string{"ok"}, InputTokens: 1, OutputTokens: 1})
 	f.must(aiCard("q", "hi"))
 	f.must(run("q"))
-	if s := f.waitDone("q", 10*time.Second); s != actors.AIDone || str(f.card("q")["answer"]) != "ok" {
+	if s := f.waitDone("q", 10*time.Second); s != aicard.StatusDone || str(f.card("q")["answer"]) != "ok" {
 		t.Fatalf("after a 429: got %s %q; want done ok", s, str(f.card("q")["answer"]))
 	}
 	if n := len(f.srv.Requests()); n != 2 {
@@ -221,7 +226,7 @@ func TestStreamFailuresEndInError(t *testing.T) {
 			f.srv.SetDefault(tc.reply)
 			f.must(aiCard("q", "hi"))
 			f.must(run("q"))
-			if s := f.waitDone("q", 10*time.Second); s != actors.AIError {
+			if s := f.waitDone("q", 10*time.Second); s != aicard.StatusError {
 				t.Fatalf("status: got %s; want error", s)
 			}
 			msg := str(f.card("q")["ai_error"])
@@ -247,7 +252,7 @@ func TestPerUserConcurrencyLimit(t *testing.T) {
 	if s := f.status("q2"); s != "" {
 		t.Fatalf("rejected card status: got %q; want untouched", s)
 	}
-	f.must(canvas.Op{Op: actors.OpAICancel, ID: "q1"})
+	f.must(canvas.Op{Op: aicard.OpCancel, ID: "q1"})
 	f.waitDone("q1", 5*time.Second)
 	// Once the first run has ended, a new one is admitted.
 	deadline := time.Now().Add(5 * time.Second)
@@ -276,7 +281,7 @@ func TestNoProviderShowsAnErrorOnTheCard(t *testing.T) {
 	}
 	ex, _ := node.Hub.Snapshot(context.Background(), "c")
 	d := ex.Nodes[0].Data
-	if str(d["ai_status"]) != actors.AIError || !strings.Contains(str(d["ai_error"]), "no AI provider") {
+	if str(d["ai_status"]) != aicard.StatusError || !strings.Contains(str(d["ai_error"]), "no AI provider") {
 		t.Fatalf("card: got %s / %q; want error naming the missing provider", str(d["ai_status"]), str(d["ai_error"]))
 	}
 }

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/ai"
+	"github.com/skerhq/sker/aicard"
 )
 
 // DefaultSystem is the system prompt of a card that sets none.
@@ -15,7 +15,7 @@ const DefaultSystem = "You are an assistant on a shared canvas. Answer the quest
 // Request builds the provider request of a job: the card's system prompt
 // and one user message with the upstream cards (farthest first, nearest
 // last, so the closest context sits next to the question) and the prompt.
-func Request(job actors.AIJob) ai.Request {
+func Request(job aicard.Job) ai.Request {
 	system := job.System
 	if strings.TrimSpace(system) == "" {
 		system = DefaultSystem

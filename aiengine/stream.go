@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/skerhq/sker/actors"
+	"github.com/skerhq/sker/aicard"
 )
 
 // streamer coalesces a run's deltas and publishes them about every
@@ -13,7 +13,7 @@ import (
 // delta so that clients can place it exactly.
 type streamer struct {
 	e   *Engine
-	job actors.AIJob
+	job aicard.Job
 
 	mu      sync.Mutex
 	all     []byte // the whole answer so far
@@ -22,7 +22,7 @@ type streamer struct {
 	timer   *time.Timer
 }
 
-func newStreamer(e *Engine, job actors.AIJob) *streamer {
+func newStreamer(e *Engine, job aicard.Job) *streamer {
 	return &streamer{e: e, job: job}
 }
 

@@ -9,8 +9,8 @@ import (
 
 	"github.com/fasthttp/websocket"
 
-	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/ai/aitest"
+	"github.com/skerhq/sker/aicard"
 	"github.com/skerhq/sker/store"
 )
 
@@ -111,7 +111,7 @@ func TestTwoClientsWatchTheAnswerStream(t *testing.T) {
 	f.must(aiCard("q", "tell me"))
 	a, b := f.dial(f.token), f.dial(sess.AccessToken)
 	a.readUntil("a joined", func() bool { return true })
-	if err := a.conn.WriteJSON(map[string]any{"type": "ops", "canvas": f.canvas, "cbid": "r", "ops": []any{map[string]any{"op": actors.OpAIRun, "id": "q"}}}); err != nil {
+	if err := a.conn.WriteJSON(map[string]any{"type": "ops", "canvas": f.canvas, "cbid": "r", "ops": []any{map[string]any{"op": aicard.OpRun, "id": "q"}}}); err != nil {
 		t.Fatal(err)
 	}
 	// A third client joins once some text has streamed.

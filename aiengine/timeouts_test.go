@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/skerhq/sker/actors"
+	"github.com/skerhq/sker/aicard"
 	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/store"
 	"github.com/skerhq/sker/testkit"
@@ -46,8 +46,8 @@ func TestFinishAndRecordTimeoutsFromConfig(t *testing.T) {
 	cfg.setDefaults()
 	e := &Engine{cfg: cfg, log: cfg.Logger}
 	f := &leftFinisher{}
-	job := actors.AIJob{Run: "r", Canvas: "c", Node: "q"}
-	res := canvases.AIResult{Status: actors.AIDone}
+	job := aicard.Job{Run: "r", Canvas: "c", Node: "q"}
+	res := canvases.AIResult{Status: aicard.StatusDone}
 	e.finish(job, res, f, e.log)
 	e.record(job, res, time.Second, e.log)
 	for _, c := range []struct {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/ai"
+	"github.com/skerhq/sker/aicard"
 	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/natsname"
 	"github.com/skerhq/sker/store"
@@ -48,7 +48,7 @@ func (e *Engine) take(msg jetstream.Msg, f Finisher) {
 		_ = msg.Nak()
 		return
 	}
-	var job actors.AIJob
+	var job aicard.Job
 	if err := json.Unmarshal(msg.Data(), &job); err != nil {
 		e.log.Error("dropping a malformed job", "err", err)
 		_ = msg.Term()
@@ -90,7 +90,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 }
 
 // run executes one job: stream the answer, then commit it and record usage.
-func (e *Engine) run(job actors.AIJob, f Finisher) {
+func (e *Engine) run(job aicard.Job, f Finisher) {
 	start := time.Now()
 	log := e.log.With("run", job.Run, "canvas_id", job.Canvas, "node", job.Node)
 	ctx, cancel := context.WithCancelCause(context.Background())
@@ -114,14 +114,14 @@ func (e *Engine) run(job actors.AIJob, f Finisher) {
 	out := newStreamer(e, job)
 	usage, err := e.callProvider(ctx, job, out.add)
 	out.flush()
-	res := canvases.AIResult{Status: actors.AIDone, Text: out.text(), InputTokens: usage.InputTokens, OutputTokens: usage.OutputTokens}
+	res := canvases.AIResult{Status: aicard.StatusDone, Text: out.text(), InputTokens: usage.InputTokens, OutputTokens: usage.OutputTokens}
 	switch {
 	case errors.Is(context.Cause(ctx), errCancelled):
-		res.Status = actors.AICancelled
+		res.Status = aicard.StatusCancelled
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		res.Status, res.Error = actors.AIError, fmt.Sprintf("the model did not finish within %v", e.cfg.RunTimeout)
+		res.Status, res.Error = aicard.StatusError, fmt.Sprintf("the model did not finish within %v", e.cfg.RunTimeout)
 	case err != nil:
-		res.Status, res.Error = actors.AIError, readable(err)
+		res.Status, res.Error = aicard.StatusError, readable(err)
 	}
 	out.end()
 	// Usage first: when the card shows the result, its usage is on record.
@@ -130,7 +130,7 @@ func (e *Engine) run(job actors.AIJob, f Finisher) {
 }
 
 // callProvider streams the job from its provider.
-func (e *Engine) callProvider(ctx context.Context, job actors.AIJob, onDelta func(string) error) (ai.Usage, error) {
+func (e *Engine) callProvider(ctx context.Context, job aicard.Job, onDelta func(string) error) (ai.Usage, error) {
 	p, err := e.cfg.Registry.Lookup(job.Provider)
 	if err != nil {
 		return ai.Usage{}, err
@@ -140,7 +140,7 @@ func (e *Engine) callProvider(ctx context.Context, job actors.AIJob, onDelta fun
 
 // finish commits the result, retrying while the canvas is unavailable (for
 // example while it moves to another node).
-func (e *Engine) finish(job actors.AIJob, res canvases.AIResult, f Finisher, log interface {
+func (e *Engine) finish(job aicard.Job, res canvases.AIResult, f Finisher, log interface {
 	Warn(string, ...any)
 }) {
 	for attempt := range 5 {
@@ -155,7 +155,7 @@ func (e *Engine) finish(job actors.AIJob, res canvases.AIResult, f Finisher, log
 	}
 }
 
-func (e *Engine) record(job actors.AIJob, res canvases.AIResult, d time.Duration, log interface {
+func (e *Engine) record(job aicard.Job, res canvases.AIResult, d time.Duration, log interface {
 	Warn(string, ...any)
 }) {
 	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.RecordTimeout)
