@@ -476,41 +476,12 @@ func testJoinWhileCanvasChanges(t *testing.T, delay time.Duration) {
 // canvas no longer keeps them, its clients are closed with 4011 and rejoin
 // with since.
 func TestFanoutGap(t *testing.T) {
-	// The gateway hears a canvas's fanout under a prefix of its own, to
-	// which the test forwards the hub's messages, or not.
-	relay, err := natsname.New("RELAY")
-	if err != nil {
-		t.Fatal(err)
-	}
+	relay := relayNames(t)
 	s := newStack(t, func(c *Config) { c.Names = relay },
 		func(c *actors.Config) { c.History = 2 })
 	aID, aTok := s.user("a")
 	cid := s.canvas(aID, nil)
-	var mu sync.Mutex
-	drop := map[uint64]bool{}
-	sub, err := s.nc.Subscribe(natsname.Default().Changes(cid), func(m *nats.Msg) {
-		first, _ := seqHeader(m, natsname.HeaderFirstSeq)
-		mu.Lock()
-		dropped := drop[first]
-		mu.Unlock()
-		if !dropped {
-			_ = s.nc.PublishMsg(&nats.Msg{Subject: relay.Changes(cid), Header: m.Header, Data: m.Data})
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sub.Unsubscribe() })
-	if err := s.nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	dropNext := func(seqs ...uint64) {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, seq := range seqs {
-			drop[seq] = true
-		}
-	}
+	dropNext := s.relayChanges(relay, cid)
 
 	a := s.dial(aTok)
 	a.join(cid, nil)
@@ -541,4 +512,47 @@ func TestFanoutGap(t *testing.T) {
 	}
 	s.commit(cid, aID, "8", setTextOp("n1", "8"))
 	a.changes(7, 8)
+}
+
+// relayNames are the names a gateway hears a canvas's fanout under when
+// the test stands between it and the hub (relayChanges).
+func relayNames(t *testing.T) natsname.Names {
+	t.Helper()
+	relay, err := natsname.New("RELAY")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return relay
+}
+
+// relayChanges forwards the hub's fanout of a canvas to the gateway, which
+// hears it under relay, and returns dropNext: the messages whose first seq
+// it is given are not forwarded.
+func (s *stack) relayChanges(relay natsname.Names, cid string) (dropNext func(seqs ...uint64)) {
+	s.t.Helper()
+	var mu sync.Mutex
+	drop := map[uint64]bool{}
+	sub, err := s.nc.Subscribe(natsname.Default().Changes(cid), func(m *nats.Msg) {
+		first, _ := seqHeader(m, natsname.HeaderFirstSeq)
+		mu.Lock()
+		dropped := drop[first]
+		mu.Unlock()
+		if !dropped {
+			_ = s.nc.PublishMsg(&nats.Msg{Subject: relay.Changes(cid), Header: m.Header, Data: m.Data})
+		}
+	})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { _ = sub.Unsubscribe() })
+	if err := s.nc.Flush(); err != nil {
+		s.t.Fatal(err)
+	}
+	return func(seqs ...uint64) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, seq := range seqs {
+			drop[seq] = true
+		}
+	}
 }
