@@ -145,10 +145,13 @@ type Gateway struct {
 	cfg Config
 	log *slog.Logger
 
+	// mu guards rooms, sessions, closing and each room's refs; it is held
+	// across no call that waits on another service (NATS, the store, the
+	// canvas contract).
 	mu       sync.Mutex
-	rooms    map[string]*room
-	sessions map[*session]struct{}
-	closing  bool
+	rooms    map[string]*room      // guarded by mu
+	sessions map[*session]struct{} // guarded by mu
+	closing  bool                  // guarded by mu
 	wg       sync.WaitGroup
 	metrics  *metrics
 	stop     chan struct{} // closed by Shutdown: stops the pinger
@@ -289,38 +292,4 @@ func (g *Gateway) removeSession(s *session) {
 	g.metrics.connections.Set(float64(len(g.sessions)))
 	g.mu.Unlock()
 	g.wg.Done()
-}
-
-// room returns the room of a canvas, creating and subscribing it; the
-// caller then joins it, which keeps it alive.
-func (g *Gateway) room(id string) (*room, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if r := g.rooms[id]; r != nil {
-		r.refs++
-		return r, nil
-	}
-	r := newRoom(g, id)
-	if err := r.subscribe(); err != nil {
-		return nil, err
-	}
-	r.refs = 1
-	g.rooms[id] = r
-	g.metrics.rooms.Set(float64(len(g.rooms)))
-	return r, nil
-}
-
-// release drops a reference to a room, unsubscribing it with the last.
-func (g *Gateway) release(r *room) {
-	g.mu.Lock()
-	r.refs--
-	last := r.refs == 0
-	if last {
-		delete(g.rooms, r.id)
-		g.metrics.rooms.Set(float64(len(g.rooms)))
-	}
-	g.mu.Unlock()
-	if last {
-		r.unsubscribe()
-	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v2"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"golang.org/x/crypto/bcrypt"
 
@@ -56,6 +57,9 @@ type stackOptions struct {
 	// postgres puts the store on a fresh, migrated PostgreSQL database
 	// instead of SQLite.
 	postgres bool
+	// gatewayConn, when set, gives the gateway a NATS connection of its
+	// own to the stack's server.
+	gatewayConn func(t testing.TB, ns *server.Server) *nats.Conn
 }
 
 // smallBufListener sets the send buffer of the connections it accepts.
@@ -77,7 +81,8 @@ func newStackWith(t testing.TB, opts stackOptions) *stack {
 	mod, hubMod := opts.gateway, opts.hub
 	dir := t.TempDir()
 	ctx := context.Background()
-	nc, js := testkit.JetStream(t)
+	ns := testkit.NATSServer(t)
+	nc, js := testkit.Connect(t, ns)
 	j, err := journal.Open(ctx, js, journal.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +115,9 @@ func newStackWith(t testing.TB, opts stackOptions) *stack {
 	})
 	authSvc := auth.New(auth.Config{Secret: []byte(strings.Repeat("s", 32)), BcryptCost: bcrypt.MinCost}, st, nil, testkit.Logger())
 	cfg := Config{Canvases: hub, Auth: authSvc, Roles: st, Conn: nc, Logger: testkit.Logger()}
+	if opts.gatewayConn != nil {
+		cfg.Conn = opts.gatewayConn(t, ns)
+	}
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -1,12 +1,15 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/skerhq/sker/canvases"
@@ -204,4 +207,130 @@ func TestRacingGapFillsDeliverOnce(t *testing.T) {
 		}
 	}
 	a.quiet("after-fills")
+}
+
+// stalledNATS serves in-process connections to a NATS server whose
+// answers can be held back: after stall, what the server sends waits until
+// resume. pinged gets a value each time a client sends a PING meanwhile,
+// as a Flush does before it waits for the PONG.
+type stalledNATS struct {
+	ns      *server.Server
+	mu      sync.Mutex
+	stalled bool
+	resumed chan struct{}
+	pinged  chan struct{}
+}
+
+func (p *stalledNATS) InProcessConn() (net.Conn, error) {
+	c, err := p.ns.InProcessConn()
+	if err != nil {
+		return nil, err
+	}
+	return &stalledConn{Conn: c, p: p}, nil
+}
+
+func (p *stalledNATS) stall() {
+	p.mu.Lock()
+	p.stalled, p.resumed = true, make(chan struct{})
+	p.mu.Unlock()
+}
+
+func (p *stalledNATS) resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stalled {
+		p.stalled = false
+		close(p.resumed)
+	}
+}
+
+// wait returns once the server's answers may pass, and whether they were
+// stalled.
+func (p *stalledNATS) wait() bool {
+	p.mu.Lock()
+	stalled, resumed := p.stalled, p.resumed
+	p.mu.Unlock()
+	if stalled {
+		<-resumed
+	}
+	return stalled
+}
+
+type stalledConn struct {
+	net.Conn
+	p *stalledNATS
+}
+
+func (c *stalledConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.p.wait()
+	return n, err
+}
+
+func (c *stalledConn) Write(b []byte) (int, error) {
+	c.p.mu.Lock()
+	stalled := c.p.stalled
+	c.p.mu.Unlock()
+	if stalled && bytes.Contains(b, []byte("PING\r\n")) {
+		select {
+		case c.p.pinged <- struct{}{}:
+		default:
+		}
+	}
+	return c.Conn.Write(b)
+}
+
+// TestRoomSubscribeHoldsNoGatewayLock: while the gateway waits for the
+// NATS server to confirm a new room's subscriptions, other connections
+// still open, and a second join of the same canvas waits for that room
+// and then joins it.
+func TestRoomSubscribeHoldsNoGatewayLock(t *testing.T) {
+	stalled := &stalledNATS{pinged: make(chan struct{}, 1)}
+	s := newStackWith(t, stackOptions{gatewayConn: func(t testing.TB, ns *server.Server) *nats.Conn {
+		stalled.ns = ns
+		nc, err := nats.Connect("", nats.InProcessServer(stalled))
+		if err != nil {
+			t.Fatalf("nats connect: %v", err)
+		}
+		t.Cleanup(nc.Close)
+		return nc
+	}})
+	t.Cleanup(stalled.resume)
+	aID, aTok := s.user("a")
+	bID, bTok := s.user("b")
+	cid := s.canvas(aID, map[string]store.Role{bID: store.RoleEditor})
+	a := s.dial(aTok)
+	b := s.dial(bTok)
+
+	stalled.stall()
+	a.send(map[string]any{"type": "join", "canvas": cid})
+	select {
+	case <-stalled.pinged:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the join did not flush the room's subscriptions")
+	}
+	c, err := s.dialErr("?token=" + bTok)
+	if err != nil {
+		t.Fatalf("dial while a room subscribes: %v", err)
+	}
+	if f, err := c.nextErr(5 * time.Second); err != nil || f.Type != "hello" {
+		t.Fatalf("connect while a room subscribes: got %s, %v; want hello (the gateway's lock must not be held while NATS answers)", f.Raw, err)
+	}
+	b.send(map[string]any{"type": "join", "canvas": cid})
+
+	stalled.resume()
+	for _, cl := range []*client{a, b} {
+		if f := cl.next(); f.Type != "joined" || f.Canvas != cid {
+			t.Fatalf("join: got %s; want joined %s", f.Raw, cid)
+		}
+	}
+	seq := s.commit(cid, aID, "1", addNodeOp("n1"))
+	a.changes(0, seq)
+	b.changes(0, seq)
+	s.gw.mu.Lock()
+	n := s.gw.rooms[cid].refs
+	s.gw.mu.Unlock()
+	if n != 2 {
+		t.Errorf("room refs: got %d; want 2 (both joins in one room)", n)
+	}
 }

@@ -24,11 +24,14 @@ const (
 // presenceState is one membership's presence: the last frame published and
 // the throttle.
 type presenceState struct {
+	// mu guards the fields below. It is held across the publish of a
+	// frame (which only buffers it: not a request), so that frames go out
+	// in the order they become last; never across a wait for a reply.
 	mu      sync.Mutex
-	last    []byte // last presence frame published
-	pending []byte // newer frame waiting for the interval to pass
-	sentAt  time.Time
-	timer   *time.Timer
+	last    []byte      // last presence frame published
+	pending []byte      // newer frame waiting for the interval to pass
+	sentAt  time.Time   // when last was published
+	timer   *time.Timer // publishes pending when the interval ends
 }
 
 // presence publishes a client's presence, at most once per interval per
@@ -115,23 +118,35 @@ func (r *room) onPresence(msg *nats.Msg) {
 	if err := json.Unmarshal(msg.Data, &head); err != nil {
 		return
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if head.Type == typePresenceSync {
-		for s, m := range r.members {
-			if s.id != head.Session && m.presence != nil {
-				if last := m.presence.lastFrame(); last != nil {
-					r.publish(last)
-				}
-			}
+		for _, last := range r.lastPresence(head.Session) {
+			r.publish(last)
 		}
 		return
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for s := range r.members {
 		if s.id != head.Session {
 			s.offer(outMsg{data: msg.Data})
 		}
 	}
+}
+
+// lastPresence returns the last presence frame of each member but the
+// session asking, to publish again once the room's lock is let go.
+func (r *room) lastPresence(asking string) [][]byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out [][]byte
+	for s, m := range r.members {
+		if s.id != asking && m.presence != nil {
+			if last := m.presence.lastFrame(); last != nil {
+				out = append(out, last)
+			}
+		}
+	}
+	return out
 }
 
 func (p *presenceState) lastFrame() []byte {

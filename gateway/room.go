@@ -24,11 +24,13 @@ const recentCap = 256
 // the store or a NATS request. What is fetched is fetched without it, and
 // what is delivered is decided again under it (fillGap, join).
 type room struct {
-	g    *Gateway
-	id   string
-	refs int // guarded by g.mu
+	g     *Gateway
+	id    string
+	refs  int           // guarded by g.mu
+	ready chan struct{} // closed once subscribe has returned, setting err
+	err   error         // subscribe's error; read only after ready is closed
 
-	sub, psub, aisub, msub *nats.Subscription // set by subscribe
+	sub, psub, aisub, msub *nats.Subscription // set by subscribe, before ready
 
 	mu      sync.Mutex
 	members map[*session]*membership // guarded by mu
@@ -45,7 +47,64 @@ type fanMsg struct {
 }
 
 func newRoom(g *Gateway, id string) *room {
-	return &room{g: g, id: id, members: map[*session]*membership{}}
+	return &room{g: g, id: id, members: map[*session]*membership{}, ready: make(chan struct{})}
+}
+
+// room returns the room of a canvas, creating and subscribing it; the
+// caller then joins it, which keeps it alive. The subscription, which
+// waits for the NATS server, is made without g.mu: joins of the same
+// canvas meanwhile wait for it on the room's ready, and every other
+// connection goes on.
+func (g *Gateway) room(id string) (*room, error) {
+	g.mu.Lock()
+	r := g.rooms[id]
+	if r != nil {
+		r.refs++
+		g.mu.Unlock()
+		<-r.ready
+		if r.err != nil {
+			return nil, r.err
+		}
+		return r, nil
+	}
+	r = newRoom(g, id)
+	r.refs = 1
+	g.rooms[id] = r
+	g.metrics.rooms.Set(float64(len(g.rooms)))
+	g.mu.Unlock()
+	if r.err = r.subscribe(); r.err != nil {
+		g.mu.Lock()
+		g.forget(r)
+		g.mu.Unlock()
+		close(r.ready)
+		return nil, r.err
+	}
+	close(r.ready)
+	return r, nil
+}
+
+// release drops a reference to a room, unsubscribing it with the last.
+// The caller of room releases only a room it got without an error.
+func (g *Gateway) release(r *room) {
+	g.mu.Lock()
+	r.refs--
+	last := r.refs == 0
+	if last {
+		g.forget(r)
+	}
+	g.mu.Unlock()
+	if last {
+		r.unsubscribe()
+	}
+}
+
+// forget removes a room from the gateway's rooms, unless another room of
+// its canvas has taken its place. g.mu held.
+func (g *Gateway) forget(r *room) {
+	if g.rooms[r.id] == r {
+		delete(g.rooms, r.id)
+		g.metrics.rooms.Set(float64(len(g.rooms)))
+	}
 }
 
 func (r *room) subscribe() error {
@@ -69,7 +128,11 @@ func (r *room) subscribe() error {
 	}
 	// The subscriptions must be live on the server before the catch-up is
 	// read, so that no change falls between the two.
-	return r.g.cfg.Conn.Flush()
+	if err := r.g.cfg.Conn.Flush(); err != nil {
+		r.unsubscribe()
+		return err
+	}
+	return nil
 }
 
 func (r *room) unsubscribe() {
