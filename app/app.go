@@ -92,11 +92,26 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if a.names, err = natsname.New(cfg.NatsPrefix); err != nil {
 		return nil, fmt.Errorf("app: NATS_PREFIX: %w", err)
 	}
-	if a.journal, err = journal.Open(ctx, js, journal.Config{Names: a.names}); err != nil {
+	err = a.whenFormed(ctx, "journal", func(ctx context.Context) (err error) {
+		a.journal, err = journal.Open(ctx, js, journal.Config{Names: a.names, Replica: a.cfg.JournalReplicas})
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
+	if a.cfg.Clustered() {
+		leader, replicas, err := a.journal.Placement(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("app: %w", err)
+		}
+		log.Info("journal ready", "node", a.cfg.NodeName, "stream_leader", leader, "replicas", replicas)
+	}
 	registry := prometheus.NewRegistry()
-	if a.ai, err = a.newAIEngine(ctx, js); err != nil {
+	err = a.whenFormed(ctx, "AI work queue", func(ctx context.Context) (err error) {
+		a.ai, err = a.newAIEngine(ctx, js)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	a.hub, err = actors.NewHub(actors.Config{
@@ -188,7 +203,7 @@ func (a *App) newAIEngine(ctx context.Context, js jetstream.JetStream) (*aiengin
 		a.log.Info("AI provider configured", "provider", p.Name, "models", p.Models)
 	}
 	return aiengine.New(ctx, aiengine.Config{
-		Registry: reg, JS: js, Conn: a.nc, Store: a.store, Logger: a.log, Names: a.names,
+		Registry: reg, JS: js, Conn: a.nc, Store: a.store, Logger: a.log, Names: a.names, Replicas: a.cfg.JournalReplicas,
 		Workers: a.cfg.AIWorkers, RunTimeout: a.cfg.AIRunTimeout,
 		MaxRunsPerUser: a.cfg.AIMaxRunsPerUser, RunsPerMinute: a.cfg.AIRunsPerMinute,
 	})
@@ -228,6 +243,8 @@ func (a *App) connectNATS(ctx context.Context) error {
 	}
 	srv, err := embednats.Start(ctx, embednats.Config{
 		DataDir: a.cfg.DataDir, ConfigFile: a.cfg.NatsConfig, Listen: a.cfg.NatsListen,
+		ServerName: a.cfg.NodeName, ClusterListen: a.cfg.NatsClusterListen,
+		ClusterRoutes: a.cfg.NatsClusterRoutes, ClusterName: a.cfg.NatsClusterName,
 	}, a.log)
 	if err != nil {
 		return err

@@ -37,6 +37,12 @@ type Config struct {
 	NatsListen      string // NATS_LISTEN: host:port the embedded server listens on; default none (in-process only)
 	NatsPrefix      string // NATS_PREFIX: prefix of every NATS stream and subject (natsname); default "SKER"
 
+	NodeName          string   // NODE_NAME: this node's name in a cluster (and its embedded NATS server's); default the host name
+	NatsClusterListen string   // NATS_CLUSTER_LISTEN: host:port of the embedded server's route listener; empty means not clustered
+	NatsClusterRoutes []string // NATS_CLUSTER_ROUTES: comma-separated host:port of the other nodes' route listeners
+	NatsClusterName   string   // NATS_CLUSTER_NAME: the NATS cluster's name, the same on every node; default "sker"
+	JournalReplicas   int      // JOURNAL_REPLICAS: copies of the journal and the AI work queue; default 1 (3 for a cluster of three or more)
+
 	// The RabbitMQ bridge, on with RABBITMQ_URL (docs/bridge.md).
 	BridgeCommands        bool   // BRIDGE_COMMANDS: the commands-in mapping; default on
 	BridgeCommandsQueue   string // BRIDGE_COMMANDS_QUEUE: durable queue of commands; default "sker.commands"
@@ -153,6 +159,11 @@ var settings = []setting{
 		c.NatsPrefix = v
 		return nil
 	}},
+	{"NODE_NAME", "", "this node's name in a cluster (default: the host name)", nodeName},
+	{"NATS_CLUSTER_LISTEN", "", "host:port of the embedded NATS route listener (empty: not clustered)", hostPort(func(c *Config) *string { return &c.NatsClusterListen })},
+	{"NATS_CLUSTER_ROUTES", "", "comma-separated host:port of the other nodes' route listeners", routes},
+	{"NATS_CLUSTER_NAME", "sker", "the NATS cluster's name, the same on every node", clusterName},
+	{"JOURNAL_REPLICAS", "1", "copies of the journal and the AI work queue (1, or 3 or 5 on a NATS cluster)", journalReplicas},
 	{"OPENAI_API_KEY", "", "OpenAI API key", str(func(c *Config) *string { return &c.OpenAIKey })},
 	{"OPENAI_BASE_URL", "", "OpenAI-compatible base URL", schemeURL([]string{"http", "https"}, func(c *Config) *string { return &c.OpenAIBaseURL })},
 	{"ANTHROPIC_API_KEY", "", "Anthropic API key", str(func(c *Config) *string { return &c.AnthropicKey })},
@@ -264,6 +275,9 @@ func (c *Config) finish() error {
 	}
 	if c.DatabaseReadURL != "" && c.DatabaseURL == "" {
 		return errors.New("config: DATABASE_READ_URL: needs DATABASE_URL (a read replica of PostgreSQL)")
+	}
+	if err := c.finishCluster(); err != nil {
+		return err
 	}
 	if err := c.finishBridge(); err != nil {
 		return err

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -47,6 +49,21 @@ type Config struct {
 	// cost. False leaves the config file's choice in place.
 	SyncAlways bool
 
+	// ClusterListen is the "host:port" of this server's route listener, for
+	// the other nodes of a NATS cluster (NATS_CLUSTER_LISTEN). Empty means
+	// not clustered, unless the config file sets a cluster block. Port 0
+	// picks a free port (see Server.ClusterURL).
+	ClusterListen string
+
+	// ClusterRoutes are the route URLs ("host:port" or nats-route://…) of
+	// the other nodes (NATS_CLUSTER_ROUTES). Listing this server's own
+	// address is harmless: nats-server skips a route to itself.
+	ClusterRoutes []string
+
+	// ClusterName names the NATS cluster; every node of it must use the
+	// same one. Empty means "sker" when ClusterListen is set.
+	ClusterName string
+
 	// ReadyTimeout bounds how long Start waits for the server to accept
 	// connections (recovering a large store takes time). Zero means
 	// 30 * time.Second.
@@ -65,7 +82,36 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
+	if c.ClusterListen != "" {
+		if _, _, err := splitListen(c.ClusterListen); err != nil {
+			return fmt.Errorf("embednats: ClusterListen: %w", err)
+		}
+	}
+	if len(c.ClusterRoutes) > 0 && c.ClusterListen == "" {
+		return errors.New("embednats: ClusterRoutes: need a ClusterListen address, on which the other nodes reach this one")
+	}
+	for _, r := range c.ClusterRoutes {
+		if _, err := routeURL(r); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// DefaultClusterName is the NATS cluster's name when ClusterName is empty.
+const DefaultClusterName = "sker"
+
+// routeURL reads a route as nats-server wants it: "host:port" becomes
+// nats-route://host:port.
+func routeURL(r string) (*url.URL, error) {
+	if !strings.Contains(r, "://") {
+		r = "nats-route://" + r
+	}
+	u, err := url.Parse(r)
+	if err != nil || u.Host == "" || u.Port() == "" {
+		return nil, fmt.Errorf("embednats: ClusterRoutes: want host:port, got %q", r)
+	}
+	return u, nil
 }
 
 func (c Config) readyTimeout() time.Duration {
@@ -102,10 +148,28 @@ func (c Config) options() (*server.Options, error) {
 	if c.SyncAlways {
 		opts.SyncAlways = true
 	}
+	if c.ClusterListen != "" {
+		host, port, _ := splitListen(c.ClusterListen) // checked by Validate
+		opts.Cluster.Host, opts.Cluster.Port = host, port
+		opts.Cluster.Name = c.ClusterName
+		if opts.Cluster.Name == "" {
+			opts.Cluster.Name = DefaultClusterName
+		}
+		opts.Routes = nil
+		for _, r := range c.ClusterRoutes {
+			u, _ := routeURL(r) // checked by Validate
+			opts.Routes = append(opts.Routes, u)
+		}
+	}
 	switch {
 	case c.Listen != "":
 		host, port, _ := splitListen(c.Listen) // checked by Validate
 		opts.Host, opts.Port, opts.DontListen = host, port, false
+	case opts.Host == "" && opts.Port == 0 && opts.Cluster.Port != 0:
+		// nats-server starts its routes only once a client listener is
+		// open: a clustered node listens on a free loopback port, never
+		// on 4222, for want of a Listen address.
+		opts.Host, opts.Port, opts.DontListen = "127.0.0.1", server.RANDOM_PORT, false
 	case opts.Host == "" && opts.Port == 0:
 		opts.DontListen = true // the config file does not listen either
 	}

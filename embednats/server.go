@@ -117,6 +117,22 @@ func (s *Server) ClientURL() string {
 	if !ok || addr == nil {
 		return ""
 	}
+	return "nats://" + hostPort(addr)
+}
+
+// ClusterURL is the route URL other nodes of the cluster connect to, or ""
+// when the server is not clustered. A wildcard address is reported as the
+// loopback address, as ClientURL does.
+func (s *Server) ClusterURL() string {
+	addr := s.ns.ClusterAddr()
+	if addr == nil {
+		return ""
+	}
+	return "nats-route://" + hostPort(addr)
+}
+
+// hostPort is addr with a wildcard IP replaced by loopback.
+func hostPort(addr *net.TCPAddr) string {
 	ip := addr.IP
 	if ip.IsUnspecified() {
 		if ip.To4() != nil {
@@ -125,7 +141,7 @@ func (s *Server) ClientURL() string {
 			ip = net.IPv6loopback
 		}
 	}
-	return "nats://" + net.JoinHostPort(ip.String(), strconv.Itoa(addr.Port))
+	return net.JoinHostPort(ip.String(), strconv.Itoa(addr.Port))
 }
 
 // StoreDir is the folder that holds JetStream's files.

@@ -218,3 +218,16 @@ func (j *Journal) Delete(ctx context.Context, canvasID string) error {
 	}
 	return nil
 }
+
+// Placement reports which server leads the journal stream and how many
+// copies it keeps; leader is empty on a server that is not clustered.
+func (j *Journal) Placement(ctx context.Context) (leader string, replicas int, err error) {
+	info, err := j.stream.Info(ctx)
+	if err != nil {
+		return "", 0, fmt.Errorf("journal: stream info: %w", err)
+	}
+	if info.Cluster != nil {
+		leader = info.Cluster.Leader
+	}
+	return leader, info.Config.Replicas, nil
+}
