@@ -116,6 +116,14 @@ type Config struct {
 	// the REST API reach connections at once (MemberChanged); this bounds
 	// how long one made otherwise goes unseen.
 	RoleTTL time.Duration
+	// CheckTimeout bounds checking a credential and looking up a role (the
+	// account service, the store); default 5s. A check that does not
+	// answer in time refuses the connection (4001 "internal") or the
+	// batch (unavailable); nothing is committed.
+	CheckTimeout time.Duration
+	// JoinTimeout bounds a join: the role lookup and the catch-up from the
+	// canvas; default 15s. Past it the join fails with unavailable.
+	JoinTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -137,6 +145,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.RoleTTL <= 0 {
 		c.RoleTTL = time.Minute
+	}
+	if c.CheckTimeout <= 0 {
+		c.CheckTimeout = 5 * time.Second
+	}
+	if c.JoinTimeout <= 0 {
+		c.JoinTimeout = 15 * time.Second
 	}
 }
 

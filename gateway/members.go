@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -59,7 +58,7 @@ func (r *room) recheck(sessions []*session, deleted bool) {
 		var role store.Role
 		err := store.ErrNotFound
 		if !deleted {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), r.g.cfg.CheckTimeout)
 			role, err = r.g.cfg.Roles.Role(ctx, r.id, s.user.UserID)
 			cancel()
 		}

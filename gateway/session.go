@@ -123,7 +123,7 @@ func (g *Gateway) authenticate(conn *websocket.Conn, token string) (auth.Princip
 		}
 		token = f.Token
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.CheckTimeout)
 	defer cancel()
 	p, err := g.cfg.Auth.Authenticate(ctx, token)
 	if err != nil {

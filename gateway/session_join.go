@@ -39,7 +39,7 @@ func (s *session) join(f *inFrame) {
 		s.sendError(id, apierr.CodeTooManyCanvases, "at most "+strconv.Itoa(s.g.cfg.Limits.MaxCanvases)+" canvases per connection")
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), s.g.cfg.JoinTimeout)
 	defer cancel()
 	role, err := s.g.cfg.Roles.Role(ctx, id, s.user.UserID)
 	if err != nil {

@@ -100,7 +100,7 @@ func (s *session) currentRole(canvasID string, m *membership) (store.Role, error
 	if time.Since(at) < s.g.cfg.RoleTTL {
 		return role, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), s.g.cfg.CheckTimeout)
 	defer cancel()
 	role, err := s.g.cfg.Roles.Role(ctx, canvasID, s.user.UserID)
 	if err != nil {
