@@ -158,3 +158,25 @@ func zeroMantissa(b []byte) bool {
 	}
 	return true
 }
+
+// BatchesObject writes head, the string value as JSON, then the encoded
+// batches (raw of each item) as a "batches" array, closing the object: a
+// changes frame or a journal record. It takes the items rather than a slice
+// of their batches so that the object costs one allocation, its own bytes.
+func BatchesObject[T any](head, value string, items []T, raw func(T) []byte) []byte {
+	size := len(head) + len(value) + 32
+	for _, it := range items {
+		size += len(raw(it)) + 1
+	}
+	b := make([]byte, 0, size)
+	b = append(b, head...)
+	b = AppendJSONString(b, value)
+	b = append(b, `,"batches":[`...)
+	for i, it := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, raw(it)...)
+	}
+	return append(b, "]}"...)
+}

@@ -14,20 +14,5 @@ func ChangesFrame(canvasID string, batches [][]byte) []byte {
 // items, for a caller that holds them in values of its own: the frame
 // costs one allocation, its own bytes.
 func ChangesFrameOf[T any](canvasID string, items []T, raw func(T) []byte) []byte {
-	const head = `{"type":"changes","canvas":`
-	size := len(head) + len(canvasID) + 32
-	for _, it := range items {
-		size += len(raw(it)) + 1
-	}
-	b := make([]byte, 0, size)
-	b = append(b, head...)
-	b = canvas.AppendJSONString(b, canvasID)
-	b = append(b, `,"batches":[`...)
-	for i, it := range items {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, raw(it)...)
-	}
-	return append(b, "]}"...)
+	return canvas.BatchesObject(`{"type":"changes","canvas":`, canvasID, items, raw)
 }
