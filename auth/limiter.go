@@ -15,8 +15,7 @@ type Rule struct {
 }
 
 // Limiter counts failures per key. The in-process MemoryLimiter serves one
-// node; a Redis implementation (INCR + EXPIRE) can share counts between
-// gateways.
+// node; the RedisLimiter shares counts between the nodes using one Redis.
 type Limiter interface {
 	// Check returns zero when key may try again under rule, or how long
 	// until it may.
