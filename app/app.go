@@ -259,11 +259,25 @@ func (a *App) connectNATS(ctx context.Context) error {
 	return nil
 }
 
-func (a *App) newAuth() (*auth.Service, error) { return NewAuth(a.cfg, a.store, a.log) }
+// newAuth is the account service of this node. With REDIS_URL its login
+// limits are counted in Redis, under the lower-cased NATS_PREFIX and ":"
+// ("sker:limit:…" by default), so that every node sharing the Redis
+// shares them; without it, in this process.
+func (a *App) newAuth() (*auth.Service, error) {
+	if a.redis == nil {
+		return NewAuth(a.cfg, a.store, a.log)
+	}
+	return newAuth(a.cfg, a.store, auth.NewRedisLimiter(a.redis, strings.ToLower(a.cfg.NatsPrefix)+":"), a.log)
+}
 
 // NewAuth is the account service on st, signing with JWT_SECRET or, when
-// it is unset, the development secret kept in DATA_DIR.
+// it is unset, the development secret kept in DATA_DIR, with in-process
+// login limits.
 func NewAuth(c config.Config, st store.Store, log *slog.Logger) (*auth.Service, error) {
+	return newAuth(c, st, auth.NewMemoryLimiter(100_000, nil), log)
+}
+
+func newAuth(c config.Config, st store.Store, lim auth.Limiter, log *slog.Logger) (*auth.Service, error) {
 	secret := []byte(c.JWTSecret)
 	if len(secret) == 0 {
 		var err error
@@ -275,7 +289,7 @@ func NewAuth(c config.Config, st store.Store, log *slog.Logger) (*auth.Service, 
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("app: JWT_SECRET: %w", err)
 	}
-	return auth.New(cfg, st, auth.NewMemoryLimiter(100_000, nil), log), nil
+	return auth.New(cfg, st, lim, log), nil
 }
 
 // checks are what /ready probes.
