@@ -9,8 +9,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 
 	"github.com/skerhq/sker/ai"
@@ -67,6 +69,13 @@ type Config struct {
 	// Replicas is how many copies of the work queue a NATS cluster keeps
 	// (JOURNAL_REPLICAS); zero means 1.
 	Replicas int
+	// Redis, when set, counts RunsPerMinute for every engine sharing it
+	// (GCRA, go-redis/redis_rate) under the key
+	// "rate:" + RedisPrefix + "ai:runs:" + user. While Redis does not
+	// answer within a second, this engine counts on its own and logs a
+	// warning. Nil: this engine counts on its own.
+	Redis       redis.UniversalClient
+	RedisPrefix string
 }
 
 func (c *Config) setDefaults() {
@@ -104,6 +113,8 @@ type Engine struct {
 	cfg    Config
 	log    *slog.Logger
 	stream jetstream.Stream
+
+	rate *redis_rate.Limiter // nil without Config.Redis
 
 	mu       sync.Mutex
 	admitted map[string]string             // run → user, for runs counted against a user
@@ -146,6 +157,9 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		admitted: map[string]string{}, running: map[string]int{}, limiters: map[string]*rate.Limiter{},
 		local: map[string]context.CancelFunc{}, cancelled: map[string]time.Time{}, slots: make(chan struct{}, cfg.Workers), stopped: make(chan struct{}),
 	}
+	if cfg.Redis != nil {
+		e.rate = redis_rate.NewLimiter(cfg.Redis)
+	}
 	e.cancelSub, err = cfg.Conn.Subscribe(cfg.Names.AICancel(), func(m *nats.Msg) { e.cancelLocal(string(m.Data)) })
 	if err != nil {
 		return nil, fmt.Errorf("aiengine: subscribe %s: %w", cfg.Names.AICancel(), err)
@@ -179,11 +193,59 @@ func (e *Engine) Resolve(provider, model string) (string, string, error) {
 // Admit implements actors.AIEngine.
 func (e *Engine) Admit(user, run string) error {
 	e.mu.Lock()
+	if err := e.checkRunning(user); err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	e.mu.Unlock()
+	shared, allowed := e.allowShared(user)
+
+	e.mu.Lock()
 	defer e.mu.Unlock()
+	if err := e.checkRunning(user); err != nil { // again: e.mu was let go
+		return err
+	}
+	if !shared {
+		allowed = e.allowLocal(user)
+	}
+	if !allowed {
+		return &canvas.OpError{Code: apierr.CodeAIRateLimited, Index: 0,
+			Message: fmt.Sprintf("at most %d AI runs a minute per user", e.cfg.RunsPerMinute)}
+	}
+	e.running[user]++
+	e.admitted[run] = user
+	return nil
+}
+
+// checkRunning refuses a run past MaxRunsPerUser. e.mu must be held.
+func (e *Engine) checkRunning(user string) error {
 	if e.running[user] >= e.cfg.MaxRunsPerUser {
 		return &canvas.OpError{Code: apierr.CodeAILimit, Index: 0,
 			Message: fmt.Sprintf("at most %d AI runs at once per user; wait for one to finish", e.cfg.MaxRunsPerUser)}
 	}
+	return nil
+}
+
+// allowShared spends one of user's runs this minute in Redis. shared is
+// false without Redis or when Redis did not answer: then the caller
+// counts in this process.
+func (e *Engine) allowShared(user string) (shared, allowed bool) {
+	if e.rate == nil {
+		return false, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	res, err := e.rate.Allow(ctx, e.cfg.RedisPrefix+"ai:runs:"+user, redis_rate.PerMinute(e.cfg.RunsPerMinute))
+	if err != nil {
+		e.log.Warn("AI runs per minute: Redis does not answer; counting on this node", "err", err)
+		return false, false
+	}
+	return true, res.Allowed > 0
+}
+
+// allowLocal spends one of user's runs this minute in this process. e.mu
+// must be held.
+func (e *Engine) allowLocal(user string) bool {
 	lim := e.limiters[user]
 	if lim == nil {
 		if len(e.limiters) > 100_000 {
@@ -192,13 +254,7 @@ func (e *Engine) Admit(user, run string) error {
 		lim = rate.NewLimiter(rate.Limit(float64(e.cfg.RunsPerMinute)/60), e.cfg.RunsPerMinute)
 		e.limiters[user] = lim
 	}
-	if !lim.Allow() {
-		return &canvas.OpError{Code: apierr.CodeAIRateLimited, Index: 0,
-			Message: fmt.Sprintf("at most %d AI runs a minute per user", e.cfg.RunsPerMinute)}
-	}
-	e.running[user]++
-	e.admitted[run] = user
-	return nil
+	return lim.Allow()
 }
 
 // Release implements actors.AIEngine.
