@@ -202,11 +202,15 @@ func (a *App) newAIEngine(ctx context.Context, js jetstream.JetStream) (*aiengin
 	for _, p := range reg.List() {
 		a.log.Info("AI provider configured", "provider", p.Name, "models", p.Models)
 	}
-	return aiengine.New(ctx, aiengine.Config{
+	ecfg := aiengine.Config{
 		Registry: reg, JS: js, Conn: a.nc, Store: a.store, Logger: a.log, Names: a.names, Replicas: a.cfg.JournalReplicas,
 		Workers: a.cfg.AIWorkers, RunTimeout: a.cfg.AIRunTimeout,
 		MaxRunsPerUser: a.cfg.AIMaxRunsPerUser, RunsPerMinute: a.cfg.AIRunsPerMinute,
-	})
+	}
+	if a.redis != nil { // AI runs per minute shared by the nodes on this Redis
+		ecfg.Redis, ecfg.RedisPrefix = a.redis, strings.ToLower(a.cfg.NatsPrefix)+":"
+	}
+	return aiengine.New(ctx, ecfg)
 }
 
 // OpenStore opens the configured store: PostgreSQL with DATABASE_URL
