@@ -16,6 +16,7 @@
 //	subject   sker.canvas.<id>.ai         AI answer deltas
 //	subject   sker.canvas.revoked         revoked credentials
 //	subject   sker.ai.cancel              AI runs to cancel
+//	subject   sker.cluster.nodes          a cluster's node announcements (heartbeats and leaves)
 //	bucket    SKER_LEASES    reserved: canvas ownership leases of a cluster
 //
 // A prefix is case-insensitive: streams and buckets take it in upper case,
@@ -137,6 +138,12 @@ func (n Names) AIJobs() string { return n.lower + ".ai.jobs" }
 
 // AICancel is the subject that tells every AI engine to stop a run.
 func (n Names) AICancel() string { return n.lower + ".ai.cancel" }
+
+// ClusterNodes is the subject on which every node of a cluster announces
+// itself (a heartbeat each interval, and a leave when it stops). Its second
+// token is neither "canvas" nor "journal", so no canvas id can make a
+// per-canvas subject equal it.
+func (n Names) ClusterNodes() string { return n.lower + ".cluster.nodes" }
 
 // Leases is the key-value bucket reserved for canvas ownership leases of a
 // cluster of nodes.

@@ -16,6 +16,7 @@ func all(n Names, ids ...string) map[string]string {
 		"ai jobs":          n.AIJobs(),
 		"ai cancel":        n.AICancel(),
 		"leases":           n.Leases(),
+		"cluster nodes":    n.ClusterNodes(),
 	}
 	for _, id := range ids {
 		m["journal "+id] = n.Journal(id)
@@ -39,6 +40,7 @@ func TestDefaultsAreTheEarlierNames(t *testing.T) {
 		"ai jobs":          "sker.ai.jobs",
 		"ai cancel":        "sker.ai.cancel",
 		"leases":           "SKER_LEASES",
+		"cluster nodes":    "sker.cluster.nodes",
 		"journal c1":       "sker.journal.c1",
 		"changes c1":       "sker.canvas.c1.changes",
 		"presence c1":      "sker.canvas.c1.presence",
@@ -85,7 +87,7 @@ func TestPrefixChangesEveryName(t *testing.T) {
 // names, no two names of one or of two deployments are equal, and the
 // journal's subject filter matches only journal subjects.
 func TestNoTwoNamesCollide(t *testing.T) {
-	ids := []string{"c1", "revoked", "jobs", "cancel", "journal", "canvas", "ai", "changes", "presence", "members",
+	ids := []string{"c1", "revoked", "cluster", "nodes", "jobs", "cancel", "journal", "canvas", "ai", "changes", "presence", "members",
 		"sker", "SKER", "_", "-", "a_b-C", strings.Repeat("z", 64)}
 	seen := map[string]string{}
 	for _, prefix := range []string{"SKER", "OTHER", "sker-canvas", "SKER_AI", "KV"} {
