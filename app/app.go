@@ -22,6 +22,7 @@ import (
 	"github.com/skerhq/sker/aiengine"
 	"github.com/skerhq/sker/auth"
 	"github.com/skerhq/sker/bridge"
+	"github.com/skerhq/sker/cluster"
 	"github.com/skerhq/sker/config"
 	"github.com/skerhq/sker/dirlock"
 	"github.com/skerhq/sker/embednats"
@@ -52,6 +53,7 @@ type App struct {
 	bridge  *bridge.Bridge // nil without RABBITMQ_URL
 	auth    *auth.Service
 	http    *skerhttp.Server
+	members *cluster.Membership // from Run on
 	ln      net.Listener
 	backups backups // one backup at a time; the scheduled ones
 }
@@ -151,6 +153,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	})
 	a.http.App().Get("/ws", a.gateway.Handler())
 	a.opsRoutes()
+	a.clusterRoutes()
 	a.http.App().Use(ui.Handler()) // the studio; after every other route
 	return a, nil
 }
@@ -330,6 +333,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.log.Info("sker serving", "addr", a.Addr(), "version", a.version,
 		"store", storeKind(a.cfg), "nats", natsKind(a.cfg), "data_dir", a.cfg.DataDir)
+	if err := a.startMembership(ctx); err != nil {
+		a.log.Warn("this node does not announce itself to the cluster", "err", err)
+	}
 	errc := make(chan error, 1)
 	// WebSocket connections are upgraded by the gateway as they arrive;
 	// the HTTP server gets every other connection.
@@ -353,6 +359,9 @@ func (a *App) Run(ctx context.Context) error {
 func (a *App) Shutdown(ctx context.Context) error {
 	a.log.Info("sker shutting down")
 	var errs []error
+	if a.members != nil {
+		errs = append(errs, a.members.Stop(ctx))
+	}
 	if a.gateway != nil {
 		errs = append(errs, a.gateway.Shutdown(ctx))
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -103,6 +104,33 @@ func (c *Config) finishCluster() error {
 	}
 	if c.JournalReplicas > 1 && !c.Clustered() && c.NatsURL == "" {
 		return fmt.Errorf("config: JOURNAL_REPLICAS: %d copies need a NATS cluster (NATS_CLUSTER_LISTEN, or NATS_URL of a clustered NATS)", c.JournalReplicas)
+	}
+	return nil
+}
+
+// Roles is what SKER_ROLES may list; "all" is every one of them.
+var Roles = []string{"gateway", "canvases", "ai"}
+
+// roles reads SKER_ROLES: "all", or a comma list of Roles, kept in the
+// order of Roles, each once.
+func roles(c *Config, v string) error {
+	if strings.TrimSpace(v) == "all" {
+		c.Roles = append([]string(nil), Roles...)
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, r := range strings.Split(v, ",") {
+		r = strings.TrimSpace(r)
+		if !slices.Contains(Roles, r) {
+			return fmt.Errorf("want all, or a comma list of gateway, canvases and ai, got %q", v)
+		}
+		seen[r] = true
+	}
+	c.Roles = nil
+	for _, r := range Roles {
+		if seen[r] {
+			c.Roles = append(c.Roles, r)
+		}
 	}
 	return nil
 }
