@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/auth"
 	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/store"
@@ -224,7 +225,9 @@ func (a *App) checkpointCanvas(ctx context.Context, id string, seq uint64) error
 		switch {
 		case err == nil, errors.Is(err, canvases.ErrNotFound):
 			return nil // a deleted canvas is not in the copy either
-		case !errors.Is(err, canvases.ErrUnavailable):
+		case !errors.Is(err, canvases.ErrUnavailable) && !errors.Is(err, actors.ErrCheckpointBehind):
+			// Behind: the journal has a batch whose append the actor has
+			// not seen acknowledged yet; it will in a moment.
 			return fmt.Errorf("app: backup: checkpoint canvas %s: %w", id, err)
 		}
 	}
