@@ -210,8 +210,10 @@ func (c *commands) decide(ctx context.Context, stop <-chan struct{}, j *job) (ou
 		o, key, retry := c.attempt(ctx, j)
 		o.attempts = n
 		if retry && n >= c.cfg.MaxAttempts {
+			// Not remembered: the canvas may be back when the command is
+			// sent again (from the dead-letter queue, say).
 			o.rej.Message += " (gave up after " + strconv.Itoa(n) + " attempts)"
-			retry = false
+			return o, true
 		}
 		if !retry {
 			c.seen.put(key, o)
