@@ -318,6 +318,13 @@ func (l *Lease) Renew(ctx context.Context) error {
 		l.rev = next
 	}
 	if !l.validLocked() {
+		// The renewal reached the server after the lease lapsed here: give
+		// the key back rather than keep others out for another TTL.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), l.ls.ttl)
+			defer cancel()
+			_ = l.ls.Release(ctx, l.canvasID, next)
+		}()
 		return l.ended
 	}
 	if d := sent.Add(l.ls.ttl - l.ls.margin); d.After(l.deadline) {
