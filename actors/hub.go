@@ -73,6 +73,9 @@ type Config struct {
 	// AppendRetries is how many times an append whose outcome is unknown is
 	// retried (with the same message id) before giving up; default 8.
 	AppendRetries int
+	// Ownership claims each canvas before its actor loads it; nil: this
+	// node owns every canvas it activates (a node alone).
+	Ownership Ownership
 	// AI runs AI cards; nil makes every run end with an error on its card.
 	AI AIEngine
 	// AIRunTimeout is how long a run may take; a card still running

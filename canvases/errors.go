@@ -74,3 +74,23 @@ func APIError(err error) (e *apierr.Error, ok bool) {
 	}
 	return nil, false
 }
+
+// NotOwnerError: the node asked does not own the canvas, so it did
+// nothing. Holder is the node that holds the canvas's lease, or "" when
+// none does or the node asked does not know. It unwraps to
+// ErrUnavailable, which is what a client is told; the cluster's routing
+// layer reads Holder to send the request on.
+type NotOwnerError struct {
+	CanvasID string
+	Holder   string
+}
+
+func (e *NotOwnerError) Error() string {
+	if e.Holder == "" {
+		return "canvases: canvas " + e.CanvasID + " is not owned by this node"
+	}
+	return "canvases: canvas " + e.CanvasID + " is owned by node " + e.Holder
+}
+
+// Unwrap makes errors.Is(err, ErrUnavailable) true: nothing was committed.
+func (e *NotOwnerError) Unwrap() error { return ErrUnavailable }

@@ -27,6 +27,7 @@ func TestAPIError(t *testing.T) {
 		{"outcome unknown", fmt.Errorf("%w: no answer in time", canvases.ErrOutcomeUnknown), true, http.StatusServiceUnavailable, apierr.CodeOutcomeUnknown},
 		{"history trimmed", canvases.ErrHistoryTrimmed, true, http.StatusGone, apierr.CodeHistoryTrimmed},
 		{"stale run", canvases.ErrStaleRun, true, http.StatusConflict, apierr.CodeConflict},
+		{"not owner", fmt.Errorf("route: %w", &canvases.NotOwnerError{CanvasID: "c1", Holder: "node-2"}), true, http.StatusServiceUnavailable, apierr.CodeUnavailable},
 		{"rejected batch", fmt.Errorf("submit: %w", &canvas.OpError{Code: apierr.CodeCanvasFull, Message: "full", Index: 0}), true, http.StatusConflict, apierr.CodeCanvasFull},
 		{"other", errors.New("disk on fire"), false, 0, ""},
 		{"nil", nil, false, 0, ""},

@@ -17,7 +17,8 @@
 //	subject   sker.canvas.revoked         revoked credentials
 //	subject   sker.ai.cancel              AI runs to cancel
 //	subject   sker.cluster.nodes          a cluster's node announcements (heartbeats and leaves)
-//	bucket    SKER_LEASES    reserved: canvas ownership leases of a cluster
+//	subject   sker.cluster.node.<name>    requests to the canvases a node owns (the cluster's routing)
+//	bucket    SKER_LEASES    canvas ownership leases of a cluster
 //
 // A prefix is case-insensitive: streams and buckets take it in upper case,
 // subjects in lower case, so "sker" and "SKER" name one deployment. Every
@@ -145,7 +146,14 @@ func (n Names) AICancel() string { return n.lower + ".ai.cancel" }
 // per-canvas subject equal it.
 func (n Names) ClusterNodes() string { return n.lower + ".cluster.nodes" }
 
-// Leases is the key-value bucket reserved for canvas ownership leases of a
+// ClusterNode is the subject on which node takes requests for the canvases
+// it owns, from the other nodes' routing. A node name (NODE_NAME) has no
+// space or wildcard; a '.' in it only adds tokens, so two names never share
+// a subject, and the third token "node" keeps every one apart from
+// ClusterNodes.
+func (n Names) ClusterNode(node string) string { return n.lower + ".cluster.node." + node }
+
+// Leases is the key-value bucket of the canvas ownership leases of a
 // cluster of nodes.
 func (n Names) Leases() string { return n.upper + "_LEASES" }
 

@@ -17,6 +17,7 @@ func all(n Names, ids ...string) map[string]string {
 		"ai cancel":        n.AICancel(),
 		"leases":           n.Leases(),
 		"cluster nodes":    n.ClusterNodes(),
+		"cluster node":     n.ClusterNode("node-1"),
 	}
 	for _, id := range ids {
 		m["journal "+id] = n.Journal(id)
