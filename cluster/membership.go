@@ -80,8 +80,9 @@ type Membership struct {
 	cfg     Config
 	subject string
 
-	mu    sync.Mutex
-	nodes map[string]Node
+	mu      sync.Mutex
+	nodes   map[string]Node
+	leaving bool // Leave was called: this node is no longer a live node
 
 	sub  *nats.Subscription
 	stop chan struct{}
@@ -147,18 +148,35 @@ func (m *Membership) run() {
 	}
 }
 
-// Stop stops the heartbeats and announces that this node leaves, so that
-// the others drop it at once rather than after Timeout.
-func (m *Membership) Stop(ctx context.Context) error {
+// Leave stops the heartbeats and announces that this node leaves, so that
+// the others drop it at once rather than after Timeout, and so does this
+// node: from now on Nodes and Live leave it out. It keeps hearing the
+// others until Stop, so that a node that drains its canvases still knows
+// where to send them.
+func (m *Membership) Leave(ctx context.Context) error {
 	if m.stop == nil {
 		return nil
 	}
 	close(m.stop)
 	<-m.done
 	m.stop = nil
-	_ = m.sub.Unsubscribe()
+	m.mu.Lock()
+	m.leaving = true
+	delete(m.nodes, m.cfg.Name)
+	m.mu.Unlock()
 	m.announce(true)
 	return m.flush(ctx)
+}
+
+// Stop leaves (see Leave), if this node has not left yet, and stops
+// hearing the others.
+func (m *Membership) Stop(ctx context.Context) error {
+	err := m.Leave(ctx)
+	if m.sub != nil {
+		_ = m.sub.Unsubscribe()
+		m.sub = nil
+	}
+	return err
 }
 
 // flush waits for the server to have what was sent, within ctx's
@@ -201,7 +219,7 @@ func (m *Membership) receive(msg *nats.Msg) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if a.Leave {
+	if a.Leave || (m.leaving && a.Name == m.cfg.Name) {
 		delete(m.nodes, a.Name)
 		return
 	}

@@ -162,3 +162,30 @@ func TestMembersOfOtherPrefixesApart(t *testing.T) {
 		t.Errorf("OTHER's b sees %v; want [b]", got)
 	}
 }
+
+// TestMemberLeaveKeepsHearing: after Leave, a node no longer counts itself
+// among the live nodes (its canvases go elsewhere), the others drop it,
+// and it still hears them until Stop, so that it knows where its
+// canvases go.
+func TestMemberLeaveKeepsHearing(t *testing.T) {
+	ns := testkit.NATSServer(t)
+	a := startNode(t, ns, "a")
+	b := startNode(t, ns, "b")
+	if got := waitNodes(b, 2*time.Second, "a", "b"); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("b sees %v; want [a b]", got)
+	}
+	if err := b.Leave(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitNodes(a, 2*time.Second, "a"); !slices.Equal(got, []string{"a"}) {
+		t.Errorf("after b left: a sees %v; want [a]", got)
+	}
+	// a keeps announcing; b keeps hearing it, and never itself again.
+	time.Sleep(3 * testInterval)
+	if got := names(b.Nodes()); !slices.Equal(got, []string{"a"}) {
+		t.Errorf("b after its Leave, %v later: sees %v; want [a]", 3*testInterval, got)
+	}
+	if err := b.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
