@@ -20,7 +20,7 @@ const (
 	phaseLoading  phase = iota // reading checkpoint and journal; requests wait
 	phaseLive                  // taking requests
 	phaseStopping              // finishing work before stopping; takes none
-	phaseFailed                // lost ownership or failed to load; answers canvases.ErrUnavailable
+	phaseFailed                // lost ownership or failed to load; answers failErr
 )
 
 // canvasActor owns one canvas. All fields are touched only inside Receive,
@@ -36,6 +36,13 @@ type canvasActor struct {
 	requested bool
 	phase     phase
 	self      *actor.PID
+
+	// hold and claim are the incarnation's claim on the canvas (with
+	// Ownership): hold from start, claim once loaded. releasing: stop is
+	// giving it back, and the actor stops when that is done.
+	hold      *claimHold
+	claim     Claim
+	releasing bool
 
 	queue   []canvasMsg // requests that arrived while loading
 	failErr error       // the answer to every request once failed
@@ -104,11 +111,27 @@ func (a *canvasActor) Receive(ctx actor.Context) {
 		a.start(ctx)
 	case *actor.Restarting:
 		a.failAll(canvases.ErrUnavailable)
+		a.abandonClaim()
 	case *actor.Stopping:
 		a.failAll(canvases.ErrUnavailable)
+		a.abandonClaim()
 	case *loaded:
 		if m.epoch == a.epoch {
 			a.onLoaded(ctx, m)
+		}
+	case *claimLost:
+		if m.epoch == a.epoch {
+			a.onClaimLost(ctx)
+		}
+	case *claimReleased:
+		if m.epoch == a.epoch {
+			ctx.Stop(ctx.Self())
+		}
+	case *getEpoch:
+		if a.phase == phaseLive {
+			m.reply.send(&epochResult{epoch: a.epoch, seq: a.committed, ok: true})
+		} else {
+			m.reply.send(&epochResult{})
 		}
 	case *appendDone:
 		if m.epoch == a.epoch {
@@ -135,7 +158,7 @@ func (a *canvasActor) Receive(ctx actor.Context) {
 			a.onIdleCheck(ctx)
 		}
 	case *passivate:
-		a.onPassivate(ctx)
+		a.onPassivate(ctx, m)
 	case canvasMsg:
 		a.request(ctx, m)
 	}
@@ -148,6 +171,9 @@ func (a *canvasActor) start(ctx actor.Context) {
 	a.history = newRing(a.hub.cfg.History, a.hub.cfg.HistoryBytes)
 	a.seen, a.inFlight = map[string]uint64{}, map[string]*entry{}
 	a.cp = newCheckpointer()
+	if a.hub.cfg.Ownership != nil {
+		a.hold = &claimHold{}
+	}
 	epoch := a.epoch
 	a.hub.background(func() { a.load(epoch) })
 }
@@ -217,17 +243,26 @@ func (a *canvasActor) onIdleCheck(ctx actor.Context) {
 }
 
 // onPassivate stops taking requests, lets the append in flight finish,
-// writes a final checkpoint and stops.
-func (a *canvasActor) onPassivate(ctx actor.Context) {
+// writes a final checkpoint, gives the claim back and stops.
+func (a *canvasActor) onPassivate(ctx actor.Context, m *passivate) {
 	if a.phase == phaseLoading {
-		// The supervisor stops routing to a loading actor only at shutdown.
+		// The supervisor stops routing to a loading actor only at shutdown
+		// and at a handoff.
 		a.phase = phaseStopping
-		a.failQueue(canvases.ErrUnavailable)
-		ctx.Stop(ctx.Self())
+		answer := m.answer
+		if answer == nil {
+			answer = canvases.ErrUnavailable
+		}
+		a.failQueue(answer)
+		if a.hold == nil {
+			ctx.Stop(ctx.Self())
+		}
+		// Else it stops once the activation is done (see onLoaded), so
+		// that the claim it may be making is given back before it stops.
 		return
 	}
 	if a.phase == phaseFailed {
-		ctx.Stop(ctx.Self())
+		a.stop(ctx)
 		return
 	}
 	a.phase = phaseStopping
@@ -251,7 +286,7 @@ func (a *canvasActor) maybeFinish(ctx actor.Context) {
 		}
 	}
 	a.log.Debug("canvas passivated", "seq", a.committed)
-	ctx.Stop(ctx.Self())
+	a.stop(ctx)
 }
 
 // fail makes the actor refuse all work and asks the supervisor to route no
@@ -269,7 +304,7 @@ func (a *canvasActor) retire(ctx actor.Context, answer error) {
 	a.failQueue(answer)
 	a.failAll(canvases.ErrUnavailable)
 	if released {
-		ctx.Stop(ctx.Self())
+		a.stop(ctx)
 		return
 	}
 	ctx.Send(ctx.Parent(), &retire{canvas: a.id, pid: ctx.Self()})

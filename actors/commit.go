@@ -153,6 +153,12 @@ func (a *canvasActor) maybeAppend() {
 	if a.inflight != nil || len(a.pending) == 0 {
 		return
 	}
+	if !a.claimValid() {
+		// Self-fencing: another node may own the canvas by now, so nothing
+		// more is sent; the actor fails, and the pending batches with it.
+		a.hub.system.Root.Send(a.self, &claimLost{epoch: a.epoch})
+		return
+	}
 	size, n := 64, 0
 	for n < len(a.pending) && (n == 0 || size+len(a.pending[n].raw)+1 <= a.hub.cfg.MaxRecordBytes) {
 		size += len(a.pending[n].raw) + 1

@@ -73,8 +73,9 @@ type Config struct {
 	// AppendRetries is how many times an append whose outcome is unknown is
 	// retried (with the same message id) before giving up; default 8.
 	AppendRetries int
-	// Ownership claims each canvas before its actor loads it; nil: this
-	// node owns every canvas it activates (a node alone).
+	// Ownership claims each canvas before its actor loads it, and the
+	// actor gives the claim back when it stops; nil: this node owns every
+	// canvas it activates (a node alone).
 	Ownership Ownership
 	// AI runs AI cards; nil makes every run end with an error on its card.
 	AI AIEngine
@@ -176,6 +177,8 @@ type Hub struct {
 	// once every actor has stopped, so none is added after.
 	bg    sync.WaitGroup
 	trims chan struct{} // one slot: the node trims one canvas's journal at a time
+	// claimLocks order the claims of one canvas's successive actors here.
+	claimLocks *claimLocks
 }
 
 var _ canvases.Canvases = (*Hub)(nil)
@@ -195,13 +198,16 @@ func NewHub(cfg Config) (*Hub, error) {
 		return log.With("lib", "protoactor")
 	}))
 	h := &Hub{cfg: cfg, system: system, workers: newWorkers(maxIdleWorkers), routes: newRoutes(), metrics: newMetrics(cfg.Registerer),
-		trims: make(chan struct{}, 1)}
+		trims: make(chan struct{}, 1), claimLocks: newClaimLocks()}
 	// A request that reaches a stopped actor is answered at once, as a
 	// protoactor future is, instead of leaving its caller to time out.
 	h.deadLetters = system.EventStream.Subscribe(func(evt any) {
 		if dl, ok := evt.(*actor.DeadLetterEvent); ok {
-			if m, ok := dl.Message.(canvasMsg); ok {
+			switch m := dl.Message.(type) {
+			case canvasMsg:
 				m.req().answer(fmt.Errorf("%w: %v", canvases.ErrUnavailable, actor.ErrDeadLetter))
+			case *getEpoch:
+				m.reply.send(&epochResult{}) // it stopped: not live
 			}
 		}
 	})
@@ -303,21 +309,12 @@ func (h *Hub) History(ctx context.Context, canvasID string, seq uint64, limit in
 // Active returns the number of canvas actors alive on this node, counting
 // those still finishing their work before a stop.
 func (h *Hub) Active(ctx context.Context) (int, error) {
-	if err := ctx.Err(); err != nil {
+	m := &countActive{reply: newReply()}
+	v, err := h.askSupervisor(ctx, m, m.reply, "count")
+	if err != nil {
 		return 0, err
 	}
-	m := &countActive{reply: newReply()}
-	h.system.Root.Send(h.super, m)
-	t := time.NewTimer(h.cfg.AskTimeout)
-	defer t.Stop()
-	select {
-	case v := <-m.reply:
-		return v.(int), nil
-	case <-t.C:
-		return 0, fmt.Errorf("actors: count: %w", actor.ErrTimeout)
-	case <-ctx.Done():
-		return 0, fmt.Errorf("actors: count: %w", ctx.Err())
-	}
+	return v.(int), nil
 }
 
 // Shutdown passivates every canvas (finishing appends in flight and writing

@@ -30,15 +30,19 @@ type loadResult struct {
 // limits always replays.
 var replayLimits = canvas.Limits{MaxNodes: math.MaxInt32, MaxBatchOps: math.MaxInt32, MaxDataBytes: math.MaxInt32}
 
-// load runs on a goroutine of the hub's background (see start): it reads
-// the checkpoint and replays the journal after it, then appends this
-// incarnation's epoch marker, which fences any older owner still running.
-// It takes at most LoadTimeout.
+// load runs on a goroutine of the hub's background (see start): it claims
+// the canvas (with Ownership), reads the checkpoint and replays the
+// journal after it, then appends this incarnation's epoch marker, which
+// fences any older owner still running. It takes at most LoadTimeout.
 func (a *canvasActor) load(epoch string) {
 	ctx, cancel := context.WithTimeout(context.Background(), a.hub.cfg.LoadTimeout)
 	defer cancel()
-	res, err := a.loadState(ctx, epoch)
-	a.hub.system.Root.Send(a.self, &loaded{epoch: epoch, res: res, err: err})
+	claim, err := a.claimCanvas(ctx)
+	var res *loadResult
+	if err == nil {
+		res, err = a.loadState(ctx, epoch)
+	}
+	a.hub.system.Root.Send(a.self, &loaded{epoch: epoch, claim: claim, res: res, err: err})
 }
 
 func (a *canvasActor) loadState(ctx context.Context, epoch string) (*loadResult, error) {
@@ -106,14 +110,34 @@ func replay(st *canvas.State, res *loadResult, streamSeq uint64, rec journal.Rec
 	return nil
 }
 
+// onLoaded makes the actor live with what the activation found, or retires
+// it: a canvas another node owns answers every request with the
+// activation's *canvases.NotOwnerError, so that a caller learns the
+// holder. A claim made for a canvas that is not found, or whose loading
+// failed, is given back as the actor stops.
 func (a *canvasActor) onLoaded(ctx actor.Context, m *loaded) {
-	if m.err != nil {
-		if errors.Is(m.err, canvases.ErrNotFound) {
-			a.retire(ctx, canvases.ErrNotFound)
-			return
-		}
+	if a.phase == phaseStopping {
+		// Passivated while it claimed and loaded (see onPassivate).
+		a.stop(ctx)
+		return
+	}
+	var notOwner *canvases.NotOwnerError
+	switch {
+	case m.err == nil:
+	case errors.As(m.err, &notOwner):
+		a.log.Debug("canvas owned by another node", "holder", notOwner.Holder)
+		a.retire(ctx, m.err)
+		return
+	case errors.Is(m.err, canvases.ErrNotFound):
+		a.retire(ctx, canvases.ErrNotFound)
+		return
+	default:
 		a.fail(ctx, "activation failed", m.err)
 		return
+	}
+	if m.claim != nil {
+		a.claim = m.claim
+		a.watchClaim()
 	}
 	r := m.res
 	a.st, a.streamSeq, a.committed = r.st, r.streamSeq, r.st.Seq

@@ -110,6 +110,7 @@ func (m *getSince) canvasID() string    { return m.Canvas }
 type (
 	loaded struct {
 		epoch string
+		claim Claim // the incarnation's claim (also in its hold); nil without Ownership
 		res   *loadResult
 		err   error
 	}
@@ -126,6 +127,10 @@ type (
 	checkpointTick struct{ epoch string }
 	// idleCheck: the actor's own timer; see onIdleCheck.
 	idleCheck struct{ epoch string }
+	// claimLost: the actor's claim stopped being valid (see watchClaim).
+	claimLost struct{ epoch string }
+	// claimReleased: the stopping actor gave its claim back (see stop).
+	claimReleased struct{ epoch string }
 	// idle: a child tells the supervisor it has been idle long enough.
 	idle struct {
 		canvas string
@@ -136,8 +141,26 @@ type (
 		canvas string
 		pid    *actor.PID
 	}
-	// passivate: the supervisor tells a child to finish and stop.
-	passivate struct{}
+	// passivate: the supervisor tells a child to finish and stop. answer
+	// is what the requests still queued for a loading child get; nil:
+	// canvases.ErrUnavailable.
+	passivate struct{ answer error }
+	// handoff asks the supervisor to passivate a canvas for another node
+	// to own it; reply gets nil once its actor has stopped (see
+	// Hub.Handoff).
+	handoff struct {
+		canvas string
+		reply  reply
+	}
+	// listOwned asks the supervisor for the canvases whose actors take
+	// requests; the answer, a []string, goes to reply.
+	listOwned struct{ reply reply }
+	// getEpoch asks a canvas's actor, through the supervisor and only if
+	// it is active, for its epoch; the answer is an *epochResult.
+	getEpoch struct {
+		canvas string
+		reply  reply
+	}
 	// stopAll: the supervisor passivates every child and closes done when
 	// all have stopped.
 	stopAll struct{ done chan struct{} }
@@ -145,6 +168,13 @@ type (
 	// answer, an int, goes to reply.
 	countActive struct{ reply reply }
 )
+
+// epochResult answers getEpoch; ok is false when the canvas is not live.
+type epochResult struct {
+	epoch string
+	seq   uint64
+	ok    bool
+}
 
 // crash makes the canvas actor panic, to exercise supervision; only the
 // package's tests send it.

@@ -15,9 +15,17 @@ import (
 // owner that still believes it owns the canvas fails its next append and
 // stops. The claim keeps owners from fencing each other out in turn, and
 // lets the routing layer find the owner.
+//
+// An actor claims its canvas before it loads it, checks Valid before it
+// sends each batch to the journal, stops taking changes when Done is
+// closed, and releases the claim when it stops, for whatever reason; an
+// actor of the same canvas on the same node claims only after the one
+// before has released.
 type Ownership interface {
 	// Claim takes canvasID's lease for this node. When another node holds
-	// it the error wraps a *canvases.NotOwnerError naming that node.
+	// it the error wraps a *canvases.NotOwnerError naming that node, which
+	// the actor then answers to every request until it stops; any other
+	// error fails the activation (canvases.ErrUnavailable).
 	Claim(ctx context.Context, canvasID string) (Claim, error)
 }
 
@@ -29,6 +37,7 @@ type Claim interface {
 	// Done is closed when the claim stops being valid.
 	Done() <-chan struct{}
 	// Release gives the claim up, so another node can claim the canvas at
-	// once.
+	// once. The claim is no longer valid, and Done is closed, from the
+	// call on, whatever its error.
 	Release(ctx context.Context) error
 }

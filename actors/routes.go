@@ -55,6 +55,14 @@ func (r *routes) send(root *actor.RootContext, super *actor.PID, m canvasMsg) {
 	root.Send(super, m)
 }
 
+// direct reports whether requests for canvas id go straight to its actor.
+func (r *routes) direct(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rt := r.live[id]
+	return rt != nil && rt.pid != nil
+}
+
 // routed records that the supervisor has passed m on to the actor pid
 // (which from then on takes requests directly) or, with pid nil, answered
 // it.

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -14,7 +15,9 @@ import (
 // is live, the Hub sends to it directly; see routes), and makes sure
 // at most one actor per canvas accepts work: while an old actor finishes
 // (passivation or retirement), requests for its canvas wait here and go to
-// the new actor once the old one has stopped.
+// the new actor once the old one has stopped. While a canvas is handed
+// off to another node (Hub.Handoff), its requests are answered
+// *canvases.NotOwnerError instead, until its actor has stopped.
 //
 // Its fields are touched only inside Receive.
 type supervisor struct {
@@ -22,6 +25,7 @@ type supervisor struct {
 	children map[string]*actor.PID  // canvas id → the actor taking work
 	stopping map[string][]canvasMsg // canvas id → requests waiting for the old actor to stop
 	byPID    map[string]string      // child pid id → canvas id
+	handoffs map[string][]reply     // canvas id → Handoff callers waiting for its actor to stop
 	waiters  []chan struct{}        // stopAll callers
 	closing  bool
 }
@@ -32,6 +36,7 @@ func newSupervisor(h *Hub) *supervisor {
 		children: map[string]*actor.PID{},
 		stopping: map[string][]canvasMsg{},
 		byPID:    map[string]string{},
+		handoffs: map[string][]reply{},
 	}
 }
 
@@ -54,16 +59,31 @@ func (s *supervisor) Receive(ctx actor.Context) {
 	case canvasMsg:
 		s.route(ctx, m)
 	case *idle:
-		s.release(ctx, m.canvas, m.pid)
+		s.release(ctx, m.canvas, m.pid, nil)
 	case *retire:
-		s.release(ctx, m.canvas, m.pid)
+		s.release(ctx, m.canvas, m.pid, nil)
+	case *handoff:
+		s.handoff(ctx, m)
+	case *listOwned:
+		ids := make([]string, 0, len(s.children))
+		for id := range s.children {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		m.reply.send(ids)
+	case *getEpoch:
+		if pid := s.children[m.canvas]; pid != nil {
+			ctx.Send(pid, m)
+		} else {
+			m.reply.send(&epochResult{})
+		}
 	case *actor.Terminated:
 		s.terminated(ctx, m.Who)
 	case *stopAll:
 		s.closing = true
 		s.waiters = append(s.waiters, m.done)
 		for id, pid := range s.children {
-			s.release(ctx, id, pid)
+			s.release(ctx, id, pid, nil)
 		}
 		s.maybeDone()
 	case *countActive:
@@ -75,6 +95,11 @@ func (s *supervisor) route(ctx actor.Context, m canvasMsg) {
 	id := m.canvasID()
 	if s.closing {
 		m.req().answer(canvases.ErrUnavailable)
+		s.hub.routes.routed(m, nil)
+		return
+	}
+	if _, ok := s.handoffs[id]; ok {
+		m.req().answer(&canvases.NotOwnerError{CanvasID: id})
 		s.hub.routes.routed(m, nil)
 		return
 	}
@@ -112,8 +137,9 @@ func (s *supervisor) spawn(ctx actor.Context, id string) (*actor.PID, error) {
 
 // release stops routing to the child of canvas id and tells it to stop. Every
 // request routed to it before is already in its mailbox, ahead of passivate,
-// so none is lost; later ones wait here until it has stopped.
-func (s *supervisor) release(ctx actor.Context, id string, who *actor.PID) {
+// so none is lost; later ones wait here until it has stopped. answer is
+// passivate's (nil: canvases.ErrUnavailable).
+func (s *supervisor) release(ctx actor.Context, id string, who *actor.PID, answer error) {
 	pid := s.children[id]
 	if pid == nil || who == nil || pid.Id != who.Id {
 		return
@@ -123,7 +149,33 @@ func (s *supervisor) release(ctx actor.Context, id string, who *actor.PID) {
 	if _, ok := s.stopping[id]; !ok {
 		s.stopping[id] = nil
 	}
-	ctx.Send(pid, &passivate{})
+	ctx.Send(pid, &passivate{answer: answer})
+}
+
+// handoff passivates canvas m.canvas so that another node can own it, and
+// answers m once its actor has stopped, at once when it has none. Until
+// then every request for the canvas, those already waiting here for an
+// older actor to stop included, is answered *canvases.NotOwnerError, for
+// the routing layer to send it to the new owner; after, a request
+// activates the canvas here again.
+func (s *supervisor) handoff(ctx actor.Context, m *handoff) {
+	id := m.canvas
+	pid := s.children[id]
+	waiting, stopping := s.stopping[id]
+	if pid == nil && !stopping {
+		m.reply.send(nil)
+		return
+	}
+	s.handoffs[id] = append(s.handoffs[id], m.reply)
+	notOwner := &canvases.NotOwnerError{CanvasID: id}
+	for _, w := range waiting {
+		w.req().answer(notOwner)
+		s.hub.routes.routed(w, nil)
+	}
+	s.stopping[id] = nil
+	if pid != nil {
+		s.release(ctx, id, pid, notOwner)
+	}
 }
 
 func (s *supervisor) terminated(ctx actor.Context, who *actor.PID) {
@@ -138,6 +190,10 @@ func (s *supervisor) terminated(ctx actor.Context, who *actor.PID) {
 		delete(s.children, id)
 		s.hub.routes.stop(id, who)
 	}
+	for _, r := range s.handoffs[id] {
+		r.send(nil)
+	}
+	delete(s.handoffs, id)
 	waiting := s.stopping[id]
 	delete(s.stopping, id)
 	for _, m := range waiting {

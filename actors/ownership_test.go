@@ -1,0 +1,366 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/canvases"
+	"github.com/skerhq/sker/cluster"
+	"github.com/skerhq/sker/journal"
+	"github.com/skerhq/sker/natsname"
+)
+
+// testLeaseTTL is short, so that a lease that is not renewed lapses within
+// a test; renewals come every TTL/3.
+const testLeaseTTL = 1500 * time.Millisecond
+
+// leaseOwnership is a node's Ownership over the real lease bucket, as the
+// app wires it: a lease held by another node becomes the
+// *canvases.NotOwnerError that names it.
+type leaseOwnership struct {
+	leases *cluster.Leases
+	node   string
+	claims atomic.Int32 // successful claims
+
+	mu   sync.Mutex
+	last *leaseClaim
+	gate chan struct{} // when set, releases wait until it is closed
+}
+
+func (o *leaseOwnership) Claim(ctx context.Context, canvasID string) (Claim, error) {
+	l, err := o.leases.Claim(ctx, canvasID, o.node)
+	var taken *cluster.TakenError
+	if errors.As(err, &taken) {
+		return nil, fmt.Errorf("claim canvas %s: %w", canvasID, &canvases.NotOwnerError{CanvasID: canvasID, Holder: taken.Holder})
+	}
+	if err != nil {
+		return nil, err
+	}
+	o.claims.Add(1)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.last = &leaseClaim{Lease: l, owner: o}
+	return o.last, nil
+}
+
+// lastClaim is the claim made last.
+func (o *leaseOwnership) lastClaim() *leaseClaim {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.last
+}
+
+// holdReleases makes releases wait until the returned function is called.
+func (o *leaseOwnership) holdReleases() (open func()) {
+	gate := make(chan struct{})
+	o.mu.Lock()
+	o.gate = gate
+	o.mu.Unlock()
+	return func() {
+		o.mu.Lock()
+		o.gate = nil
+		o.mu.Unlock()
+		close(gate)
+	}
+}
+
+// leaseClaim is a real lease. lapsed stands for the moment in which the
+// node's clock has passed the lease's deadline but the actor has not
+// heard of it yet (the Done goroutine's message is still on its way):
+// Valid answers false, Done is not closed.
+type leaseClaim struct {
+	*cluster.Lease
+	owner  *leaseOwnership
+	lapsed atomic.Bool
+}
+
+func (c *leaseClaim) Valid() bool { return !c.lapsed.Load() && c.Lease.Valid() }
+
+func (c *leaseClaim) Release(ctx context.Context) error {
+	c.owner.mu.Lock()
+	gate := c.owner.gate
+	c.owner.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	return c.Lease.Release(ctx)
+}
+
+// node is one node's Hub on the env, with its own Ownership.
+func (e *env) node(t *testing.T, name string, mod func(*Config)) (*Hub, *leaseOwnership) {
+	t.Helper()
+	ls, err := cluster.OpenLeases(t.Context(), e.js, cluster.LeaseConfig{TTL: testLeaseTTL})
+	if err != nil {
+		t.Fatalf("open leases: %v", err)
+	}
+	own := &leaseOwnership{leases: ls, node: name}
+	h := e.hub(func(c *Config) {
+		c.Ownership = own
+		if mod != nil {
+			mod(c)
+		}
+	})
+	return h, own
+}
+
+// leaseHolder is the node holding canvasID's lease, "" when none does.
+func (e *env) leaseHolder(t *testing.T, canvasID string) string {
+	t.Helper()
+	kv, err := e.js.KeyValue(t.Context(), natsname.Default().Leases())
+	if err != nil {
+		t.Fatalf("lease bucket: %v", err)
+	}
+	v, err := kv.Get(t.Context(), canvasID)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return ""
+	}
+	if err != nil {
+		t.Fatalf("lease of %s: %v", canvasID, err)
+	}
+	return string(v.Value())
+}
+
+// journalSeqs are the batch seqs the canvas's journal holds, in order.
+func (e *env) journalSeqs(t *testing.T, canvasID string) []uint64 {
+	t.Helper()
+	var seqs []uint64
+	_, err := e.journal.Read(t.Context(), canvasID, func(_ uint64, rec journal.Record) error {
+		for _, raw := range rec.Batches {
+			var c journal.Committed
+			if err := json.Unmarshal(raw, &c); err != nil {
+				return err
+			}
+			seqs = append(seqs, c.Seq)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("read journal: %v", err)
+	}
+	return seqs
+}
+
+// wantSeqs fails unless the journal holds the batches 1..n, each once.
+func wantSeqs(t *testing.T, e *env, canvasID string, n int) {
+	t.Helper()
+	got := e.journalSeqs(t, canvasID)
+	ok := len(got) == n
+	for i := 0; ok && i < n; i++ {
+		ok = got[i] == uint64(i+1)
+	}
+	if !ok {
+		t.Fatalf("journal seqs: got %v; want 1..%d, each once", got, n)
+	}
+}
+
+func wantNotOwner(t *testing.T, what string, err error, holder string) {
+	t.Helper()
+	var notOwner *canvases.NotOwnerError
+	if !errors.As(err, &notOwner) || notOwner.Holder != holder || !errors.Is(err, canvases.ErrUnavailable) {
+		t.Fatalf("%s: got %v; want a NotOwnerError naming %q", what, err, holder)
+	}
+}
+
+// TestHandoffMovesTheCanvas: two nodes on one NATS and one store. The node
+// that activated a canvas owns it; the other is told who does, and takes
+// it over after a handoff, at the next seq and with every change.
+func TestHandoffMovesTheCanvas(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnvOn(t, kind)
+			id := e.canvas("c1")
+			a, _ := e.node(t, "node-a", nil)
+			b, _ := e.node(t, "node-b", nil)
+			ctx := t.Context()
+
+			if got := mustSubmit(t, a, id, addNode("n1")); got != 1 {
+				t.Fatalf("first seq on a: got %d; want 1", got)
+			}
+			_, err := b.Submit(ctx, id, "author-1", "", []canvas.Op{addNode("n2")})
+			wantNotOwner(t, "submit on b", err, "node-a")
+			if owned, err := a.Owned(ctx); err != nil || fmt.Sprint(owned) != "[c1]" {
+				t.Fatalf("owned on a: got %v, %v; want [c1]", owned, err)
+			}
+			epoch, seq, ok, err := a.Epoch(ctx, id)
+			if err != nil || !ok || seq != 1 || epoch == "" {
+				t.Fatalf("epoch on a: got %q, %d, %v, %v; want an epoch at seq 1", epoch, seq, ok, err)
+			}
+			waitFor(t, "b's refused activation to stop", 5*time.Second, func() bool {
+				n, err := b.Active(ctx)
+				return err == nil && n == 0
+			})
+			if !a.Owns(id) || b.Owns(id) {
+				t.Fatalf("owns: a %v, b %v; want a only", a.Owns(id), b.Owns(id))
+			}
+			if _, _, ok, err := b.Epoch(ctx, id); err != nil || ok {
+				t.Fatalf("epoch on b: got ok %v, %v; want not live", ok, err)
+			}
+			if n, err := b.Active(ctx); err != nil || n != 0 {
+				t.Fatalf("active on b after Epoch: got %d, %v; want 0 (Epoch activates nothing)", n, err)
+			}
+
+			if err := a.Handoff(ctx, id); err != nil {
+				t.Fatalf("handoff: %v", err)
+			}
+			if a.Owns(id) {
+				t.Fatalf("a still owns the canvas after its handoff")
+			}
+			if h := e.leaseHolder(t, id); h != "" {
+				t.Fatalf("lease after the handoff: held by %q; want released", h)
+			}
+			if got := mustSubmit(t, b, id, setText("n1", "on b")); got != 2 {
+				t.Fatalf("first seq on b: got %d; want 2", got)
+			}
+			ex := snapshot(t, b, id)
+			if len(ex.Nodes) != 1 || string(ex.Nodes[0].Data["text"]) != `"on b"` {
+				t.Fatalf("b's snapshot: got %+v; want n1 with b's text", ex.Nodes)
+			}
+			_, err = a.Submit(ctx, id, "author-1", "", []canvas.Op{setText("n1", "on a")})
+			wantNotOwner(t, "submit on a after the handoff", err, "node-b")
+			wantSeqs(t, e, id, 2)
+		})
+	}
+}
+
+// TestHandoffAnswersNotOwnerUntilItsActorStopped: while a handed-off
+// canvas's actor finishes, its requests, those that waited for an older
+// actor to stop included, are answered at once with a NotOwnerError
+// instead of waiting for a new activation here; once it has stopped, a
+// request activates the canvas here again.
+func TestHandoffAnswersNotOwnerUntilItsActorStopped(t *testing.T) {
+	e := newEnv(t)
+	id := e.canvas("c1")
+	a, own := e.node(t, "node-a", func(c *Config) { c.IdleTimeout = 100 * time.Millisecond })
+	ctx := t.Context()
+	mustSubmit(t, a, id, addNode("n1"))
+
+	// The idle actor passivates, and its release of the claim waits:
+	// a request that comes meanwhile waits for it to stop.
+	open := own.holdReleases()
+	waitFor(t, "the idle canvas to passivate", 5*time.Second, func() bool { return !a.Owns(id) })
+	waiting := a.SubmitAsync(id, "author-1", "", []canvas.Op{setText("n1", "waited")})
+	handedOff := make(chan error, 1)
+	go func() { handedOff <- a.Handoff(ctx, id) }()
+
+	quick, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := waiting(quick)
+	wantNotOwner(t, "the request waiting for the old actor", err, "")
+	_, err = a.Submit(quick, id, "author-1", "", []canvas.Op{setText("n1", "during")})
+	wantNotOwner(t, "a request during the handoff", err, "")
+	select {
+	case err := <-handedOff:
+		t.Fatalf("handoff returned %v before its actor gave its claim back", err)
+	default:
+	}
+
+	open()
+	if err := <-handedOff; err != nil {
+		t.Fatalf("handoff: %v", err)
+	}
+	if got := mustSubmit(t, a, id, setText("n1", "after")); got != 2 {
+		t.Fatalf("seq after the handoff: got %d; want 2", got)
+	}
+	if n := own.claims.Load(); n != 2 {
+		t.Fatalf("claims: got %d; want 2 (the activation after the handoff claims again)", n)
+	}
+	wantSeqs(t, e, id, 2)
+}
+
+// TestLostClaimStopsTheActor: when a node's lease is taken from it (here
+// deleted from the bucket, as an expiry would), its actor stops taking
+// changes without waiting for a request; the other node takes the canvas
+// over and nothing is committed twice.
+func TestLostClaimStopsTheActor(t *testing.T) {
+	e := newEnv(t)
+	id := e.canvas("c1")
+	a, _ := e.node(t, "node-a", nil)
+	b, _ := e.node(t, "node-b", nil)
+	ctx := t.Context()
+	mustSubmit(t, a, id, addNode("n1"))
+
+	kv, err := e.js.KeyValue(ctx, natsname.Default().Leases())
+	if err != nil {
+		t.Fatalf("lease bucket: %v", err)
+	}
+	if err := kv.Delete(ctx, id); err != nil {
+		t.Fatalf("delete lease: %v", err)
+	}
+	// a's next renewal finds the key gone: the lease is lost.
+	waitFor(t, "a to stop owning the canvas", 3*testLeaseTTL, func() bool { return !a.Owns(id) })
+	if got := mustSubmit(t, b, id, setText("n1", "on b")); got != 2 {
+		t.Fatalf("first seq on b: got %d; want 2", got)
+	}
+	_, err = a.Submit(ctx, id, "author-1", "", []canvas.Op{setText("n1", "on a")})
+	wantNotOwner(t, "submit on a", err, "node-b")
+	wantSeqs(t, e, id, 2)
+	if got := e.leaseHolder(t, id); got != "node-b" {
+		t.Fatalf("lease holder: got %q; want node-b", got)
+	}
+}
+
+// TestLapsedClaimSendsNothing: an actor whose claim has lapsed on its
+// node's clock sends no append, even before it has heard of the lapse:
+// the batch is refused with ErrUnavailable, the journal gets nothing,
+// and the claim is given back. The lease that is no longer renewed
+// lapses the same way by itself.
+func TestLapsedClaimSendsNothing(t *testing.T) {
+	e := newEnv(t)
+	id := e.canvas("c1")
+	a, own := e.node(t, "node-a", nil)
+	ctx := t.Context()
+	mustSubmit(t, a, id, addNode("n1"))
+
+	own.lastClaim().lapsed.Store(true)
+	_, err := a.Submit(ctx, id, "author-1", "", []canvas.Op{setText("n1", "lapsed")})
+	if !errors.Is(err, canvases.ErrUnavailable) {
+		t.Fatalf("submit with a lapsed claim: got %v; want ErrUnavailable", err)
+	}
+	wantSeqs(t, e, id, 1)
+	waitFor(t, "the lapsed claim to be given back", 5*time.Second, func() bool { return e.leaseHolder(t, id) == "" })
+
+	// A new activation claims again; its lease, no longer renewed,
+	// lapses on its own.
+	if got := mustSubmit(t, a, id, setText("n1", "claimed again")); got != 2 {
+		t.Fatalf("seq after claiming again: got %d; want 2", got)
+	}
+	own.lastClaim().Stop()
+	waitFor(t, "the unrenewed lease to stop the actor", 3*testLeaseTTL, func() bool { return !a.Owns(id) })
+	wantSeqs(t, e, id, 2)
+}
+
+// TestRestartClaimsAgain: an actor restarted after a panic gives its claim
+// back and claims again before it loads, and the other node still sees
+// the canvas owned.
+func TestRestartClaimsAgain(t *testing.T) {
+	e := newEnv(t)
+	id := e.canvas("c1")
+	a, own := e.node(t, "node-a", nil)
+	b, _ := e.node(t, "node-b", nil)
+	ctx := t.Context()
+	mustSubmit(t, a, id, addNode("n1"))
+	first := own.lastClaim()
+
+	a.send(&crash{Canvas: id})
+	if got := mustSubmit(t, a, id, setText("n1", "after the restart")); got != 2 {
+		t.Fatalf("seq after the restart: got %d; want 2", got)
+	}
+	if n := own.claims.Load(); n != 2 {
+		t.Fatalf("claims: got %d; want 2", n)
+	}
+	if first.Valid() {
+		t.Fatalf("the first incarnation's claim is still valid after the restart")
+	}
+	_, err := b.Submit(ctx, id, "author-1", "", []canvas.Op{setText("n1", "on b")})
+	wantNotOwner(t, "submit on b", err, "node-a")
+	wantSeqs(t, e, id, 2)
+}
