@@ -23,10 +23,12 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/auth"
 	"github.com/skerhq/sker/store"
 )
@@ -74,6 +76,10 @@ type Config struct {
 	// its header is in; as HeaderTimeout otherwise. Zero means
 	// DefaultBodyTimeout (60 s: BODY_LIMIT's 4 MB at about 70 KB/s).
 	BodyTimeout time.Duration
+	// NoClients answers every /api/v1 request 404 not_found, saying that
+	// this node serves no clients: a cluster node without the gateway
+	// role (SKER_ROLES). /health, /ready and /metrics still answer.
+	NoClients bool
 }
 
 // DefaultHeaderTimeout is Config.HeaderTimeout when zero.
@@ -185,6 +191,12 @@ func (s *Server) routes() {
 
 	api := s.app.Group("/api/v1")
 	s.api = api
+	if s.cfg.NoClients {
+		api.Use(func(*fiber.Ctx) error {
+			return apierr.New(http.StatusNotFound, apierr.CodeNotFound,
+				"this node serves no clients (SKER_ROLES has no gateway role); connect to a gateway node")
+		})
+	}
 	api.Post("/auth/register", s.register)
 	api.Post("/auth/login", s.login)
 	api.Post("/auth/refresh", s.refresh)
