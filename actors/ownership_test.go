@@ -364,3 +364,49 @@ func TestRestartClaimsAgain(t *testing.T) {
 	wantNotOwner(t, "submit on b", err, "node-a")
 	wantSeqs(t, e, id, 2)
 }
+
+// TestEveryStopGivesTheClaimBack: an activation that finds no canvas, a
+// forgotten canvas and a shut-down node each leave the canvas's lease
+// free for another node.
+func TestEveryStopGivesTheClaimBack(t *testing.T) {
+	e := newEnv(t)
+	a, own := e.node(t, "node-a", nil)
+	ctx := t.Context()
+	free := func(what, id string) {
+		t.Helper()
+		waitFor(t, what, 5*time.Second, func() bool { return e.leaseHolder(t, id) == "" })
+	}
+
+	if _, err := a.Snapshot(ctx, "missing"); !errors.Is(err, canvases.ErrNotFound) {
+		t.Fatalf("snapshot of a missing canvas: got %v; want ErrNotFound", err)
+	}
+	if n := own.claims.Load(); n != 1 {
+		t.Fatalf("claims: got %d; want 1 (a canvas is claimed before it is looked up)", n)
+	}
+	free("the missing canvas's lease to be given back", "missing")
+
+	gone := e.canvas("gone")
+	mustSubmit(t, a, gone, addNode("n1"))
+	if err := e.store.DeleteCanvas(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Forget(ctx, gone); err != nil {
+		t.Fatalf("forget: %v", err)
+	}
+	free("the forgotten canvas's lease to be given back", gone)
+
+	id := e.canvas("c1")
+	mustSubmit(t, a, id, addNode("n1"))
+	if h := e.leaseHolder(t, id); h != "node-a" {
+		t.Fatalf("lease holder: got %q; want node-a", h)
+	}
+	shutdown(t, a)
+	if h := e.leaseHolder(t, id); h != "" {
+		t.Fatalf("lease after shutdown: held by %q; want released before Shutdown returns", h)
+	}
+	b, _ := e.node(t, "node-b", nil)
+	if got := mustSubmit(t, b, id, setText("n1", "on b")); got != 2 {
+		t.Fatalf("first seq on b: got %d; want 2", got)
+	}
+	wantSeqs(t, e, id, 2)
+}
