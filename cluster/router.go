@@ -1,0 +1,477 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/canvases"
+	"github.com/skerhq/sker/natsname"
+)
+
+// Defaults of RouterConfig.
+const (
+	DefaultHoldFor        = 10 * time.Second
+	DefaultRequestTimeout = 10 * time.Second
+)
+
+// Backoff between attempts that found no owner: from minBackoff, doubling
+// up to maxBackoff. A redirect (NotOwnerError) is followed at once, up to
+// maxRedirects in a row, so that two nodes that disagree for a moment do
+// not send a request back and forth without pause.
+const (
+	minBackoff   = 50 * time.Millisecond
+	maxBackoff   = time.Second
+	maxRedirects = 3
+)
+
+// maxCachedHolders bounds the table of known holders; past it the table
+// starts again empty, and each canvas's holder is looked up again once.
+const maxCachedHolders = 1 << 16
+
+// Local is this node's canvases: the canvases.Canvases of the actors that
+// live here (*actors.Hub), and whether a live actor here takes a canvas's
+// requests.
+type Local interface {
+	canvases.Canvases
+	// Owns reports whether a live actor on this node takes canvasID's
+	// requests. It does not block.
+	Owns(canvasID string) bool
+}
+
+// RouterConfig configures a Router.
+type RouterConfig struct {
+	Conn  *nats.Conn
+	Names natsname.Names // zero: natsname.Default()
+	Node  string         // this node's name (NODE_NAME)
+	// Local is this node's canvases; nil on a node that owns none, whose
+	// every call goes to another node.
+	Local  Local
+	Leases *Leases
+	// Live lists the live nodes that have the canvases role
+	// (Membership.Live(RoleCanvases)). It does not block.
+	Live func() []string
+	// HoldFor bounds how long a call waits for an owner, over all its
+	// attempts; zero: DefaultHoldFor.
+	HoldFor time.Duration
+	// RequestTimeout bounds one attempt on another node; zero:
+	// DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	Logger         *slog.Logger          // nil: discard
+	Registerer     prometheus.Registerer // nil: metrics are kept but not registered
+}
+
+// Validate names the first setting that is missing.
+func (c *RouterConfig) Validate() error {
+	switch {
+	case c.Conn == nil:
+		return errors.New("cluster: RouterConfig.Conn is nil")
+	case c.Node == "":
+		return errors.New("cluster: RouterConfig.Node is empty")
+	case c.Leases == nil:
+		return errors.New("cluster: RouterConfig.Leases is nil")
+	case c.Live == nil:
+		return errors.New("cluster: RouterConfig.Live is nil")
+	}
+	return nil
+}
+
+func (c *RouterConfig) setDefaults() {
+	if c.Names.IsZero() {
+		c.Names = natsname.Default()
+	}
+	if c.HoldFor <= 0 {
+		c.HoldFor = DefaultHoldFor
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Router is the canvases of a cluster: it sends each call to the node
+// that owns the canvas, and with Serve answers the other nodes' calls for
+// the canvases this node owns.
+//
+// The target of a call is the canvas's holder as last learned (from a
+// lease lookup, an answer, or a NotOwnerError), else the lease's holder,
+// else, when no node holds the lease, the node placement prefers among
+// Live. A call for this node goes to Local directly.
+//
+// A call that finds no owner is tried again: at once on the holder a
+// NotOwnerError names; after a backoff (50 ms, doubling to 1 s), with the
+// holder looked up again, on ErrUnavailable, no responders, or no answer
+// within RequestTimeout; for at most HoldFor in all, after which it
+// returns the last error. A batch whose attempt may have reached an owner
+// (no answer in time, or ErrOutcomeUnknown) is sent again only when it
+// has a client batch id, which the owner dedupes; otherwise it returns
+// ErrOutcomeUnknown, as does a batch that gives up after such an attempt.
+// FinishAIRun is never sent again after such an attempt. Other errors
+// return at once.
+//
+// Order. Batches of one canvas by one author are sent in the order they
+// were submitted, first attempts from the submitting goroutine, so that
+// without retries the owner receives them in that order. A batch that is
+// to be tried again waits until no later batch of its key is in flight;
+// it is sent again only if none of them was committed, and then every
+// later batch of the key waits until it is settled, and is sent in order
+// after it. A batch that cannot be sent again in order returns its
+// error (ErrUnavailable, or ErrOutcomeUnknown after an attempt that may
+// have reached an owner), as the owner answered it. So of one author's
+// batches of one canvas, the router never commits one after a batch
+// submitted later.
+type Router struct {
+	cfg     RouterConfig
+	mux     *mux
+	metrics *routeMetrics
+	lanes   lanes
+
+	mu      sync.Mutex
+	holders map[string]string // canvas id -> node, as last learned
+	serving *serving
+	closed  chan struct{}
+	stopped sync.Once
+}
+
+var _ canvases.Canvases = (*Router)(nil)
+
+// NewRouter checks cfg and subscribes to the router's reply inbox. It
+// answers no other node's calls until Serve.
+func NewRouter(cfg RouterConfig) (*Router, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	m, err := newMux(cfg.Conn)
+	if err != nil {
+		return nil, err
+	}
+	r := &Router{cfg: cfg, mux: m, metrics: newRouteMetrics(cfg.Registerer), holders: map[string]string{}, closed: make(chan struct{})}
+	r.lanes.m = map[laneKey]*lane{}
+	return r, nil
+}
+
+// Snapshot returns the committed state of a canvas, from its owner.
+func (r *Router) Snapshot(ctx context.Context, canvasID string) (canvas.Export, error) {
+	o := r.call(ctx, &wireRequest{Op: opSnapshot, Canvas: canvasID}, true, func(ctx context.Context) outcome {
+		ex, err := r.cfg.Local.Snapshot(ctx, canvasID)
+		return outcome{export: ex, err: err}
+	})
+	return o.export, o.err
+}
+
+// Since returns what a client that has seen up to seq needs to catch up,
+// from the canvas's owner.
+func (r *Router) Since(ctx context.Context, canvasID string, seq uint64) (canvases.CatchUp, error) {
+	o := r.call(ctx, &wireRequest{Op: opSince, Canvas: canvasID, Seq: seq}, true, func(ctx context.Context) outcome {
+		cu, err := r.cfg.Local.Since(ctx, canvasID, seq)
+		return outcome{catchUp: cu, err: err}
+	})
+	return o.catchUp, o.err
+}
+
+// History returns up to limit encoded batches after since and the
+// canvas's current seq, from its owner.
+func (r *Router) History(ctx context.Context, canvasID string, since uint64, limit int) ([][]byte, uint64, error) {
+	o := r.call(ctx, &wireRequest{Op: opHistory, Canvas: canvasID, Seq: since, Limit: limit}, true, func(ctx context.Context) outcome {
+		bs, seq, err := r.cfg.Local.History(ctx, canvasID, since, limit)
+		return outcome{batches: bs, seq: seq, err: err}
+	})
+	return o.batches, o.seq, o.err
+}
+
+// Forget stops a deleted canvas on its owner and removes its journal.
+func (r *Router) Forget(ctx context.Context, canvasID string) error {
+	return r.call(ctx, &wireRequest{Op: opForget, Canvas: canvasID}, true, func(ctx context.Context) outcome {
+		return outcome{err: r.cfg.Local.Forget(ctx, canvasID)}
+	}).err
+}
+
+// FinishAIRun commits an AI run's result on the canvas's owner. It is not
+// sent again after an attempt that may have reached the owner: a second
+// commit would find the run finished and answer ErrStaleRun.
+func (r *Router) FinishAIRun(ctx context.Context, canvasID, nodeID, runID string, res canvases.AIResult) error {
+	req := &wireRequest{Op: opFinishAIRun, Canvas: canvasID, Node: nodeID, Run: runID, Result: toWireAIResult(res)}
+	return r.call(ctx, req, false, func(ctx context.Context) outcome {
+		return outcome{err: r.cfg.Local.FinishAIRun(ctx, canvasID, nodeID, runID, res)}
+	}).err
+}
+
+// call runs one call that is not a batch on its canvas's owner, local runs
+// it on Local, and tries again as the Router's doc says; retryUnknown says
+// whether an attempt that may have reached the owner may be repeated.
+func (r *Router) call(ctx context.Context, req *wireRequest, retryUnknown bool, local func(context.Context) outcome) outcome {
+	if err := ctx.Err(); err != nil {
+		return outcome{err: err}
+	}
+	req.V = wireVersion
+	body, err := json.Marshal(req)
+	if err != nil {
+		return outcome{err: fmt.Errorf("cluster: encode %s of canvas %s: %w", req.Op, req.Canvas, err)}
+	}
+	h := r.newHold()
+	for {
+		if r.isClosed() {
+			return outcome{err: fmt.Errorf("%w: canvas %s: %w", canvases.ErrUnavailable, req.Canvas, errRouterClosed)}
+		}
+		target, err := r.resolve(ctx, req.Canvas)
+		var o outcome
+		switch {
+		case err != nil:
+			o.err = err
+		case target == r.cfg.Node && r.cfg.Local != nil:
+			o = local(ctx)
+		default:
+			o = r.remote(ctx, target, req, body)
+		}
+		if o.err == nil {
+			r.remember(req.Canvas, target)
+			return o
+		}
+		if ctx.Err() != nil {
+			return outcome{err: fmt.Errorf("%w: canvas %s: %w", canvases.ErrUnavailable, req.Canvas, ctx.Err())}
+		}
+		v, reason, holder := classify(o.err)
+		if v == verdictFinal || (v == verdictUnknown && !retryUnknown) {
+			return o
+		}
+		r.failed(req.Canvas, v, reason, holder)
+		delay, ok := h.next(v, o.err)
+		if !ok {
+			return outcome{err: h.giveUp(req.Canvas)}
+		}
+		if err := r.sleep(ctx, delay); err != nil {
+			return outcome{err: fmt.Errorf("%w: canvas %s: %w", canvases.ErrUnavailable, req.Canvas, err)}
+		}
+	}
+}
+
+// remote runs one attempt of req on target and waits for its answer.
+func (r *Router) remote(ctx context.Context, target string, req *wireRequest, body []byte) outcome {
+	type answer struct {
+		data []byte
+		err  error
+	}
+	ch := make(chan answer, 1)
+	start := time.Now()
+	err := r.mux.request(r.cfg.Names.ClusterNode(target), body, r.cfg.RequestTimeout, func(data []byte, err error) {
+		ch <- answer{data, err}
+	})
+	if err != nil {
+		return outcome{err: attemptError(req, target, err, false)}
+	}
+	select {
+	case a := <-ch:
+		r.metrics.remote.WithLabelValues(req.Op).Observe(time.Since(start).Seconds())
+		if a.err != nil {
+			return outcome{err: attemptError(req, target, a.err, true)}
+		}
+		return decodeReply(req.Op, req.Canvas, target, a.data)
+	case <-ctx.Done():
+		return outcome{err: ctx.Err()}
+	}
+}
+
+// attemptError is the error of an attempt on target that got no answer,
+// in the terms of package canvases; sent says whether the request left.
+func attemptError(req *wireRequest, target string, err error, sent bool) error {
+	var tooLarge *tooLargeError
+	switch {
+	case errors.As(err, &tooLarge):
+		return fmt.Errorf("cluster: %s of canvas %s: %w", req.Op, req.Canvas, err)
+	case errors.Is(err, nats.ErrNoResponders):
+		return fmt.Errorf("%w: canvas %s: node %s takes no requests: %w", canvases.ErrUnavailable, req.Canvas, target, err)
+	case sent && (req.Op == opSubmit || req.Op == opFinishAIRun):
+		return fmt.Errorf("%w: canvas %s: node %s: %w", canvases.ErrOutcomeUnknown, req.Canvas, target, err)
+	default:
+		return fmt.Errorf("%w: canvas %s: node %s: %w", canvases.ErrUnavailable, req.Canvas, target, err)
+	}
+}
+
+// verdict is what a failed attempt means for the call.
+type verdict int
+
+const (
+	verdictFinal    verdict = iota // return the error
+	verdictRedirect                // go to the holder named, at once
+	verdictRetry                   // nothing was done: back off and try again
+	verdictUnknown                 // the attempt may have reached an owner
+)
+
+// classify says what err, of an attempt, means, why (the reason label of
+// the retries counter), and the holder a NotOwnerError names.
+func classify(err error) (v verdict, reason, holder string) {
+	var notOwner *canvases.NotOwnerError
+	switch {
+	case errors.Is(err, errRouterClosed):
+		return verdictFinal, "", ""
+	case errors.As(err, &notOwner):
+		return verdictRedirect, "not_owner", notOwner.Holder
+	case errors.Is(err, canvases.ErrOutcomeUnknown):
+		if errors.Is(err, errAttemptTimeout) {
+			return verdictUnknown, "timeout", ""
+		}
+		return verdictUnknown, "outcome_unknown", ""
+	case errors.Is(err, canvases.ErrUnavailable):
+		switch {
+		case errors.Is(err, nats.ErrNoResponders):
+			return verdictRetry, "no_responders", ""
+		case errors.Is(err, errAttemptTimeout):
+			return verdictRetry, "timeout", ""
+		}
+		return verdictRetry, "unavailable", ""
+	}
+	return verdictFinal, "", ""
+}
+
+// failed counts a failed attempt on canvasID and updates the holder known:
+// the holder a redirect names, else none, so that the next attempt looks
+// it up again.
+func (r *Router) failed(canvasID string, v verdict, reason, holder string) {
+	r.metrics.retries.WithLabelValues(reason).Inc()
+	if v == verdictRedirect && holder != "" {
+		r.remember(canvasID, holder)
+		return
+	}
+	r.forget(canvasID)
+}
+
+// hold is a call's budget of attempts: HoldFor from its start, and the
+// backoff between attempts.
+type hold struct {
+	holdFor   time.Duration
+	deadline  time.Time
+	backoff   time.Duration
+	redirects int
+	reached   bool  // an attempt may have reached an owner
+	last      error // the last attempt's error
+}
+
+func (r *Router) newHold() *hold {
+	return &hold{holdFor: r.cfg.HoldFor, deadline: time.Now().Add(r.cfg.HoldFor), backoff: minBackoff}
+}
+
+// next records a failed attempt and returns how long to wait before the
+// next one; false when that would pass HoldFor.
+func (h *hold) next(v verdict, err error) (time.Duration, bool) {
+	h.last = err
+	if v == verdictUnknown {
+		h.reached = true
+	}
+	var d time.Duration
+	if v == verdictRedirect && h.redirects < maxRedirects {
+		h.redirects++
+	} else {
+		if v != verdictRedirect {
+			h.redirects = 0
+		}
+		d = h.backoff
+		h.backoff = min(2*h.backoff, maxBackoff)
+	}
+	if !time.Now().Add(d).Before(h.deadline) {
+		return 0, false
+	}
+	return d, true
+}
+
+// giveUp is the error of a call that found no owner within HoldFor:
+// ErrOutcomeUnknown when an attempt may have reached one, else the last
+// error, which is ErrUnavailable.
+func (h *hold) giveUp(canvasID string) error {
+	if h.reached {
+		return fmt.Errorf("%w: canvas %s: no owner answered within %v: %v", canvases.ErrOutcomeUnknown, canvasID, h.holdFor, h.last)
+	}
+	return fmt.Errorf("cluster: canvas %s: no owner answered within %v: %w", canvasID, h.holdFor, h.last)
+}
+
+// sleep waits d, or until ctx ends or the router shuts down.
+func (r *Router) sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-r.closed:
+		return errRouterClosed
+	}
+}
+
+// resolve returns the node to send canvasID's next call to: the holder
+// known, else the lease's holder, else the node placement prefers.
+func (r *Router) resolve(ctx context.Context, canvasID string) (string, error) {
+	if n := r.cached(canvasID); n != "" {
+		return n, nil
+	}
+	holder, _, err := r.cfg.Leases.Holder(ctx, canvasID)
+	if err == nil && holder != "" {
+		r.remember(canvasID, holder)
+		return holder, nil
+	}
+	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return "", fmt.Errorf("%w: canvas %s: look up its lease: %w", canvases.ErrUnavailable, canvasID, err)
+	}
+	return r.preferred(canvasID)
+}
+
+// quickTarget is resolve without the lease lookup, for a call that must
+// not block: the holder known, else the node placement prefers, which
+// redirects the call when another node holds the lease.
+func (r *Router) quickTarget(canvasID string) (string, error) {
+	if n := r.cached(canvasID); n != "" {
+		return n, nil
+	}
+	return r.preferred(canvasID)
+}
+
+func (r *Router) preferred(canvasID string) (string, error) {
+	if n := Owner(canvasID, r.cfg.Live()); n != "" {
+		return n, nil
+	}
+	return "", fmt.Errorf("%w: canvas %s: no live node has the %s role", canvases.ErrUnavailable, canvasID, RoleCanvases)
+}
+
+func (r *Router) cached(canvasID string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.holders[canvasID]
+}
+
+func (r *Router) remember(canvasID, node string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.holders[canvasID]; !ok && len(r.holders) >= maxCachedHolders {
+		r.holders = map[string]string{}
+	}
+	r.holders[canvasID] = node
+}
+
+func (r *Router) forget(canvasID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.holders, canvasID)
+}
+
+func (r *Router) isClosed() bool {
+	select {
+	case <-r.closed:
+		return true
+	default:
+		return false
+	}
+}
