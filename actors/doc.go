@@ -11,4 +11,10 @@
 // Its errors are the contract's (canvases.ErrNotFound, ErrUnavailable,
 // ErrOutcomeUnknown, ErrHistoryTrimmed, ErrStaleRun); a rejected batch is a
 // *canvas.OpError.
+//
+// In a cluster (Config.Ownership), an actor claims its canvas before it
+// loads it, sends nothing to the journal once its claim is no longer
+// valid, and gives the claim back when it stops; Hub.Handoff gives a
+// canvas up for another node to own, and Hub.Owns and Hub.Owned say which
+// canvases this node owns.
 package actors

@@ -57,9 +57,10 @@ type Config struct {
 	// AskTimeout bounds the wait for a canvas actor's answer to a request
 	// (a caller's ctx may end it sooner); default 10s.
 	AskTimeout time.Duration
-	// LoadTimeout bounds an activation: reading the canvas and its
-	// checkpoint from the store, replaying its journal and appending the
-	// epoch marker. Zero means 3 * AskTimeout.
+	// LoadTimeout bounds an activation: claiming the canvas (with
+	// Ownership), reading the canvas and its checkpoint from the store,
+	// replaying its journal and appending the epoch marker. Zero means
+	// 3 * AskTimeout.
 	LoadTimeout time.Duration
 	// CheckpointTimeout bounds one checkpoint write to the store. Zero
 	// means 3 * AskTimeout.

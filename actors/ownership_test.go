@@ -27,16 +27,19 @@ const testLeaseTTL = 1500 * time.Millisecond
 // app wires it: a lease held by another node becomes the
 // *canvases.NotOwnerError that names it.
 type leaseOwnership struct {
+	t      testing.TB
 	leases *cluster.Leases
 	node   string
 	claims atomic.Int32 // successful claims
 
-	mu   sync.Mutex
-	last *leaseClaim
-	gate chan struct{} // when set, releases wait until it is closed
+	mu          sync.Mutex
+	last        *leaseClaim
+	claimGate   chan struct{} // when set, claims wait until it is closed
+	releaseGate chan struct{} // likewise for releases
 }
 
 func (o *leaseOwnership) Claim(ctx context.Context, canvasID string) (Claim, error) {
+	o.wait(&o.claimGate)
 	l, err := o.leases.Claim(ctx, canvasID, o.node)
 	var taken *cluster.TakenError
 	if errors.As(err, &taken) {
@@ -59,17 +62,38 @@ func (o *leaseOwnership) lastClaim() *leaseClaim {
 	return o.last
 }
 
-// holdReleases makes releases wait until the returned function is called.
-func (o *leaseOwnership) holdReleases() (open func()) {
-	gate := make(chan struct{})
+// holdClaims makes claims wait until the returned function is called
+// (which may be called again; the test's end calls it).
+func (o *leaseOwnership) holdClaims() (open func()) { return o.hold(&o.claimGate) }
+
+// holdReleases is holdClaims for releases.
+func (o *leaseOwnership) holdReleases() (open func()) { return o.hold(&o.releaseGate) }
+
+func (o *leaseOwnership) hold(gate *chan struct{}) (open func()) {
+	g := make(chan struct{})
+	o.t.Cleanup(func() { open() })
 	o.mu.Lock()
-	o.gate = gate
+	*gate = g
 	o.mu.Unlock()
-	return func() {
-		o.mu.Lock()
-		o.gate = nil
-		o.mu.Unlock()
-		close(gate)
+	var once sync.Once
+	open = func() {
+		once.Do(func() {
+			o.mu.Lock()
+			*gate = nil
+			o.mu.Unlock()
+			close(g)
+		})
+	}
+	return open
+}
+
+// wait waits for the gate, if one is set.
+func (o *leaseOwnership) wait(gate *chan struct{}) {
+	o.mu.Lock()
+	g := *gate
+	o.mu.Unlock()
+	if g != nil {
+		<-g
 	}
 }
 
@@ -86,12 +110,7 @@ type leaseClaim struct {
 func (c *leaseClaim) Valid() bool { return !c.lapsed.Load() && c.Lease.Valid() }
 
 func (c *leaseClaim) Release(ctx context.Context) error {
-	c.owner.mu.Lock()
-	gate := c.owner.gate
-	c.owner.mu.Unlock()
-	if gate != nil {
-		<-gate
-	}
+	c.owner.wait(&c.owner.releaseGate)
 	return c.Lease.Release(ctx)
 }
 
@@ -102,7 +121,7 @@ func (e *env) node(t *testing.T, name string, mod func(*Config)) (*Hub, *leaseOw
 	if err != nil {
 		t.Fatalf("open leases: %v", err)
 	}
-	own := &leaseOwnership{leases: ls, node: name}
+	own := &leaseOwnership{t: t, leases: ls, node: name}
 	h := e.hub(func(c *Config) {
 		c.Ownership = own
 		if mod != nil {
@@ -274,6 +293,45 @@ func TestHandoffAnswersNotOwnerUntilItsActorStopped(t *testing.T) {
 		t.Fatalf("claims: got %d; want 2 (the activation after the handoff claims again)", n)
 	}
 	wantSeqs(t, e, id, 2)
+}
+
+// TestHandoffWhileClaiming: a canvas handed off while its actor is still
+// claiming it answers the requests waiting for the activation with a
+// NotOwnerError at once, and its actor stops only once the claim it was
+// making is given back.
+func TestHandoffWhileClaiming(t *testing.T) {
+	e := newEnv(t)
+	id := e.canvas("c1")
+	a, own := e.node(t, "node-a", nil)
+	ctx := t.Context()
+
+	open := own.holdClaims()
+	queued := a.SubmitAsync(id, "author-1", "", []canvas.Op{addNode("n1")})
+	waitFor(t, "the activation to take requests", 5*time.Second, func() bool { return a.Owns(id) })
+	handedOff := make(chan error, 1)
+	go func() { handedOff <- a.Handoff(ctx, id) }()
+
+	quick, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := queued(quick)
+	wantNotOwner(t, "the request queued for the activation", err, "")
+	select {
+	case err := <-handedOff:
+		t.Fatalf("handoff returned %v while its actor was still claiming", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+
+	open()
+	if err := <-handedOff; err != nil {
+		t.Fatalf("handoff: %v", err)
+	}
+	if n := own.claims.Load(); n != 1 {
+		t.Fatalf("claims: got %d; want 1", n)
+	}
+	if h := e.leaseHolder(t, id); h != "" {
+		t.Fatalf("lease after the handoff: held by %q; want released", h)
+	}
+	wantSeqs(t, e, id, 0)
 }
 
 // TestLostClaimStopsTheActor: when a node's lease is taken from it (here
