@@ -120,17 +120,23 @@ func (c *RouterConfig) setDefaults() {
 // FinishAIRun is never sent again after such an attempt. Other errors
 // return at once.
 //
-// Order. Batches of one canvas by one author are sent in the order they
-// were submitted, first attempts from the submitting goroutine, so that
-// without retries the owner receives them in that order. A batch that is
-// to be tried again waits until no later batch of its key is in flight;
-// it is sent again only if none of them was committed, and then every
-// later batch of the key waits until it is settled, and is sent in order
-// after it. A batch that cannot be sent again in order returns its
-// error (ErrUnavailable, or ErrOutcomeUnknown after an attempt that may
-// have reached an owner), as the owner answered it. So of one author's
-// batches of one canvas, the router never commits one after a batch
-// submitted later.
+// Order. A batch's first attempt is published by the goroutine that
+// submits it, before Submit or SubmitAsync returns, so one goroutine's
+// batches reach an owner in the order they were submitted, and the owner
+// (Local, in arrival order) commits them in that order. While batches of
+// one canvas by one author (a key) are out, the next batch of the key
+// goes to the node they went to, even if the holder known changed. When
+// a batch of a key is to be tried again, the Router waits until no later
+// batch of the key is out; if one of those was committed, the batch is
+// not sent again and returns its error (ErrUnavailable, or
+// ErrOutcomeUnknown after an attempt that may have reached an owner), as
+// the owner answered it. Otherwise the batch is sent again, and from the
+// first failure until the key has only batches never sent, its batches
+// are sent one at a time, each once the one before it is settled; then
+// the rest are sent at once, in order. So of one key's batches none is
+// ever committed after a batch of the key submitted later. Batches of
+// other keys are not held back by a key that retries: between keys, the
+// submit order is kept only when no batch is tried again.
 type Router struct {
 	cfg     RouterConfig
 	mux     *mux

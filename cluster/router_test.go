@@ -598,3 +598,50 @@ func TestRouterHonoursCtx(t *testing.T) {
 		t.Fatalf("Submit past ctx: %v; want DeadlineExceeded and ErrOutcomeUnknown", err)
 	}
 }
+
+// TestRouterShutdownAnswersInFlight: Shutdown returns once the calls it
+// took from other nodes are answered, and then takes no more.
+func TestRouterShutdownAnswersInFlight(t *testing.T) {
+	ns := testkit.NATSServer(t)
+	live := &liveNodes{names: []string{"node-b"}}
+	memB := newMemCanvases()
+	nc, js := testkit.Connect(t, ns)
+	b, err := NewRouter(RouterConfig{Conn: nc, Node: "node-b", Local: memB, Leases: openLeases(t, js), Live: live.get,
+		RequestTimeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Serve(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	g := testRouter(t, ns, "node-g", nil, live, func(c *RouterConfig) { c.HoldFor = 300 * time.Millisecond })
+	memB.hangNext(opSnapshot, 1)
+	memB.Submit(t.Context(), "c", "ann", "", nil)
+	answered := make(chan error, 1)
+	go func() {
+		_, err := g.Snapshot(t.Context(), "c")
+		answered <- err
+	}()
+	for servedCount(t, b, opSnapshot) == 0 && memB.callCount(opSnapshot) == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	if err := b.Shutdown(t.Context()); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Fatalf("Shutdown returned after %v, before the call in flight was answered", d)
+	}
+	if n := servedCount(t, b, opSnapshot); n != 1 {
+		t.Fatalf("served %v snapshots; want the one in flight answered", n)
+	}
+	if err := <-answered; !errors.Is(err, canvases.ErrUnavailable) {
+		t.Fatalf("Snapshot: %v; want ErrUnavailable (answered, then no node)", err)
+	}
+	if memB.callCount(opSnapshot) != 1 {
+		t.Fatalf("node-b took %d snapshots; want none after Shutdown", memB.callCount(opSnapshot))
+	}
+	if _, err := b.Snapshot(t.Context(), "c"); !errors.Is(err, canvases.ErrUnavailable) {
+		t.Fatalf("Snapshot on a router shut down: %v; want ErrUnavailable", err)
+	}
+}
