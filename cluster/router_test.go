@@ -645,3 +645,27 @@ func TestRouterShutdownAnswersInFlight(t *testing.T) {
 		t.Fatalf("Snapshot on a router shut down: %v; want ErrUnavailable", err)
 	}
 }
+
+func TestServeRefusesOtherVersions(t *testing.T) {
+	ns := testkit.NATSServer(t)
+	live := &liveNodes{names: []string{"node-b"}}
+	memB := newMemCanvases()
+	b := testRouter(t, ns, "node-b", memB, live, nil)
+	nc, _ := testkit.Connect(t, ns)
+	for _, body := range []string{`{"v": 2, "op": "snapshot", "canvas": "c"}`, `not json`, `{"v": 1, "op": "paint", "canvas": "c"}`} {
+		msg, err := nc.Request(b.cfg.Names.ClusterNode("node-b"), []byte(body), 2*time.Second)
+		if err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		var rep wireReply
+		if err := json.Unmarshal(msg.Data, &rep); err != nil || rep.Error == nil || rep.Error.Kind != kindBadRequest {
+			t.Fatalf("%s: answer %s, %v; want a bad_request error", body, msg.Data, err)
+		}
+	}
+	if n := memB.callCount(opSnapshot); n != 0 {
+		t.Fatalf("node-b took %d snapshots; want none", n)
+	}
+	if n := servedCount(t, b, kindBadRequest); n != 3 {
+		t.Fatalf("served %v bad requests; want 3", n)
+	}
+}

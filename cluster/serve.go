@@ -135,6 +135,10 @@ func (s *serving) receive(msg *nats.Msg) {
 		s.answer(sv, outcome{err: &badRequestError{text: fmt.Sprintf("cluster: wire version %d; this node speaks %d", sv.req.V, wireVersion)}})
 		return
 	}
+	if servedLabel(sv.req.Op) == kindBadRequest {
+		s.answer(sv, outcome{err: &badRequestError{text: fmt.Sprintf("cluster: unknown op %q", sv.req.Op)}})
+		return
+	}
 	id := sv.req.Canvas
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -225,17 +229,21 @@ func (s *serving) run(ctx context.Context, req wireRequest) outcome {
 		return outcome{batches: bs, seq: seq, err: err}
 	case opForget:
 		return outcome{err: local.Forget(ctx, req.Canvas)}
-	case opFinishAIRun:
+	default: // opFinishAIRun; receive refused the others
 		return outcome{err: local.FinishAIRun(ctx, req.Canvas, req.Node, req.Run, req.Result.result())}
 	}
-	return outcome{err: &badRequestError{text: fmt.Sprintf("cluster: unknown op %q", req.Op)}}
 }
 
 // answer sends o as the answer to sv, in parts when it is longer than the
 // max payload, and counts the request served.
 func (s *serving) answer(sv *served, o outcome) {
 	defer s.inflight.Done()
-	s.r.metrics.served.WithLabelValues(sv.req.Op).Inc()
+	label := servedLabel(sv.req.Op)
+	var bad *badRequestError
+	if errors.As(o.err, &bad) {
+		label = kindBadRequest
+	}
+	s.r.metrics.served.WithLabelValues(label).Inc()
 	if sv.msg.Reply == "" {
 		return
 	}
@@ -246,6 +254,16 @@ func (s *serving) answer(sv *served, o outcome) {
 	if err := s.publish(sv.msg.Reply, body); err != nil {
 		s.r.cfg.Logger.Warn("cluster: answer a request", "op", sv.req.Op, "canvas_id", sv.req.Canvas, "err", err)
 	}
+}
+
+// servedLabel is op as the served counter's label: one of the wire's ops,
+// or bad_request, so that a bad request cannot add a series.
+func servedLabel(op string) string {
+	switch op {
+	case opSubmit, opSnapshot, opSince, opHistory, opForget, opFinishAIRun:
+		return op
+	}
+	return kindBadRequest
 }
 
 // partOverhead is room left in each part for its headers.
