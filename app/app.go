@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -22,6 +23,7 @@ import (
 	"github.com/skerhq/sker/aiengine"
 	"github.com/skerhq/sker/auth"
 	"github.com/skerhq/sker/bridge"
+	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/cluster"
 	"github.com/skerhq/sker/config"
 	"github.com/skerhq/sker/dirlock"
@@ -53,9 +55,15 @@ type App struct {
 	bridge  *bridge.Bridge // nil without RABBITMQ_URL
 	auth    *auth.Service
 	http    *skerhttp.Server
-	members *cluster.Membership // from Run on
-	ln      net.Listener
-	backups backups // one backup at a time; the scheduled ones
+	// membership is set once Run announces this node; the router reads
+	// it from other goroutines.
+	membership atomic.Pointer[cluster.Membership]
+	leases     *cluster.Leases     // a clustered node's
+	router     *cluster.Router     // a clustered node's: routes canvas calls to their owners
+	rebalance  *cluster.Rebalancer // from Run on, on a clustered node with the canvases role
+	canvases   canvases.Canvases   // the canvas contract every part uses: the router, or the hub alone
+	ln         net.Listener
+	backups    backups // one backup at a time; the scheduled ones
 }
 
 // New builds every component but serves nothing until Run. On error, what was built is closed again.
@@ -109,6 +117,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		log.Info("journal ready", "node", a.cfg.NodeName, "stream_leader", leader, "replicas", replicas)
 	}
 	registry := prometheus.NewRegistry()
+	if err := a.openLeases(ctx, js); err != nil {
+		return nil, err
+	}
 	err = a.whenFormed(ctx, "AI work queue", func(ctx context.Context) (err error) {
 		a.ai, err = a.newAIEngine(ctx, js)
 		return err
@@ -121,12 +132,21 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		IdleTimeout: cfg.CanvasIdleTimeout, History: cfg.CanvasHistory, HistoryBytes: int(min(cfg.CanvasHistorySize, math.MaxInt32)),
 		Registerer: registry,
 		AI:         a.ai, AIRunTimeout: cfg.AIRunTimeout, AIContextTokens: cfg.AIContextTokens,
+		Ownership: a.ownership(),
 	})
 	if err != nil {
 		return nil, err
 	}
-	if cfg.AIWorkers > 0 {
-		if err := a.ai.Start(ctx, a.hub); err != nil {
+	a.canvases = a.hub
+	if a.cfg.Clustered() {
+		if a.router, err = a.newRouter(registry); err != nil {
+			return nil, err
+		}
+		a.canvases = a.router
+		a.rebalance = a.newRebalancer(registry)
+	}
+	if cfg.AIWorkers > 0 && a.hasRole(cluster.RoleAI) {
+		if err := a.ai.Start(ctx, a.canvases); err != nil {
 			return nil, err
 		}
 	}
@@ -134,7 +154,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		return nil, err
 	}
 	a.gateway, err = gateway.New(gateway.Config{
-		Canvases: a.hub, Auth: a.auth, Roles: a.store, Conn: a.nc, Logger: log, Registerer: registry, Names: a.names,
+		Canvases: a.canvases, Auth: a.auth, Roles: a.store, Conn: a.nc, Logger: log, Registerer: registry, Names: a.names,
 		Origins: origins(cfg.CORSOrigin),
 	})
 	if err != nil {
@@ -147,14 +167,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	a.http = skerhttp.New(skerhttp.Config{
 		BodyLimit: cfg.BodyLimit, CORSOrigin: cfg.CORSOrigin, Version: version, StartedAt: time.Now(),
 		HeaderTimeout: cfg.HeaderTimeout, BodyTimeout: cfg.BodyTimeout,
+		NoClients: !a.hasRole(cluster.RoleGateway),
 	}, skerhttp.Deps{
-		Store: a.store, Auth: a.auth, Canvases: a.hub, Logger: log, Registry: registry,
+		Store: a.store, Auth: a.auth, Canvases: a.canvases, Logger: log, Registry: registry,
 		Checks: a.checks(), AI: a.ai, Members: a.gateway,
 	})
-	a.http.App().Get("/ws", a.gateway.Handler())
 	a.opsRoutes()
 	a.clusterRoutes()
-	a.http.App().Use(ui.Handler()) // the studio; after every other route
+	if a.hasRole(cluster.RoleGateway) {
+		a.http.App().Get("/ws", a.gateway.Handler())
+		a.http.App().Use(ui.Handler()) // the studio; after every other route
+	}
 	return a, nil
 }
 
@@ -333,13 +356,26 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.log.Info("sker serving", "addr", a.Addr(), "version", a.version,
 		"store", storeKind(a.cfg), "nats", natsKind(a.cfg), "data_dir", a.cfg.DataDir)
+	if a.router != nil {
+		// Before this node announces itself: the others may send it
+		// requests as soon as they see it.
+		if err := a.router.Serve(ctx); err != nil {
+			return err
+		}
+	}
 	if err := a.startMembership(ctx); err != nil {
 		a.log.Warn("this node does not announce itself to the cluster", "err", err)
+	}
+	if a.rebalance != nil {
+		a.rebalance.Start()
 	}
 	errc := make(chan error, 1)
 	// WebSocket connections are upgraded by the gateway as they arrive;
 	// the HTTP server gets every other connection.
-	ln := a.gateway.Listener(a.ln, "/ws", a.http.HeaderTimeout())
+	ln := a.ln
+	if a.hasRole(cluster.RoleGateway) {
+		ln = a.gateway.Listener(a.ln, "/ws", a.http.HeaderTimeout())
+	}
 	go func() { errc <- a.http.Serve(ln) }()
 	a.startBackups(ctx)
 	a.startBridge(ctx)
@@ -359,8 +395,14 @@ func (a *App) Run(ctx context.Context) error {
 func (a *App) Shutdown(ctx context.Context) error {
 	a.log.Info("sker shutting down")
 	var errs []error
-	if a.members != nil {
-		errs = append(errs, a.members.Stop(ctx))
+	if a.rebalance != nil {
+		a.rebalance.Stop()
+	}
+	m := a.membership.Load()
+	if m != nil {
+		// The others drop this node at once, and so does its own routing:
+		// the canvases it hands off below go to the nodes that stay.
+		errs = append(errs, m.Leave(ctx))
 	}
 	if a.gateway != nil {
 		errs = append(errs, a.gateway.Shutdown(ctx))
@@ -381,7 +423,17 @@ func (a *App) Shutdown(ctx context.Context) error {
 	}
 	a.backups.stop() // a scheduled backup in progress is abandoned
 	if a.hub != nil {
+		// Every canvas is passivated with a final checkpoint and its
+		// lease released: on a cluster, this is the drain, and the next
+		// request for each canvas loads it on the node that placement
+		// now prefers.
 		errs = append(errs, a.hub.Shutdown(ctx))
+	}
+	if a.router != nil {
+		errs = append(errs, a.router.Shutdown(ctx))
+	}
+	if m != nil {
+		errs = append(errs, m.Stop(ctx))
 	}
 	a.close()
 	a.log.Info("sker stopped")

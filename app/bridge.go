@@ -18,7 +18,7 @@ func (a *App) newBridge(ctx context.Context, js jetstream.JetStream, reg prometh
 	}
 	return bridge.New(ctx, bridge.Config{
 		URL: c.RabbitMQURL, Logger: a.log, Registerer: reg,
-		DisableCommands: !c.BridgeCommands, Canvases: a.hub, Auth: a.auth, Roles: a.store,
+		DisableCommands: !c.BridgeCommands, Canvases: a.canvases, Auth: a.auth, Roles: a.store,
 		CommandsQueue: c.BridgeCommandsQueue, DeadLetterQueue: c.BridgeDeadLetterQueue,
 		Prefetch: c.BridgePrefetch, MaxAttempts: c.BridgeMaxAttempts,
 		DisableEvents: !c.BridgeEvents, JS: js, Names: a.names,

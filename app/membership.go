@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/cluster"
 	skerhttp "github.com/skerhq/sker/http"
 )
@@ -21,14 +23,30 @@ type ClusterResponse struct {
 // admits (OPS_TOKEN, or loopback).
 func (a *App) clusterRoutes() {
 	a.http.App().Get("/cluster", skerhttp.OpsOnly(a.cfg.OpsToken), a.getCluster)
+	a.http.App().Get("/cluster/canvases/:id", skerhttp.OpsOnly(a.cfg.OpsToken), a.getCanvasPlace)
 }
 
 func (a *App) getCluster(c *fiber.Ctx) error {
 	resp := ClusterResponse{Node: a.cfg.NodeName, Nodes: []cluster.Node{}}
-	if a.members != nil {
-		resp.Nodes = a.members.Nodes()
+	if m := a.membership.Load(); m != nil {
+		resp.Nodes = m.Nodes()
 	}
 	return c.JSON(resp)
+}
+
+func (a *App) getCanvasPlace(c *fiber.Ctx) error {
+	id := c.Params("id")
+	if !validCanvasID(id) {
+		return apierr.Invalid("id", "want a canvas id (a UUID)")
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), placeTimeout)
+	defer cancel()
+	p, err := a.place(ctx, id)
+	if err != nil {
+		a.log.Warn("cluster: where a canvas lives", "canvas_id", id, "err", err)
+		return apierr.New(http.StatusServiceUnavailable, apierr.CodeUnavailable, "the lease bucket did not answer: "+err.Error())
+	}
+	return c.JSON(p)
 }
 
 // startMembership announces this node, with the HTTP address it listens
@@ -50,6 +68,6 @@ func (a *App) startMembership(ctx context.Context) error {
 	if err := m.Start(sctx); err != nil {
 		return err
 	}
-	a.members = m
+	a.membership.Store(m)
 	return nil
 }

@@ -42,7 +42,7 @@ type Config struct {
 	NatsClusterRoutes []string // NATS_CLUSTER_ROUTES: comma-separated host:port of the other nodes' route listeners
 	NatsClusterName   string   // NATS_CLUSTER_NAME: the NATS cluster's name, the same on every node; default "sker"
 	JournalReplicas   int      // JOURNAL_REPLICAS: copies of the journal and the AI work queue; default 1 (3 for a cluster of three or more)
-	Roles             []string // SKER_ROLES: what this node does, of gateway, canvases and ai; default all (announced only, for now)
+	Roles             []string // SKER_ROLES: what this node does, of gateway (serves clients), canvases (owns canvases) and ai (runs AI workers); default all
 
 	// The RabbitMQ bridge, on with RABBITMQ_URL (docs/bridge.md).
 	BridgeCommands        bool   // BRIDGE_COMMANDS: the commands-in mapping; default on
@@ -165,7 +165,7 @@ var settings = []setting{
 	{"NATS_CLUSTER_ROUTES", "", "comma-separated host:port of the other nodes' route listeners", routes},
 	{"NATS_CLUSTER_NAME", "sker", "the NATS cluster's name, the same on every node", clusterName},
 	{"JOURNAL_REPLICAS", "1", "copies of the journal and the AI work queue (1, or 3 or 5 on a NATS cluster)", journalReplicas},
-	{"SKER_ROLES", "all", "what this node does: all, or a comma list of gateway, canvases, ai (announced in GET /cluster)", roles},
+	{"SKER_ROLES", "all", "what this node does: all, or a comma list of gateway (serves clients), canvases (owns canvases), ai (runs AI workers)", roles},
 	{"OPENAI_API_KEY", "", "OpenAI API key", str(func(c *Config) *string { return &c.OpenAIKey })},
 	{"OPENAI_BASE_URL", "", "OpenAI-compatible base URL", schemeURL([]string{"http", "https"}, func(c *Config) *string { return &c.OpenAIBaseURL })},
 	{"ANTHROPIC_API_KEY", "", "Anthropic API key", str(func(c *Config) *string { return &c.AnthropicKey })},
