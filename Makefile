@@ -7,7 +7,7 @@ BIN     ?= bin/sker
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: run test build lint migrate seed bench clean web
+.PHONY: run test build lint migrate seed bench clean web cluster
 
 ## run: build the web UI if needed, then `sker serve` (http://localhost:3000)
 run: web
@@ -48,6 +48,12 @@ bench:
 	$(GO) build -o bin/skerload ./cmd/skerload
 	bin/skerload -server-bin bin/sker -commit $(VERSION) $(BENCH_FLAGS) \
 		-out bench/results.json -plot bench/results.svg -doc docs/performance.md bench
+
+## cluster: three nodes of one cluster on this machine (HTTP 3001-3003), on
+##   PostgreSQL (DATABASE_URL, or the local server's sker_cluster); Ctrl-C
+##   stops them (scripts/cluster.sh, docs/cluster.md)
+cluster:
+	bash scripts/cluster.sh
 
 ## clean: remove build output (never DATA_DIR: ./data holds your canvases)
 clean:
