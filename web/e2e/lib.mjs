@@ -3,7 +3,7 @@
 // playwright-core (never a downloaded browser).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, rmSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -50,53 +50,77 @@ export function freePort() {
  * A sker process; restart() keeps the port and the data. env adds to (or
  * overrides) its environment; AI providers are off unless env sets them,
  * so a key in the caller's environment never reaches a real provider.
+ * opts.logName names its log in artifacts (default sker.log, shared by
+ * every process that does not set it); opts.readyMs bounds the wait for
+ * /health at start (default 30 s).
  */
 export class Sker {
-  constructor(bin, port, dataDir, env = {}) {
+  constructor(bin, port, dataDir, env = {}, opts = {}) {
     this.bin = bin;
     this.port = port;
     this.dataDir = dataDir;
     this.env = env;
+    this.logName = opts.logName ?? 'sker.log';
+    this.readyMs = opts.readyMs ?? 30_000;
     this.url = `http://127.0.0.1:${port}`;
     this.proc = null;
   }
 
-  static async start(bin, env = {}) {
+  static async start(bin, env = {}, opts = {}) {
     const port = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), 'sker-studio-data-'));
-    const s = new Sker(bin, port, dataDir, env);
+    const s = new Sker(bin, port, dataDir, env, opts);
     await s.start();
     return s;
   }
 
+  /** The log file of this process, in artifacts. */
+  get logPath() {
+    return join(artifacts, this.logName);
+  }
+
+  /** The environment of every command this Sker runs. */
+  environment() {
+    return {
+      ...process.env,
+      PORT: String(this.port),
+      HOST: '127.0.0.1',
+      DATA_DIR: this.dataDir,
+      JWT_SECRET: 'studio-e2e-secret-0123456789abcdef-0123456789',
+      LOG_LEVEL: 'warn',
+      NATS_URL: '',
+      DATABASE_URL: '',
+      REDIS_URL: '',
+      RABBITMQ_URL: '',
+      CANVAS_IDLE_TIMEOUT: '5m',
+      OPENAI_API_KEY: '',
+      OPENAI_BASE_URL: '',
+      ANTHROPIC_API_KEY: '',
+      ANTHROPIC_BASE_URL: '',
+      ...this.env,
+    };
+  }
+
+  /** Runs `sker <args…>` once (like migrate) with this process's environment, its output going to the log; throws unless it exits 0. */
+  run(...args) {
+    mkdirSync(artifacts, { recursive: true });
+    const out = openSync(this.logPath, 'a');
+    const r = spawnSync(this.bin, args, { cwd: this.dataDir, env: this.environment(), stdio: ['ignore', out, out], timeout: 120_000 });
+    closeSync(out);
+    if (r.status !== 0) throw new Error(`sker ${args.join(' ')} exited with ${r.status ?? r.signal}; see ${this.logPath}`);
+  }
+
   async start() {
     mkdirSync(artifacts, { recursive: true });
-    const out = openSync(join(artifacts, 'sker.log'), 'a');
+    const out = openSync(this.logPath, 'a');
     this.proc = spawn(this.bin, ['serve'], {
       cwd: this.dataDir,
-      env: {
-        ...process.env,
-        PORT: String(this.port),
-        HOST: '127.0.0.1',
-        DATA_DIR: this.dataDir,
-        JWT_SECRET: 'studio-e2e-secret-0123456789abcdef-0123456789',
-        LOG_LEVEL: 'warn',
-        NATS_URL: '',
-        DATABASE_URL: '',
-        REDIS_URL: '',
-        RABBITMQ_URL: '',
-        CANVAS_IDLE_TIMEOUT: '5m',
-        OPENAI_API_KEY: '',
-        OPENAI_BASE_URL: '',
-        ANTHROPIC_API_KEY: '',
-        ANTHROPIC_BASE_URL: '',
-        ...this.env,
-      },
+      env: this.environment(),
       stdio: ['ignore', out, out],
     });
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + this.readyMs;
     while (Date.now() < deadline) {
-      if (this.proc.exitCode !== null) throw new Error(`sker exited with ${this.proc.exitCode}; see ${join(artifacts, 'sker.log')}`);
+      if (this.proc.exitCode !== null) throw new Error(`sker exited with ${this.proc.exitCode}; see ${this.logPath}`);
       try {
         const r = await fetch(`${this.url}/health`);
         if (r.ok) return;
@@ -105,7 +129,7 @@ export class Sker {
       }
       await sleep(100);
     }
-    throw new Error('sker did not answer /health within 30 s');
+    throw new Error(`sker did not answer /health within ${this.readyMs / 1000} s; see ${this.logPath}`);
   }
 
   async stop() {
@@ -116,6 +140,16 @@ export class Sker {
     const t = setTimeout(() => p.kill('SIGKILL'), 20_000);
     await exited;
     clearTimeout(t);
+  }
+
+  /** Kills the process with SIGKILL (kill -9: no shutdown at all) and waits until it is gone. */
+  async kill() {
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise((res) => p.once('exit', res));
+    p.kill('SIGKILL');
+    await exited;
+    this.proc = null;
   }
 
   async close() {
