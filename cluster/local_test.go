@@ -157,6 +157,12 @@ func (m *memCanvases) commitLocked(canvasID, author, cbid string, ops []canvas.O
 	return c.seq
 }
 
+func (m *memCanvases) finishedRuns() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.finished...)
+}
+
 // trim drops canvasID's history up to seq.
 func (m *memCanvases) trim(canvasID string, seq uint64) {
 	m.mu.Lock()

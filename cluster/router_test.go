@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -160,8 +159,8 @@ func TestRouterRoundTrip(t *testing.T) {
 	if err := a.FinishAIRun(ctx, id, "card", "run-1", res); err != nil {
 		t.Fatalf("FinishAIRun: %v", err)
 	}
-	if want := id + "/card/run-1/done/hi/3/4"; len(memB.finished) != 1 || memB.finished[0] != want {
-		t.Fatalf("node-b finished %v; want [%s]", memB.finished, want)
+	if got, want := memB.finishedRuns(), id+"/card/run-1/done/hi/3/4"; len(got) != 1 || got[0] != want {
+		t.Fatalf("node-b finished %v; want [%s]", got, want)
 	}
 	if err := a.Forget(ctx, id); err != nil {
 		t.Fatalf("Forget: %v", err)
@@ -422,142 +421,6 @@ func TestRouterUnknownOutcome(t *testing.T) {
 		if n := memB.callCount(opSubmit) - calls; n != 1 {
 			t.Fatalf("%s, without a client batch id: %d attempts; want 1", tc.name, n)
 		}
-	}
-}
-
-// TestRouterKeepsOrder: 1000 batches pipelined by one goroutine are
-// committed in their order, straight to the owner and through a redirect
-// of every one of them.
-func TestRouterKeepsOrder(t *testing.T) {
-	ns := testkit.NATSServer(t)
-	live := &liveNodes{names: []string{"node-a", "node-b"}}
-	memA, memB := newMemCanvases(), newMemCanvases()
-	memA.setOwns(false)
-	testRouter(t, ns, "node-a", memA, live, nil)
-	b := testRouter(t, ns, "node-b", memB, live, nil)
-	g := testRouter(t, ns, "node-g", nil, live, func(c *RouterConfig) { c.HoldFor = 20 * time.Second })
-
-	redirected := canvasOwnedBy(t, "node-a", live.names, 0)
-	lease, err := b.cfg.Leases.Claim(t.Context(), redirected, "node-b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lease.Stop()
-	for _, id := range []string{canvasOwnedBy(t, "node-b", live.names, 0), redirected} {
-		const n = 1000
-		waits := make([]func(context.Context) (uint64, error), n)
-		for i := range n {
-			waits[i] = g.SubmitAsync(id, fmt.Sprintf("u%d", i%3), "", []canvas.Op{{Op: "add_node", ID: fmt.Sprint(i)}})
-		}
-		for i, w := range waits {
-			if _, err := w(t.Context()); err != nil {
-				t.Fatalf("%s: batch %d: %v", id, i, err)
-			}
-		}
-		ex, _ := memB.Snapshot(t.Context(), id)
-		if len(ex.Nodes) != n {
-			t.Fatalf("%s: committed %d batches; want %d", id, len(ex.Nodes), n)
-		}
-		// Straight to the owner, the order is the submit order; through
-		// retries, it is that of each author's batches.
-		last := map[string]int{}
-		for i, node := range ex.Nodes {
-			var k int
-			fmt.Sscan(node.ID, &k)
-			if id != redirected && k != i {
-				t.Fatalf("%s: batch %d committed %dth", id, k, i)
-			}
-			if prev, ok := last[node.Author]; ok && k <= prev {
-				t.Fatalf("%s: batch %d of %s committed after its batch %d", id, k, node.Author, prev)
-			}
-			last[node.Author] = k
-		}
-	}
-	if n := retryCount(t, g, "not_owner"); n < 1 {
-		t.Fatalf("redirects %v; want the first batches redirected", n)
-	}
-}
-
-// TestRouterNeverCommitsOutOfOrder: when the owner is unavailable for
-// some batches of a pipeline and takes the later ones, the earlier ones
-// are not committed after them: they return ErrUnavailable.
-func TestRouterNeverCommitsOutOfOrder(t *testing.T) {
-	ns := testkit.NATSServer(t)
-	live := &liveNodes{names: []string{"node-b"}}
-	memB := newMemCanvases()
-	testRouter(t, ns, "node-b", memB, live, nil)
-	g := testRouter(t, ns, "node-g", nil, live, nil)
-	const n = 200
-	unavailable := fmt.Errorf("actors: %w: moving", canvases.ErrUnavailable)
-	memB.inject(opSubmit, nil, nil, nil, unavailable, unavailable, unavailable)
-	waits := make([]func(context.Context) (uint64, error), n)
-	for i := range n {
-		waits[i] = g.SubmitAsync("order", "ann", fmt.Sprintf("cb-%d", i), []canvas.Op{{Op: "add_node", ID: fmt.Sprint(i)}})
-	}
-	failed := 0
-	for i, w := range waits {
-		if _, err := w(t.Context()); err != nil {
-			if !errors.Is(err, canvases.ErrUnavailable) {
-				t.Fatalf("batch %d: %v; want ErrUnavailable", i, err)
-			}
-			failed++
-		}
-	}
-	ex, _ := memB.Snapshot(t.Context(), "order")
-	prev := -1
-	for _, node := range ex.Nodes {
-		var i int
-		fmt.Sscan(node.ID, &i)
-		if i <= prev {
-			t.Fatalf("batch %d committed after batch %d", i, prev)
-		}
-		prev = i
-	}
-	if len(ex.Nodes)+failed != n {
-		t.Fatalf("committed %d and failed %d of %d", len(ex.Nodes), failed, n)
-	}
-}
-
-// bigPayloadServer is a NATS server whose max payload is small.
-func bigPayloadServer(t *testing.T, maxPayload int32) *server.Server {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{DontListen: true, JetStream: true, MaxPayload: maxPayload,
-		StoreDir: filepath.Join(t.TempDir(), "js"), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatalf("nats server: %v", err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready in 10s")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	return ns
-}
-
-func TestRouterReplyOverMaxPayload(t *testing.T) {
-	ns := bigPayloadServer(t, 8<<10)
-	live := &liveNodes{names: []string{"node-b"}}
-	memB := newMemCanvases()
-	testRouter(t, ns, "node-b", memB, live, nil)
-	g := testRouter(t, ns, "node-g", nil, live, nil)
-	ctx := t.Context()
-	text := json.RawMessage(`"` + strings.Repeat("x", 1000) + `"`)
-	for i := range 100 {
-		memB.Submit(ctx, "big", "ann", "", []canvas.Op{{Op: "add_node", ID: fmt.Sprint(i), Data: map[string]json.RawMessage{"t": text}}})
-	}
-	ex, err := g.Snapshot(ctx, "big")
-	want, _ := memB.Snapshot(ctx, "big")
-	if err != nil || !reflect.DeepEqual(ex, want) {
-		t.Fatalf("Snapshot of %d nodes: %d nodes, %v; want them all", len(want.Nodes), len(ex.Nodes), err)
-	}
-	bs, _, err := g.History(ctx, "big", 0, 0)
-	wantBS, _, _ := memB.History(ctx, "big", 0, 0)
-	if err != nil || !reflect.DeepEqual(bs, wantBS) {
-		t.Fatalf("History: %d batches, %v; want %d", len(bs), err, len(wantBS))
-	}
-	_, err = g.Submit(ctx, "big", "ann", "", []canvas.Op{{Op: "add_node", ID: "huge", Data: map[string]json.RawMessage{"t": json.RawMessage(`"` + strings.Repeat("y", 9<<10) + `"`)}}})
-	if err == nil || !strings.Contains(err.Error(), "max payload") || errors.Is(err, canvases.ErrUnavailable) {
-		t.Fatalf("Submit over max payload: %v; want an error that names the max payload", err)
 	}
 }
 
