@@ -299,7 +299,7 @@ func TestRouterRedirects(t *testing.T) {
 	live := &liveNodes{names: []string{"node-a", "node-b"}}
 	memA, memB := newMemCanvases(), newMemCanvases()
 	memA.setOwns(false)
-	testRouter(t, ns, "node-a", memA, live, nil)
+	a := testRouter(t, ns, "node-a", memA, live, nil)
 	b := testRouter(t, ns, "node-b", memB, live, nil)
 	g := testRouter(t, ns, "node-g", nil, live, nil)
 	ctx := t.Context()
@@ -332,6 +332,25 @@ func TestRouterRedirects(t *testing.T) {
 	ex, err := g.Snapshot(ctx, id)
 	if err != nil || ex.Seq != 1 || memA.callCount(opSnapshot) != 1 {
 		t.Fatalf("Snapshot = seq %d, %v, node-a snapshots %d; want node-a's seq 1", ex.Seq, err, memA.callCount(opSnapshot))
+	}
+
+	// A batch this node sends its own Local follows a NotOwnerError too.
+	memA.inject(opSubmit, &canvases.NotOwnerError{CanvasID: id, Holder: "node-b"})
+	if _, err := a.SubmitAsync(id, "bob", "", nodeOp("m"))(ctx); err != nil || len(memB.committed(id)) != 2 {
+		t.Fatalf("SubmitAsync from node-a: %v, node-b committed %v; want node-b's second batch", err, memB.committed(id))
+	}
+
+	// A node that no live actor owns a canvas on, whose lease is free,
+	// sends the call to the node placement prefers instead of taking it.
+	free := canvasOwnedBy(t, "node-a", live.names, 1)
+	memB.setOwns(false)
+	g.remember(free, "node-b")
+	memA.mu.Lock()
+	memA.commitLocked(free, "zed", "", nil)
+	memA.mu.Unlock()
+	if _, err := g.Snapshot(ctx, free); err != nil || memB.callCount(opSnapshot) != 1 || memA.callCount(opSnapshot) != 2 {
+		t.Fatalf("Snapshot of a free canvas via node-b: %v, node-b snapshots %d, node-a %d; want node-a's",
+			err, memB.callCount(opSnapshot), memA.callCount(opSnapshot))
 	}
 }
 
