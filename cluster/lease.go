@@ -150,7 +150,7 @@ func (ls *Leases) claim(ctx context.Context, canvasID, node string, beforeRenew 
 			go l.loop()
 			return l, nil
 		}
-		if !errors.Is(err, jetstream.ErrKeyExists) {
+		if !errors.Is(err, jetstream.ErrKeyExists) && !wrongLastSequence(err) {
 			return nil, fmt.Errorf("cluster: claim canvas %s: %w", canvasID, err)
 		}
 		holder, hrev, err := ls.Holder(ctx, canvasID)
@@ -162,6 +162,16 @@ func (ls *Leases) claim(ctx context.Context, canvasID, node string, beforeRenew 
 		}
 		return nil, &TakenError{CanvasID: canvasID, Holder: holder, Revision: hrev}
 	}
+}
+
+// wrongLastSequence reports whether err is JetStream's answer to a write
+// whose expected last sequence was not the key's: another node wrote the
+// key first. Create returns it without ErrKeyExists when two nodes race to
+// claim a key whose last value is a delete marker (a lease just released).
+func wrongLastSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) &&
+		(apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
 }
 
 // Renew rewrites node's lease of canvasID at revision rev and returns the
