@@ -38,8 +38,10 @@ func (h *Hub) Owned(ctx context.Context) ([]string, error) {
 // Until then, every request for the canvas that reaches this node, and
 // every one already waiting for an older actor of the canvas to stop, is
 // answered at once with a *canvases.NotOwnerError without a Holder, which
-// the routing layer sends on to the new owner; a request that comes after
-// may activate the canvas here again. ctx bounds the wait (the handoff
+// the routing layer sends on to the new owner; so is one that comes in
+// the HandoffGrace after it, so that a router that has not learnt of the
+// move does not bring the canvas back here. Later, a request may activate
+// the canvas here again. ctx bounds the wait (the handoff
 // goes on without it).
 func (h *Hub) Handoff(ctx context.Context, canvasID string) error {
 	if err := ctx.Err(); err != nil {

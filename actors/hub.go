@@ -40,6 +40,11 @@ type Config struct {
 	// checked every IdleTimeout, so the canvas stops within two); default
 	// 5m.
 	IdleTimeout time.Duration
+	// HandoffGrace is how long, after Handoff, a request for the canvas is
+	// answered with a *canvases.NotOwnerError instead of activating it
+	// here again, so that the routing layer finds the new owner rather
+	// than take the canvas back; default 5s.
+	HandoffGrace time.Duration
 	// CheckpointOps checkpoints after this many committed ops; default 1000.
 	CheckpointOps int
 	// CheckpointInterval checkpoints changes at least this often; default 30s.
@@ -102,6 +107,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 5 * time.Minute
+	}
+	if c.HandoffGrace <= 0 {
+		c.HandoffGrace = 5 * time.Second
 	}
 	if c.CheckpointOps <= 0 {
 		c.CheckpointOps = 1000

@@ -191,13 +191,15 @@ func wantNotOwner(t *testing.T, what string, err error, holder string) {
 
 // TestHandoffMovesTheCanvas: two nodes on one NATS and one store. The node
 // that activated a canvas owns it; the other is told who does, and takes
-// it over after a handoff, at the next seq and with every change.
+// it over after a handoff, at the next seq and with every change. The
+// node that handed it off does not take it back: for HandoffGrace it
+// tells a caller to look elsewhere, and after it, that b holds it.
 func TestHandoffMovesTheCanvas(t *testing.T) {
 	for _, kind := range storeKinds {
 		t.Run(kind, func(t *testing.T) {
 			e := newEnvOn(t, kind)
 			id := e.canvas("c1")
-			a, _ := e.node(t, "node-a", nil)
+			a, _ := e.node(t, "node-a", func(c *Config) { c.HandoffGrace = 300 * time.Millisecond })
 			b, _ := e.node(t, "node-b", nil)
 			ctx := t.Context()
 
@@ -244,7 +246,10 @@ func TestHandoffMovesTheCanvas(t *testing.T) {
 				t.Fatalf("b's snapshot: got %+v; want n1 with b's text", ex.Nodes)
 			}
 			_, err = a.Submit(ctx, id, "author-1", "", []canvas.Op{setText("n1", "on a")})
-			wantNotOwner(t, "submit on a after the handoff", err, "node-b")
+			wantNotOwner(t, "submit on a right after the handoff", err, "")
+			time.Sleep(400 * time.Millisecond) // past a's HandoffGrace
+			_, err = a.Submit(ctx, id, "author-1", "", []canvas.Op{setText("n1", "on a")})
+			wantNotOwner(t, "submit on a after its grace", err, "node-b")
 			wantSeqs(t, e, id, 2)
 		})
 	}
@@ -253,12 +258,15 @@ func TestHandoffMovesTheCanvas(t *testing.T) {
 // TestHandoffAnswersNotOwnerUntilItsActorStopped: while a handed-off
 // canvas's actor finishes, its requests, those that waited for an older
 // actor to stop included, are answered at once with a NotOwnerError
-// instead of waiting for a new activation here; once it has stopped, a
-// request activates the canvas here again.
+// instead of waiting for a new activation here; once it has stopped and
+// HandoffGrace has passed, a request activates the canvas here again.
 func TestHandoffAnswersNotOwnerUntilItsActorStopped(t *testing.T) {
 	e := newEnv(t)
 	id := e.canvas("c1")
-	a, own := e.node(t, "node-a", func(c *Config) { c.IdleTimeout = 100 * time.Millisecond })
+	a, own := e.node(t, "node-a", func(c *Config) {
+		c.IdleTimeout = 100 * time.Millisecond
+		c.HandoffGrace = 300 * time.Millisecond
+	})
 	ctx := t.Context()
 	mustSubmit(t, a, id, addNode("n1"))
 
@@ -286,6 +294,9 @@ func TestHandoffAnswersNotOwnerUntilItsActorStopped(t *testing.T) {
 	if err := <-handedOff; err != nil {
 		t.Fatalf("handoff: %v", err)
 	}
+	_, err = a.Submit(quick, id, "author-1", "", []canvas.Op{setText("n1", "in its grace")})
+	wantNotOwner(t, "a request right after the handoff", err, "")
+	time.Sleep(400 * time.Millisecond) // past HandoffGrace
 	if got := mustSubmit(t, a, id, setText("n1", "after")); got != 2 {
 		t.Fatalf("seq after the handoff: got %d; want 2", got)
 	}

@@ -26,17 +26,21 @@ type supervisor struct {
 	stopping map[string][]canvasMsg // canvas id → requests waiting for the old actor to stop
 	byPID    map[string]string      // child pid id → canvas id
 	handoffs map[string][]reply     // canvas id → Handoff callers waiting for its actor to stop
-	waiters  []chan struct{}        // stopAll callers
-	closing  bool
+	// handedOff: canvas id → until when a canvas handed off is not
+	// activated here again (Config.HandoffGrace).
+	handedOff map[string]time.Time
+	waiters   []chan struct{} // stopAll callers
+	closing   bool
 }
 
 func newSupervisor(h *Hub) *supervisor {
 	return &supervisor{
-		hub:      h,
-		children: map[string]*actor.PID{},
-		stopping: map[string][]canvasMsg{},
-		byPID:    map[string]string{},
-		handoffs: map[string][]reply{},
+		hub:       h,
+		children:  map[string]*actor.PID{},
+		stopping:  map[string][]canvasMsg{},
+		byPID:     map[string]string{},
+		handoffs:  map[string][]reply{},
+		handedOff: map[string]time.Time{},
 	}
 }
 
@@ -98,7 +102,7 @@ func (s *supervisor) route(ctx actor.Context, m canvasMsg) {
 		s.hub.routes.routed(m, nil)
 		return
 	}
-	if _, ok := s.handoffs[id]; ok {
+	if _, ok := s.handoffs[id]; ok || s.inGrace(id) {
 		m.req().answer(&canvases.NotOwnerError{CanvasID: id})
 		s.hub.routes.routed(m, nil)
 		return
@@ -156,8 +160,9 @@ func (s *supervisor) release(ctx actor.Context, id string, who *actor.PID, answe
 // answers m once its actor has stopped, at once when it has none. Until
 // then every request for the canvas, those already waiting here for an
 // older actor to stop included, is answered *canvases.NotOwnerError, for
-// the routing layer to send it to the new owner; after, a request
-// activates the canvas here again.
+// the routing layer to send it to the new owner, and so is every one in
+// the HandoffGrace after (see graceFor); then a request activates the
+// canvas here again.
 func (s *supervisor) handoff(ctx actor.Context, m *handoff) {
 	id := m.canvas
 	pid := s.children[id]
@@ -178,6 +183,36 @@ func (s *supervisor) handoff(ctx actor.Context, m *handoff) {
 	}
 }
 
+// graceFor keeps canvas id from being activated here for HandoffGrace:
+// the node it was handed to claims it meanwhile, and a request still sent
+// here (by a router that has not learnt of the move) is told to look
+// again instead of taking the canvas back.
+func (s *supervisor) graceFor(id string) {
+	now := time.Now()
+	if len(s.handedOff) >= 1024 {
+		for k, until := range s.handedOff {
+			if !now.Before(until) {
+				delete(s.handedOff, k)
+			}
+		}
+	}
+	s.handedOff[id] = now.Add(s.hub.cfg.HandoffGrace)
+}
+
+// inGrace reports whether canvas id was handed off less than HandoffGrace
+// ago.
+func (s *supervisor) inGrace(id string) bool {
+	until, ok := s.handedOff[id]
+	if !ok {
+		return false
+	}
+	if time.Now().Before(until) {
+		return true
+	}
+	delete(s.handedOff, id)
+	return false
+}
+
 func (s *supervisor) terminated(ctx actor.Context, who *actor.PID) {
 	id, ok := s.byPID[who.Id]
 	if !ok {
@@ -190,8 +225,11 @@ func (s *supervisor) terminated(ctx actor.Context, who *actor.PID) {
 		delete(s.children, id)
 		s.hub.routes.stop(id, who)
 	}
-	for _, r := range s.handoffs[id] {
-		r.send(nil)
+	if rs, ok := s.handoffs[id]; ok {
+		s.graceFor(id)
+		for _, r := range rs {
+			r.send(nil)
+		}
 	}
 	delete(s.handoffs, id)
 	waiting := s.stopping[id]

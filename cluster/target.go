@@ -48,10 +48,19 @@ func (r *Router) preferred(canvasID string) (string, error) {
 	return "", fmt.Errorf("%w: canvas %s: no live node has the %s role", canvases.ErrUnavailable, canvasID, RoleCanvases)
 }
 
+// cached is the holder known for canvasID, "" when none is. This node is
+// known only while its Local owns the canvas: once the canvas moved away
+// (a handoff, a lost claim), its holder is looked up again rather than
+// the canvas brought back here.
 func (r *Router) cached(canvasID string) string {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.holders[canvasID]
+	n := r.holders[canvasID]
+	r.mu.Unlock()
+	if n == r.cfg.Node && r.cfg.Local != nil && !r.cfg.Local.Owns(canvasID) {
+		r.forget(canvasID)
+		return ""
+	}
+	return n
 }
 
 func (r *Router) remember(canvasID, node string) {
