@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/skerhq/sker/canvas"
@@ -164,6 +165,9 @@ func (j *Journal) Read(ctx context.Context, canvasID string, fn func(streamSeq u
 	}()
 	for {
 		batch, err := cons.FetchNoWait(256)
+		if errors.Is(err, nats.ErrNoResponders) {
+			err = waitForInterest(ctx)
+		}
 		if err != nil {
 			return 0, fmt.Errorf("journal: read %s: %w", canvasID, err)
 		}
@@ -185,7 +189,12 @@ func (j *Journal) Read(ctx context.Context, canvasID string, fn func(streamSeq u
 				return last, nil
 			}
 		}
-		if err := batch.Error(); err != nil {
+		if err := batch.Error(); errors.Is(err, nats.ErrNoResponders) {
+			if err := waitForInterest(ctx); err != nil {
+				return 0, fmt.Errorf("journal: read %s: %w", canvasID, err)
+			}
+			continue
+		} else if err != nil {
 			return 0, fmt.Errorf("journal: read %s: %w", canvasID, err)
 		}
 		if n == 0 {
@@ -194,6 +203,19 @@ func (j *Journal) Read(ctx context.Context, canvasID string, fn func(streamSeq u
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
+	}
+}
+
+// waitForInterest pauses a read whose fetch found no responders: on a
+// cluster, the consumer just created may live on another server, and this
+// server learns of its subscription a moment later (a node that joined
+// the cluster recently sees this most). The read goes on until ctx ends.
+func waitForInterest(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("the consumer's server never answered: %w", ctx.Err())
+	case <-time.After(20 * time.Millisecond):
+		return nil
 	}
 }
 
