@@ -115,7 +115,27 @@ func TestClusterClientsOnThreeNodesConverge(t *testing.T) {
 		} else if !slices.Equal(ids, want) {
 			t.Fatalf("canvas on node-%d differs from node-1's", i+1)
 		}
+		if h := historySeqs(t, ctx, &Client{s: s, Token: sess.AccessToken}, cv.ID); len(h) != int(total) || h[0] != 1 || h[len(h)-1] != total {
+			t.Fatalf("history through node-%d: %d batches, %v; want 1..%d", i+1, len(h), brief64(h), total)
+		}
 	}
+}
+
+// historySeqs reads the seqs of the first 1,000 batches of canvasID
+// through c.
+func historySeqs(t *testing.T, ctx context.Context, c *Client, canvasID string) []uint64 {
+	t.Helper()
+	var out struct {
+		Batches []struct {
+			Seq uint64 `json:"seq"`
+		} `json:"batches"`
+	}
+	noErr(t, c.Do(ctx, "GET", "/api/v1/canvases/"+canvasID+"/history?since=0&limit=1000", nil, &out))
+	seqs := make([]uint64, len(out.Batches))
+	for i, b := range out.Batches {
+		seqs[i] = b.Seq
+	}
+	return seqs
 }
 
 func nodeIDs(c Canvas) []string {
@@ -132,8 +152,9 @@ func nodeIDs(c Canvas) []string {
 // does, until stop; it records when each batch was acknowledged.
 type writer struct {
 	c     *wsClient
-	acked []string    // node ids, in order
-	at    []time.Time // when each was acknowledged
+	pause time.Duration // between batches; zero: none
+	acked []string      // node ids, in order
+	at    []time.Time   // when each was acknowledged
 	err   error
 }
 
@@ -153,6 +174,7 @@ func (w *writer) run(stop <-chan struct{}, prefix string) {
 			seq, code := w.wait(cbid, attempt)
 			if seq > 0 {
 				w.acked, w.at = append(w.acked, id), append(w.at, time.Now())
+				time.Sleep(w.pause)
 				break
 			}
 			if code != "unavailable" && code != "outcome_unknown" {

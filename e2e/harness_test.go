@@ -139,6 +139,13 @@ func StartSker(t *testing.T, opts Options) *Sker {
 func NewSker(t *testing.T, opts Options) *Sker {
 	t.Helper()
 	s := &Sker{t: t, opts: opts, DataDir: t.TempDir(), workDir: t.TempDir(), logDir: t.TempDir()}
+	if dir := os.Getenv("E2E_LOG_DIR"); dir != "" {
+		// Logs kept after the test, for reading a failure in full.
+		s.logDir = filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_"), filepath.Base(s.DataDir))
+		if err := os.MkdirAll(s.logDir, 0o750); err != nil {
+			t.Fatal(err)
+		}
+	}
 	t.Cleanup(func() {
 		s.killIfRunning()
 		if t.Failed() {
