@@ -36,6 +36,8 @@ type mux struct {
 // muxCall is one request waiting for its answer. deliver runs once, on the
 // mux's subscription goroutine, or on a timer's.
 type muxCall struct {
+	subject string
+	sent    time.Time
 	deliver func(data []byte, err error)
 	timer   *time.Timer
 	parts   []byte
@@ -73,7 +75,7 @@ func (m *mux) request(subject string, body []byte, timeout time.Duration, delive
 	}
 	m.next++
 	token := strconv.FormatUint(m.next, 36)
-	c := &muxCall{deliver: deliver}
+	c := &muxCall{subject: subject, sent: time.Now(), deliver: deliver}
 	m.calls[token] = c
 	c.timer = time.AfterFunc(timeout, func() {
 		if m.take(token) != nil {
@@ -142,6 +144,42 @@ func (m *mux) receive(msg *nats.Msg) {
 			c.deliver(c.parts, nil)
 		}
 	}
+}
+
+// subjects lists the subjects of the calls waiting for an answer for
+// longer than min.
+func (m *mux) subjects(min time.Duration) map[string]bool {
+	now := time.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]bool{}
+	for _, c := range m.calls {
+		if now.Sub(c.sent) >= min {
+			out[c.subject] = true
+		}
+	}
+	return out
+}
+
+// abandon ends every call waiting on subject, as its timer would, with
+// errAttemptTimeout wrapped with why: their answer will not come.
+func (m *mux) abandon(subject, why string) int {
+	m.mu.Lock()
+	var tokens []string
+	for token, c := range m.calls {
+		if c.subject == subject {
+			tokens = append(tokens, token)
+		}
+	}
+	m.mu.Unlock()
+	n := 0
+	for _, token := range tokens {
+		if c := m.take(token); c != nil {
+			c.deliver(nil, fmt.Errorf("%w: %s", errAttemptTimeout, why))
+			n++
+		}
+	}
+	return n
 }
 
 // close unsubscribes and ends every call waiting with errRouterClosed.

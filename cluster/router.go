@@ -150,6 +150,7 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 	}
 	r := &Router{cfg: cfg, mux: m, metrics: newRouteMetrics(cfg.Registerer), holders: map[string]string{}, closed: make(chan struct{})}
 	r.lanes.m = map[laneKey]*lane{}
+	go r.watchGone()
 	return r, nil
 }
 
