@@ -125,5 +125,6 @@ if [ -f web/package.json ] && [ "${SKIP_WEB:-}" != 1 ]; then
 	fi
 	(cd web && CHROMIUM_PATH="$CHROMIUM" node e2e/studio.e2e.mjs)
 	(cd web && CHROMIUM_PATH="$CHROMIUM" node e2e/ai.e2e.mjs)
+	(cd web && CHROMIUM_PATH="$CHROMIUM" node e2e/cluster.e2e.mjs)
 	passed
 fi
