@@ -120,10 +120,13 @@ func (a *canvasActor) claimCanvas(ctx context.Context) (Claim, error) {
 		a.hub.claimLocks.unlock(a.id)
 		var notOwner *canvases.NotOwnerError
 		if errors.As(err, &notOwner) {
+			a.hub.metrics.claims.WithLabelValues("held_elsewhere").Inc()
 			return nil, err
 		}
+		a.hub.metrics.claims.WithLabelValues("failed").Inc()
 		return nil, fmt.Errorf("%w: claim canvas %s: %w", canvases.ErrUnavailable, a.id, err)
 	}
+	a.hub.metrics.claims.WithLabelValues("won").Inc()
 	if !a.hold.set(c) {
 		a.hub.giveBack(a.id, c)
 		return nil, fmt.Errorf("%w: canvas %s stopped while it claimed", canvases.ErrUnavailable, a.id)
@@ -167,6 +170,7 @@ func (a *canvasActor) onClaimLost(ctx actor.Context) {
 	if a.releasing || a.phase == phaseFailed {
 		return
 	}
+	a.hub.metrics.lost.WithLabelValues("claim").Inc()
 	a.fail(ctx, "lost its claim on the canvas", errClaimLost)
 }
 

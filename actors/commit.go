@@ -242,6 +242,7 @@ func (a *canvasActor) onAppendFailed(ctx actor.Context, err error) {
 			e.answer(&submitResult{Err: canvases.ErrUnavailable})
 		}
 		a.inflight = nil
+		a.hub.metrics.lost.WithLabelValues("fenced").Inc()
 		a.fail(ctx, "another owner appended to the journal", err)
 		return
 	}

@@ -15,6 +15,8 @@ type metrics struct {
 	recordBatches  prometheus.Histogram
 	checkpoints    *prometheus.CounterVec
 	checkpointTime prometheus.Histogram
+	claims         *prometheus.CounterVec // ownership changes: claims made, by outcome
+	lost           *prometheus.CounterVec // ownership lost while live, by reason
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -46,10 +48,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "sker_checkpoint_seconds", Help: "Time to write one checkpoint to the store.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
+		claims: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sker_canvas_claims_total",
+			Help: "Canvas ownership claims made by this node's actors (a cluster's), by outcome: won, held_elsewhere, failed.",
+		}, []string{"outcome"}),
+		lost: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sker_canvas_ownership_lost_total",
+			Help: "Live canvases whose actor stopped because this node no longer owned them, by reason: claim (lapsed or lost), fenced (another owner appended).",
+		}, []string{"reason"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.active, m.opsCommitted, m.batches, m.rejected, m.appendSeconds,
-			m.recordBatches, m.checkpoints, m.checkpointTime)
+			m.recordBatches, m.checkpoints, m.checkpointTime, m.claims, m.lost)
 	}
 	return m
 }

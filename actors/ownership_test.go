@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/canvases"
@@ -375,6 +377,20 @@ func TestLostClaimStopsTheActor(t *testing.T) {
 	if got := e.leaseHolder(t, id); got != "node-b" {
 		t.Fatalf("lease holder: got %q; want node-b", got)
 	}
+	for _, c := range []struct {
+		what string
+		got  float64
+		want float64
+	}{
+		{"a's claims won", counter(t, a.metrics.claims.WithLabelValues("won")), 1},
+		{"a's claims held elsewhere", counter(t, a.metrics.claims.WithLabelValues("held_elsewhere")), 1},
+		{"a's ownership lost", counter(t, a.metrics.lost.WithLabelValues("claim")), 1},
+		{"b's claims won", counter(t, b.metrics.claims.WithLabelValues("won")), 1},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: got %v; want %v", c.what, c.got, c.want)
+		}
+	}
 }
 
 // TestLapsedClaimSendsNothing: an actor whose claim has lapsed on its
@@ -478,4 +494,14 @@ func TestEveryStopGivesTheClaimBack(t *testing.T) {
 		t.Fatalf("first seq on b: got %d; want 2", got)
 	}
 	wantSeqs(t, e, id, 2)
+}
+
+// counter is the value of one counter of a CounterVec.
+func counter(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var d dto.Metric
+	if err := c.Write(&d); err != nil {
+		t.Fatal(err)
+	}
+	return d.GetCounter().GetValue()
 }
