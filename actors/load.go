@@ -8,6 +8,7 @@ import (
 	"math"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/nats-io/nats.go"
 
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/canvases"
@@ -67,7 +68,18 @@ func (a *canvasActor) loadState(ctx context.Context, epoch string) (*loadResult,
 	}
 	st.SetLimits(a.hub.cfg.Limits)
 	marker, _ := json.Marshal(journal.Record{Epoch: epoch})
-	res.streamSeq, err = a.hub.cfg.Journal.Append(ctx, a.id, last, epoch+":epoch", marker)
+	// Tried again while its outcome is unknown (a cluster electing the
+	// journal's leader answers no request sent meanwhile): the message id
+	// makes a marker that landed the first time answer with its sequence.
+	for attempt := 1; ; attempt++ {
+		try, cancel := context.WithTimeout(ctx, a.hub.cfg.AppendTimeout)
+		res.streamSeq, err = a.hub.cfg.Journal.Append(try, a.id, last, epoch+":epoch", marker)
+		cancel()
+		unknown := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders)
+		if err == nil || ctx.Err() != nil || !unknown || attempt > a.hub.cfg.AppendRetries {
+			break
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("append epoch marker: %w", err)
 	}

@@ -132,7 +132,11 @@ func (j *Journal) Append(ctx context.Context, canvasID string, expectLast uint64
 // Last returns the stream sequence of the canvas's last record, 0 when it
 // has none.
 func (j *Journal) Last(ctx context.Context, canvasID string) (uint64, error) {
-	msg, err := j.stream.GetLastMsgForSubject(ctx, j.Subject(canvasID))
+	var msg *jetstream.RawStreamMsg
+	err := attempts(ctx, func(ctx context.Context) (err error) {
+		msg, err = j.stream.GetLastMsgForSubject(ctx, j.Subject(canvasID))
+		return err
+	})
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return 0, nil
 	}
@@ -149,12 +153,16 @@ func (j *Journal) Read(ctx context.Context, canvasID string, fn func(streamSeq u
 	if err != nil || last == 0 {
 		return 0, err
 	}
-	cons, err := j.stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
-		FilterSubject:     j.Subject(canvasID),
-		DeliverPolicy:     jetstream.DeliverAllPolicy,
-		AckPolicy:         jetstream.AckNonePolicy,
-		InactiveThreshold: time.Minute,
-		MemoryStorage:     true,
+	var cons jetstream.Consumer
+	err = attempts(ctx, func(ctx context.Context) (err error) {
+		cons, err = j.stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
+			FilterSubject:     j.Subject(canvasID),
+			DeliverPolicy:     jetstream.DeliverAllPolicy,
+			AckPolicy:         jetstream.AckNonePolicy,
+			InactiveThreshold: time.Minute,
+			MemoryStorage:     true,
+		})
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("journal: read %s: %w", canvasID, err)
@@ -202,6 +210,35 @@ func (j *Journal) Read(ctx context.Context, canvasID string, fn func(streamSeq u
 				return 0, err
 			}
 			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// attemptTimeout bounds one request of a read to the JetStream API. On a
+// cluster, a request sent while the stream or the metadata leader is being
+// elected again (its server died) is never answered; a fresh request
+// after the election is. So a read tries again every attemptTimeout,
+// until its ctx ends, instead of waiting out ctx on one request.
+const attemptTimeout = 2 * time.Second
+
+// attempts runs fn, each time with at most attemptTimeout, until it
+// succeeds, fails other than by its own timeout or a server that takes
+// no requests, or ctx ends.
+func attempts(ctx context.Context, fn func(context.Context) error) error {
+	for {
+		try, cancel := context.WithTimeout(ctx, attemptTimeout)
+		err := fn(try)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrNoResponders) && !errors.Is(err, nats.ErrTimeout) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }
