@@ -69,9 +69,15 @@ func TestClusterOwnerPausedPastItsLease(t *testing.T) {
 	go func() { defer wg.Done(); w.run(stop, "w") }()
 
 	time.Sleep(time.Second)
+	stoppedAt := time.Now()
 	nodes[owner].Signal(syscall.SIGSTOP)
 	time.Sleep(12 * time.Second) // over twice the lease's 5 s
 	nodes[owner].Signal(syscall.SIGCONT)
+	if !writableAgain([]*writer{w}, stoppedAt, 90*time.Second) {
+		close(stop)
+		wg.Wait()
+		t.Fatal("no batch acknowledged in the 100 s after the owner's SIGSTOP")
+	}
 	time.Sleep(5 * time.Second)
 	close(stop)
 	wg.Wait()
@@ -82,8 +88,7 @@ func TestClusterOwnerPausedPastItsLease(t *testing.T) {
 		t.Fatal("no batch acknowledged")
 	}
 	reader := &Client{s: other, Token: sess.AccessToken}
-	got, err := reader.GetCanvas(ctx, cv.ID)
-	noErr(t, err)
+	got := canvasEventually(t, ctx, reader, cv.ID)
 	// Every batch adds one node, and one applied twice would be rejected
 	// (its id exists): seq equal to the node count means one commit per
 	// seq, and the writer's connection saw every seq once, in order.
@@ -205,8 +210,7 @@ func TestClusterScaleOutAndIn(t *testing.T) {
 		if len(rejected) > 0 {
 			t.Errorf("writer %d: rejects %v; want none while nodes join and leave", i, rejected)
 		}
-		got, err := ann.GetCanvas(ctx, ids[i])
-		noErr(t, err)
+		got := canvasEventually(t, ctx, ann, ids[i])
 		have := map[string]bool{}
 		for _, n := range got.Nodes {
 			have[n.ID] = true
