@@ -78,6 +78,7 @@ func classify(err error) (v verdict, reason, holder string) {
 // it up again.
 func (r *Router) failed(canvasID string, v verdict, reason, holder string) {
 	r.metrics.retries.WithLabelValues(reason).Inc()
+	r.cfg.Logger.Debug("cluster: call to try again", "canvas_id", canvasID, "reason", reason, "holder", holder)
 	if v == verdictRedirect && holder != "" {
 		r.remember(canvasID, holder)
 		return
