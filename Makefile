@@ -7,7 +7,7 @@ BIN     ?= bin/sker
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: run test build lint migrate seed bench clean web cluster
+.PHONY: run test build lint migrate seed bench clean web cluster chaos
 
 ## run: build the web UI if needed, then `sker serve` (http://localhost:3000)
 run: web
@@ -54,6 +54,13 @@ bench:
 ##   stops them (scripts/cluster.sh, docs/cluster.md)
 cluster:
 	bash scripts/cluster.sh
+
+## chaos: the cluster chaos run for CHAOS_DURATION (default 5m): nodes
+##   killed, paused and restarted while clients write, then every
+##   acknowledged change checked (make test runs it for 60 s)
+CHAOS_DURATION ?= 5m
+chaos:
+	CHAOS_DURATION=$(CHAOS_DURATION) $(GO) test -count=1 -v -timeout 60m -run '^TestClusterChaos$$' ./e2e/
 
 ## clean: remove build output (never DATA_DIR: ./data holds your canvases)
 clean:
