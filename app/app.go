@@ -422,15 +422,17 @@ func (a *App) Shutdown(ctx context.Context) error {
 		errs = append(errs, a.ai.Stop(ctx))
 	}
 	a.backups.stop() // a scheduled backup in progress is abandoned
+	if a.router != nil {
+		// No more requests from the other nodes: they retry theirs until
+		// the leases below are released, then go to the new owners.
+		errs = append(errs, a.router.Shutdown(ctx))
+	}
 	if a.hub != nil {
 		// Every canvas is passivated with a final checkpoint and its
 		// lease released: on a cluster, this is the drain, and the next
 		// request for each canvas loads it on the node that placement
 		// now prefers.
 		errs = append(errs, a.hub.Shutdown(ctx))
-	}
-	if a.router != nil {
-		errs = append(errs, a.router.Shutdown(ctx))
 	}
 	if m != nil {
 		errs = append(errs, m.Stop(ctx))
