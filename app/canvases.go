@@ -103,7 +103,7 @@ func (a *App) newRebalancer(reg prometheus.Registerer) *cluster.Rebalancer {
 			// loads the canvas on its new owner.
 			_, _ = a.router.Since(ctx, canvasID, 0)
 		},
-		Logger: a.log, Registerer: reg,
+		Interval: a.cfg.ClusterRebalanceInterval, Logger: a.log, Registerer: reg,
 	})
 }
 

@@ -81,10 +81,11 @@ type Config struct {
 	HeaderTimeout time.Duration // HEADER_TIMEOUT: longest wait for a request's header; default 20s
 	BodyTimeout   time.Duration // BODY_TIMEOUT: longest wait for a request's body once its header is in; default 60s
 
-	CanvasIdleTimeout time.Duration // CANVAS_IDLE_TIMEOUT: passivate a canvas with no request for this long (checked every period: it stops within two); default 5m
-	CanvasHistory     int           // CANVAS_HISTORY: recent batches each live canvas keeps for catch-up; default 1000
-	CanvasHistorySize int64         // CANVAS_HISTORY_SIZE: at most this many bytes of them; default 8MB
-	ShutdownTimeout   time.Duration // SHUTDOWN_TIMEOUT: how long shutdown waits for in-flight work; default 15s
+	ClusterRebalanceInterval time.Duration // CLUSTER_REBALANCE_INTERVAL: between rebalance rounds of a cluster node; default 5s
+	CanvasIdleTimeout        time.Duration // CANVAS_IDLE_TIMEOUT: passivate a canvas with no request for this long (checked every period: it stops within two); default 5m
+	CanvasHistory            int           // CANVAS_HISTORY: recent batches each live canvas keeps for catch-up; default 1000
+	CanvasHistorySize        int64         // CANVAS_HISTORY_SIZE: at most this many bytes of them; default 8MB
+	ShutdownTimeout          time.Duration // SHUTDOWN_TIMEOUT: how long shutdown waits for in-flight work; default 15s
 
 	BackupInterval  time.Duration // BACKUP_INTERVAL: a scheduled backup this often; zero (the default) means none
 	BackupDir       string        // BACKUP_DIR: folder of the scheduled backups; default DATA_DIR/backups
@@ -165,6 +166,7 @@ var settings = []setting{
 	{"NATS_CLUSTER_ROUTES", "", "comma-separated host:port of the other nodes' route listeners", routes},
 	{"NATS_CLUSTER_NAME", "sker", "the NATS cluster's name, the same on every node", clusterName},
 	{"JOURNAL_REPLICAS", "1", "copies of the journal and the AI work queue (1, or 3 or 5 on a NATS cluster)", journalReplicas},
+	{"CLUSTER_REBALANCE_INTERVAL", "5s", "how often a cluster node hands the canvases placement gives to another node over (at most a tenth of its own a round)", duration(100*time.Millisecond, time.Hour, func(c *Config) *time.Duration { return &c.ClusterRebalanceInterval })},
 	{"SKER_ROLES", "all", "what this node does: all, or a comma list of gateway (serves clients), canvases (owns canvases), ai (runs AI workers)", roles},
 	{"OPENAI_API_KEY", "", "OpenAI API key", str(func(c *Config) *string { return &c.OpenAIKey })},
 	{"OPENAI_BASE_URL", "", "OpenAI-compatible base URL", schemeURL([]string{"http", "https"}, func(c *Config) *string { return &c.OpenAIBaseURL })},

@@ -71,14 +71,14 @@ func TestClusterOwnerPausedPastItsLease(t *testing.T) {
 	time.Sleep(time.Second)
 	stoppedAt := time.Now()
 	nodes[owner].Signal(syscall.SIGSTOP)
-	time.Sleep(12 * time.Second) // over twice the lease's 5 s
+	time.Sleep(9 * time.Second) // well past the lease's 5 s
 	nodes[owner].Signal(syscall.SIGCONT)
 	if !writableAgain([]*writer{w}, stoppedAt, 90*time.Second) {
 		close(stop)
 		wg.Wait()
 		t.Fatal("no batch acknowledged in the 100 s after the owner's SIGSTOP")
 	}
-	time.Sleep(5 * time.Second)
+	time.Sleep(3 * time.Second)
 	close(stop)
 	wg.Wait()
 	if w.err != nil {
@@ -124,7 +124,7 @@ func TestClusterOwnerPausedPastItsLease(t *testing.T) {
 // ends, every acknowledged batch is on its canvas, and the share moved is
 // logged.
 func TestClusterScaleOutAndIn(t *testing.T) {
-	nodes := startCluster(t, 3, 3)
+	nodes := startCluster(t, 3, 3, "CLUSTER_REBALANCE_INTERVAL", "1s")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	ann := nodes[0].NewClient()
@@ -145,13 +145,30 @@ func TestClusterScaleOutAndIn(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); writers[i].run(stop, fmt.Sprintf("c%d", i)) }()
 	}
-	time.Sleep(2 * time.Second)
 	owners := func() map[string]string {
 		m := map[string]string{}
 		for _, id := range ids {
 			m[id] = placeOf(t, nodes[0], id).Owner
 		}
 		return m
+	}
+	// First every canvas settles on the node placement prefers among the
+	// three (a canvas first loaded elsewhere is handed over).
+	settleBy := time.Now().Add(time.Minute)
+	for {
+		placed := 0
+		for _, id := range ids {
+			if p := placeOf(t, nodes[0], id); p.Owner == p.Preferred {
+				placed++
+			}
+		}
+		if placed == len(ids) {
+			break
+		}
+		if time.Now().After(settleBy) {
+			t.Fatalf("%d of %d canvases on their preferred node a minute on", placed, len(ids))
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 	before := owners()
 	fourth := addNode(t, nodes)

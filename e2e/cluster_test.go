@@ -16,7 +16,9 @@ import (
 // their embedded NATS servers forming one cluster through routes on free
 // loopback ports, with the journal at the given replicas. The processes
 // start at once, as an operator's would: each waits for the others.
-func startCluster(t *testing.T, n, replicas int) []*Sker {
+//
+// env adds settings to every node, as key, value pairs.
+func startCluster(t *testing.T, n, replicas int, env ...string) []*Sker {
 	t.Helper()
 	url := testkit.PostgresURL(t)
 	routes := make([]string, n)
@@ -30,12 +32,16 @@ func startCluster(t *testing.T, n, replicas int) []*Sker {
 	}
 	nodes := make([]*Sker, n)
 	for i := range nodes {
-		nodes[i] = NewSker(t, Options{DatabaseURL: url, Env: map[string]string{
+		set := map[string]string{
 			"NODE_NAME":           fmt.Sprintf("node-%d", i+1),
 			"NATS_CLUSTER_LISTEN": routes[i],
 			"NATS_CLUSTER_ROUTES": strings.Join(routes, ","),
 			"JOURNAL_REPLICAS":    fmt.Sprint(replicas),
-		}})
+		}
+		for k := 0; k+1 < len(env); k += 2 {
+			set[env[k]] = env[k+1]
+		}
+		nodes[i] = NewSker(t, Options{DatabaseURL: url, Env: set})
 	}
 	if res := nodes[0].Run("migrate"); res.Code != 0 {
 		t.Fatalf("sker migrate: code %d, stderr %s", res.Code, res.Stderr)
