@@ -110,7 +110,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		return nil, err
 	}
 	if a.cfg.Clustered() {
-		leader, replicas, err := a.journal.Placement(ctx)
+		// The stream's leader may still be elected: ask until it answers.
+		var leader string
+		var replicas int
+		err := a.whenFormed(ctx, "journal placement", func(ctx context.Context) (err error) {
+			leader, replicas, err = a.journal.Placement(ctx)
+			return err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("app: %w", err)
 		}

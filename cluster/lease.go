@@ -30,7 +30,10 @@ var ErrLost = errors.New("cluster: lease lost")
 var ErrLapsed = errors.New("cluster: lease lapsed on its holder")
 
 // TakenError is the ErrTaken of a claim: Holder is the node that holds
-// the lease, at Revision.
+// the lease, at Revision. On a bucket of several copies the holder is read
+// from any copy, which may be a moment behind: Holder may then be the
+// node that held the lease just before (a lower Revision). Whoever acts on
+// it is told the current holder by that node.
 type TakenError struct {
 	CanvasID string
 	Holder   string

@@ -84,7 +84,7 @@ func TestClaimRaceOnThreeReplicas(t *testing.T) {
 		// last value is a delete marker, which a replicated bucket answers
 		// with its own "wrong last sequence" code.
 		won, errs := race(t, ls, fmt.Sprintf("r3-%d", trial/2))
-		checkRace(t, trial, won, errs)
+		checkRace(t, trial, won, errs, true)
 		for _, l := range won {
 			if err := l.Release(t.Context()); err != nil {
 				t.Fatalf("trial %d: release: %v", trial, err)

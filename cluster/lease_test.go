@@ -69,7 +69,10 @@ func race(t *testing.T, ls []*Leases, canvasID string) ([]*Lease, []error) {
 }
 
 // checkRace: exactly one winner; every other claim is ErrTaken naming it.
-func checkRace(t *testing.T, trial int, won []*Lease, errs []error) {
+// With copies (a bucket of several replicas), a loser may read the holder
+// from a copy a moment behind: it then names an older lease of the key,
+// at a lower revision, which the routing layer's redirect corrects.
+func checkRace(t *testing.T, trial int, won []*Lease, errs []error, copies bool) {
 	t.Helper()
 	if len(won) != 1 {
 		t.Fatalf("trial %d: got %d winners (errors %v); want 1", trial, len(won), errs)
@@ -78,6 +81,9 @@ func checkRace(t *testing.T, trial int, won []*Lease, errs []error) {
 		var taken *TakenError
 		if !errors.As(err, &taken) || !errors.Is(err, ErrTaken) {
 			t.Fatalf("trial %d: loser got %v; want a *TakenError", trial, err)
+		}
+		if copies && taken.Revision < won[0].Revision() {
+			continue // an older lease, read from a copy behind
 		}
 		if taken.Holder != won[0].Node() || taken.Revision != won[0].Revision() {
 			t.Fatalf("trial %d: loser saw holder %q at %d; want %q at %d",
@@ -94,7 +100,7 @@ func TestClaimRaceHasOneWinner(t *testing.T) {
 	for trial := range 1000 {
 		id := fmt.Sprintf("race-%d", trial/2)
 		won, errs := race(t, ls, id)
-		checkRace(t, trial, won, errs)
+		checkRace(t, trial, won, errs, false)
 		for _, l := range won {
 			if err := l.Release(t.Context()); err != nil {
 				t.Fatalf("trial %d: release: %v", trial, err)
