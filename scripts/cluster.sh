@@ -36,7 +36,7 @@ stop() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   wait
 }
-trap stop INT TERM
+trap 'stop; exit 0' INT TERM
 
 for n in 1 2 3; do
   NODE_NAME=node-$n PORT=300$n HOST=${HOST:-127.0.0.1} DATA_DIR=$BASE/node-$n \
