@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -56,14 +56,7 @@ func (a *App) ownership() actors.Ownership {
 }
 
 // hasRole reports whether this node has role (SKER_ROLES).
-func (a *App) hasRole(role string) bool {
-	for _, r := range a.cfg.Roles {
-		if r == role {
-			return true
-		}
-	}
-	return false
-}
+func (a *App) hasRole(role string) bool { return slices.Contains(a.cfg.Roles, role) }
 
 // liveCanvasNodes names the live nodes with the canvases role, as this
 // node's membership sees them; none before it starts.
@@ -148,15 +141,6 @@ func (a *App) place(ctx context.Context, canvasID string) (CanvasPlace, error) {
 		}
 	}
 	return p, nil
-}
-
-// validCanvasID reports whether id is a canvas id as SKER issues them.
-func validCanvasID(id string) bool {
-	if len(id) != 36 {
-		return false
-	}
-	_, err := uuid.Parse(id)
-	return err == nil
 }
 
 // placeTimeout bounds GET /cluster/canvases/:id.

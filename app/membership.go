@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/skerhq/sker/apierr"
+	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/cluster"
 	skerhttp "github.com/skerhq/sker/http"
 )
@@ -36,7 +37,7 @@ func (a *App) getCluster(c *fiber.Ctx) error {
 
 func (a *App) getCanvasPlace(c *fiber.Ctx) error {
 	id := c.Params("id")
-	if !validCanvasID(id) {
+	if !canvases.ValidID(id) {
 		return apierr.Invalid("id", "want a canvas id (a UUID)")
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), placeTimeout)

@@ -12,12 +12,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/uuid"
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/auth"
 	"github.com/skerhq/sker/canvas"
+	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/textcheck"
 )
 
@@ -124,7 +124,7 @@ func (j *job) read(maxBody int) *rejection {
 	switch {
 	case j.cmd.Canvas == "":
 		return reject(apierr.Invalid("canvas", "is required"))
-	case !validID(j.cmd.Canvas):
+	case !canvases.ValidID(j.cmd.Canvas):
 		return reject(apierr.NotFound("canvas"))
 	case len(j.cmd.ClientBatchID) > MaxClientBatchIDLen:
 		return reject(apierr.Invalid("cbid", "must be at most 64 bytes"))
@@ -157,16 +157,6 @@ func decodeError(err error) *apierr.Error {
 		return e
 	}
 	return apierr.BadRequest("malformed JSON")
-}
-
-// validID reports whether id is a UUID in canonical form, the only form
-// SKER issues (as REST checks it).
-func validID(id string) bool {
-	if len(id) != 36 {
-		return false
-	}
-	_, err := uuid.Parse(id)
-	return err == nil
 }
 
 // bearerToken returns the API token of the delivery's authorization
@@ -225,7 +215,7 @@ func (o *outcome) reply(j *job) []byte {
 	canvasID, cbid := j.cmd.Canvas, ""
 	if j.badErr == nil {
 		cbid = j.cbid()
-	} else if !validID(canvasID) {
+	} else if !canvases.ValidID(canvasID) {
 		canvasID = ""
 	}
 	var v any
