@@ -8,7 +8,6 @@ import (
 	"math"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/nats-io/nats.go"
 
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/canvases"
@@ -75,8 +74,7 @@ func (a *canvasActor) loadState(ctx context.Context, epoch string) (*loadResult,
 		try, cancel := context.WithTimeout(ctx, a.hub.cfg.AppendTimeout)
 		res.streamSeq, err = a.hub.cfg.Journal.Append(try, a.id, last, epoch+":epoch", marker)
 		cancel()
-		unknown := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders)
-		if err == nil || ctx.Err() != nil || !unknown || attempt > a.hub.cfg.AppendRetries {
+		if err == nil || ctx.Err() != nil || !journal.Unanswered(err) || attempt > a.hub.cfg.AppendRetries {
 			break
 		}
 	}

@@ -221,6 +221,15 @@ func (j *Journal) Read(ctx context.Context, canvasID string, fn func(streamSeq u
 // until its ctx ends, instead of waiting out ctx on one request.
 const attemptTimeout = 2 * time.Second
 
+// Unanswered reports whether err is that of a JetStream request that got
+// no answer (its own timeout, or no server took it): sent again, it may
+// be answered once the cluster has elected the leader it needs. An append
+// so unanswered may have landed; sent again with the same message id, it
+// is answered with the first one's sequence.
+func Unanswered(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout)
+}
+
 // attempts runs fn, each time with at most attemptTimeout, until it
 // succeeds, fails other than by its own timeout or a server that takes
 // no requests, or ctx ends.
@@ -232,7 +241,7 @@ func attempts(ctx context.Context, fn func(context.Context) error) error {
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
-		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrNoResponders) && !errors.Is(err, nats.ErrTimeout) {
+		if !Unanswered(err) {
 			return err
 		}
 		select {
