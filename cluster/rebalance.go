@@ -33,6 +33,12 @@ type RebalanceConfig struct {
 	Warm func(ctx context.Context, canvasID string)
 	// Interval between rounds; zero: DefaultRebalanceInterval.
 	Interval time.Duration
+	// Settle is how long the list of live nodes must have stayed the same
+	// before a round moves anything, so that every node has heard the
+	// same heartbeats (a node that joins is seen by each within one
+	// heartbeat interval) and the new owner is the one every router
+	// prefers too; zero: DefaultTimeout, membership's silence bound.
+	Settle time.Duration
 	// Fraction of this node's canvases handed off per round at most (at
 	// least one); zero: DefaultRebalanceFraction, as Akka's default.
 	Fraction float64
@@ -47,8 +53,8 @@ type RebalanceConfig struct {
 // joins, each old node hands it the canvases it now prefers, at most
 // Fraction of the old node's canvases every Interval, so a join never
 // stops many canvases at once. A round waits until the list of live
-// nodes has been the same for a whole Interval, so that a node still
-// being seen by some nodes and not others moves nothing back and forth.
+// nodes has been the same for Settle, so that a node still being seen by
+// some nodes and not others moves nothing back and forth.
 type Rebalancer struct {
 	cfg      RebalanceConfig
 	handoffs *prometheus.CounterVec
@@ -63,6 +69,9 @@ func NewRebalancer(cfg RebalanceConfig) *Rebalancer {
 	}
 	if cfg.Fraction <= 0 || cfg.Fraction > 1 {
 		cfg.Fraction = DefaultRebalanceFraction
+	}
+	if cfg.Settle <= 0 {
+		cfg.Settle = DefaultTimeout
 	}
 	if cfg.HandoffTimeout <= 0 {
 		cfg.HandoffTimeout = 30 * time.Second
@@ -101,6 +110,7 @@ func (r *Rebalancer) run() {
 	t := time.NewTicker(r.cfg.Interval)
 	defer t.Stop()
 	var last []string
+	changed := time.Now()
 	for {
 		select {
 		case <-r.stop:
@@ -109,9 +119,11 @@ func (r *Rebalancer) run() {
 		}
 		live := r.cfg.Live()
 		slices.Sort(live)
-		settled := slices.Equal(live, last)
-		last = live
-		if settled {
+		if !slices.Equal(live, last) {
+			last, changed = live, time.Now()
+			continue
+		}
+		if time.Since(changed) >= r.cfg.Settle {
 			r.Round(live)
 		}
 	}
