@@ -108,27 +108,7 @@ func TestClusterChaos(t *testing.T) {
 
 	total := 0
 	for i, w := range writers {
-		if w.err != nil {
-			t.Fatalf("writer %d: %v", i, w.err)
-		}
-		if err := w.c.open(); err != nil {
-			t.Fatalf("writer %d on node-1: connection ended: %v", i, err)
-		}
-		got := canvasEventually(t, ctx, ann, ids[i])
-		have := map[string]bool{}
-		for _, n := range got.Nodes {
-			have[n.ID] = true
-		}
-		for _, id := range w.acked {
-			if !have[id] {
-				t.Fatalf("canvas %d: acknowledged node %s missing after the chaos", i, id)
-			}
-		}
-		if got.Seq == nil || int(*got.Seq) != len(got.Nodes) {
-			t.Fatalf("canvas %d: seq %v with %d nodes; want one batch per node", i, got.Seq, len(got.Nodes))
-		}
-		w.c.waitFor(t, 30*time.Second, "every batch", func() bool { return uint64(len(w.c.seqs))+w.c.joined >= *got.Seq })
-		w.c.checkStream(t, *got.Seq)
+		checkWritten(t, canvasEventually(t, ctx, ann, ids[i]), w)
 		total += len(w.acked)
 	}
 	t.Logf("chaos for %v: %v; %d batches acknowledged, every one on its canvas, seqs contiguous", duration, actions, total)

@@ -89,23 +89,7 @@ func TestClusterOwnerPausedPastItsLease(t *testing.T) {
 	}
 	reader := &Client{s: other, Token: sess.AccessToken}
 	got := canvasEventually(t, ctx, reader, cv.ID)
-	// Every batch adds one node, and one applied twice would be rejected
-	// (its id exists): seq equal to the node count means one commit per
-	// seq, and the writer's connection saw every seq once, in order.
-	if got.Seq == nil || int(*got.Seq) != len(got.Nodes) {
-		t.Fatalf("canvas: seq %v with %d nodes; want one node per batch", got.Seq, len(got.Nodes))
-	}
-	w.c.waitFor(t, 30*time.Second, "every batch", func() bool { return uint64(len(w.c.seqs))+w.c.joined >= *got.Seq })
-	w.c.checkStream(t, *got.Seq)
-	have := map[string]bool{}
-	for _, n := range got.Nodes {
-		have[n.ID] = true
-	}
-	for _, id := range w.acked {
-		if !have[id] {
-			t.Fatalf("acknowledged node %s missing", id)
-		}
-	}
+	checkWritten(t, got, w)
 	// The paused owner's actor found its claim lapsed, or its next append
 	// fenced, and stopped. (Once it runs again, placement may hand the
 	// canvas back to it: that is a new activation, after the others'.)
@@ -212,12 +196,6 @@ func TestClusterScaleOutAndIn(t *testing.T) {
 	wg.Wait()
 	total := 0
 	for i, w := range writers {
-		if w.err != nil {
-			t.Fatalf("writer %d: %v", i, w.err)
-		}
-		if err := w.c.open(); err != nil {
-			t.Fatalf("writer %d on node-1: connection ended: %v", i, err)
-		}
 		w.c.mu.Lock()
 		var rejected []string
 		for cbid, codes := range w.c.rejects {
@@ -227,19 +205,7 @@ func TestClusterScaleOutAndIn(t *testing.T) {
 		if len(rejected) > 0 {
 			t.Errorf("writer %d: rejects %v; want none while nodes join and leave", i, rejected)
 		}
-		got := canvasEventually(t, ctx, ann, ids[i])
-		have := map[string]bool{}
-		for _, n := range got.Nodes {
-			have[n.ID] = true
-		}
-		for _, id := range w.acked {
-			if !have[id] {
-				t.Fatalf("canvas %d: acknowledged node %s missing", i, id)
-			}
-		}
-		if got.Seq == nil || int(*got.Seq) != len(got.Nodes) {
-			t.Fatalf("canvas %d: seq %v with %d nodes; want one batch per node", i, got.Seq, len(got.Nodes))
-		}
+		checkWritten(t, canvasEventually(t, ctx, ann, ids[i]), w)
 		total += len(w.acked)
 	}
 	for _, id := range ids {
