@@ -138,6 +138,7 @@ func TestClusterScaleOutAndIn(t *testing.T) {
 	}
 	// First every canvas settles on the node placement prefers among the
 	// three (a canvas first loaded elsewhere is handed over).
+	waitNodeNames(t, nodes[0], time.Minute, "node-1", "node-2", "node-3")
 	settleBy := time.Now().Add(time.Minute)
 	for {
 		placed := 0
@@ -177,16 +178,24 @@ func TestClusterScaleOutAndIn(t *testing.T) {
 		}
 	}
 	after := owners()
-	changed := 0
+	changed, elsewhere := 0, 0
 	for _, id := range ids {
-		if before[id] != after[id] {
-			changed++
-			if after[id] != "node-4" {
-				t.Errorf("canvas %s moved from %s to %s; want only moves to the new node", id, before[id], after[id])
-			}
+		if before[id] == after[id] {
+			continue
+		}
+		changed++
+		// A canvas moves to the node placement prefers once four are
+		// live: node-4, unless a node's heartbeats were late on this
+		// loaded machine while the three settled (then placement among
+		// the others had put it on a node it now leaves).
+		if p := placeOf(t, nodes[0], id); after[id] != p.Preferred {
+			t.Errorf("canvas %s moved from %s to %s; want its preferred node %s", id, before[id], after[id], p.Preferred)
+		}
+		if after[id] != "node-4" {
+			elsewhere++
 		}
 	}
-	t.Logf("scale-out 3 → 4: %d of %d canvases moved (%.0f%%), all to node-4", changed, canvases, 100*float64(changed)/canvases)
+	t.Logf("scale-out 3 → 4: %d of %d canvases moved (%.0f%%), %d of them to node-4", changed, canvases, 100*float64(changed)/canvases, changed-elsewhere)
 	if len(moved) == 0 {
 		t.Fatalf("node-4 took no canvas within 90 s")
 	}
