@@ -8,19 +8,17 @@
 # No HEALTHCHECK here: distroless has no shell or curl to probe with. The
 # liveness endpoint is GET /health on port 3000 (see docker-compose.yml).
 
-# --- web UI (optional) --------------------------------------------------------
-# Builds web/ into ui/dist/app (embedded by package ui) when web/ has a
-# package.json; otherwise leaves it empty and the binary serves a placeholder.
+# --- web UI -------------------------------------------------------------------
+# Builds web/ into ui/dist/app (embedded by package ui). Only web/ comes in,
+# its dependencies first: a change to the Go code reuses the built UI, and a
+# change to the UI's sources reuses its installed dependencies.
 FROM node:22-bookworm-slim AS web
 WORKDIR /src
-COPY . .
+COPY web/package.json web/package-lock.json web/
 RUN --mount=type=cache,target=/root/.npm \
-    mkdir -p ui/dist/app && \
-    if [ -f web/package.json ]; then \
-      cd web && \
-      if [ -f package-lock.json ]; then npm ci; else npm install; fi && \
-      npm run build; \
-    fi
+    cd web && npm ci
+COPY web/ web/
+RUN mkdir -p ui/dist/app && cd web && npm run build
 
 # --- Go binary ----------------------------------------------------------------
 FROM golang:1.26 AS build

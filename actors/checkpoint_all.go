@@ -31,7 +31,8 @@ type cpWaiter struct {
 }
 
 // ErrCheckpointBehind: a canvas's actor holds fewer batches than the
-// journal showed the caller.
+// journal showed the caller. It comes wrapped with canvases.ErrUnavailable:
+// the actor sees the acknowledgement in a moment, so a retry succeeds.
 var ErrCheckpointBehind = errors.New("actors: canvas holds fewer batches than the journal")
 
 // Checkpoint makes the store's checkpoint of a canvas cover every batch
@@ -54,7 +55,7 @@ func (h *Hub) Checkpoint(ctx context.Context, canvasID string, seq uint64) (uint
 
 func (a *canvasActor) onCheckpointNow(m *checkpointNow) {
 	if m.Seq > a.committed {
-		m.answer(fmt.Errorf("%w: canvas %s at seq %d, asked for %d", ErrCheckpointBehind, a.id, a.committed, m.Seq))
+		m.answer(fmt.Errorf("%w: %w: canvas %s at seq %d, asked for %d", canvases.ErrUnavailable, ErrCheckpointBehind, a.id, a.committed, m.Seq))
 		return
 	}
 	if a.cp.seq >= a.committed {

@@ -181,6 +181,7 @@ type Hub struct {
 	deadLetters *eventstream.Subscription
 	shutdown    sync.Once
 	metrics     *metrics
+	failures    *loadFailures // canvases whose last load failed
 	// bg counts the goroutines the actors start for slow work (loads,
 	// checkpoints, journal trims, AI enqueues); Shutdown waits for them
 	// once every actor has stopped, so none is added after.
@@ -207,7 +208,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		return log.With("lib", "protoactor")
 	}))
 	h := &Hub{cfg: cfg, system: system, workers: newWorkers(maxIdleWorkers), routes: newRoutes(), metrics: newMetrics(cfg.Registerer),
-		trims: make(chan struct{}, 1), claimLocks: newClaimLocks()}
+		trims: make(chan struct{}, 1), claimLocks: newClaimLocks(), failures: newLoadFailures(cfg.Registerer, log)}
 	// A request that reaches a stopped actor is answered at once, as a
 	// protoactor future is, instead of leaving its caller to time out.
 	h.deadLetters = system.EventStream.Subscribe(func(evt any) {

@@ -38,6 +38,7 @@ func (a *canvasActor) load(epoch string) {
 	ctx, cancel := context.WithTimeout(context.Background(), a.hub.cfg.LoadTimeout)
 	defer cancel()
 	claim, err := a.claimCanvas(ctx)
+	err = withReason(ReasonClaim, err)
 	var res *loadResult
 	if err == nil {
 		res, err = a.loadState(ctx, epoch)
@@ -51,11 +52,11 @@ func (a *canvasActor) loadState(ctx context.Context, epoch string) (*loadResult,
 		return nil, canvases.ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load canvas: %w", err)
+		return nil, withReason(ReasonStore, fmt.Errorf("load canvas: %w", err))
 	}
 	cp, err := a.hub.cfg.Store.LoadCheckpoint(ctx, a.id)
 	if err != nil {
-		return nil, fmt.Errorf("load checkpoint: %w", err)
+		return nil, withReason(ReasonStore, fmt.Errorf("load checkpoint: %w", err))
 	}
 	st := stateFromStore(c, cp, replayLimits)
 	res := &loadResult{st: st, cpSeq: cp.Seq, replayed: newDirtySet()}
@@ -63,7 +64,7 @@ func (a *canvasActor) loadState(ctx context.Context, epoch string) (*loadResult,
 		return replay(st, res, streamSeq, rec)
 	})
 	if err != nil {
-		return nil, err
+		return nil, withReason(ReasonJournal, err) // unless replay tagged it
 	}
 	st.SetLimits(a.hub.cfg.Limits)
 	marker, _ := json.Marshal(journal.Record{Epoch: epoch})
@@ -79,7 +80,7 @@ func (a *canvasActor) loadState(ctx context.Context, epoch string) (*loadResult,
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("append epoch marker: %w", err)
+		return nil, withReason(ReasonJournal, fmt.Errorf("append epoch marker: %w", err))
 	}
 	return res, nil
 }
@@ -109,11 +110,11 @@ func replay(st *canvas.State, res *loadResult, streamSeq uint64, rec journal.Rec
 			return fmt.Errorf("replay: record %d: %w", streamSeq, err)
 		}
 		if c.Seq != st.Seq+1 {
-			return fmt.Errorf("replay: journal jumps from seq %d to %d at record %d", st.Seq, c.Seq, streamSeq)
+			return withReason(ReasonJournalGap, fmt.Errorf("replay: journal jumps from seq %d to %d at record %d", st.Seq, c.Seq, streamSeq))
 		}
 		u, err := st.Apply(c.Batch())
 		if err != nil {
-			return fmt.Errorf("replay: seq %d does not apply: %w", c.Seq, err)
+			return withReason(ReasonReplay, fmt.Errorf("replay: seq %d does not apply: %w", c.Seq, err))
 		}
 		res.replayed.mark(u)
 	}
@@ -139,12 +140,15 @@ func (a *canvasActor) onLoaded(ctx actor.Context, m *loaded) {
 		a.retire(ctx, m.err)
 		return
 	case errors.Is(m.err, canvases.ErrNotFound):
+		a.hub.failures.loaded(a.id)
 		a.retire(ctx, canvases.ErrNotFound)
 		return
 	default:
+		a.hub.failures.failed(a.id, m.err)
 		a.fail(ctx, "activation failed", m.err)
 		return
 	}
+	a.hub.failures.loaded(a.id)
 	if m.claim != nil {
 		a.claim = m.claim
 		a.watchClaim()

@@ -2,6 +2,7 @@ package ai
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"slices"
@@ -82,7 +83,11 @@ func (p *anthropicProvider) params(req Request) anthropic.MessageNewParams {
 		case RoleAssistant:
 			msgs = append(msgs, anthropic.NewAssistantMessage(anthropic.NewTextBlock(m.Content)))
 		default:
-			msgs = append(msgs, anthropic.NewUserMessage(anthropic.NewTextBlock(m.Content)))
+			blocks := []anthropic.ContentBlockParamUnion{anthropic.NewTextBlock(m.Content)}
+			for _, img := range m.Images {
+				blocks = append(blocks, anthropic.NewImageBlockBase64(img.MediaType, base64.StdEncoding.EncodeToString(img.Data)))
+			}
+			msgs = append(msgs, anthropic.NewUserMessage(blocks...))
 		}
 	}
 	params := anthropic.MessageNewParams{

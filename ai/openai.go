@@ -2,6 +2,7 @@ package ai
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -97,7 +98,17 @@ func (p *openAIProvider) params(req Request) openai.ChatCompletionNewParams {
 		case RoleAssistant:
 			msgs = append(msgs, openai.AssistantMessage(m.Content))
 		default:
-			msgs = append(msgs, openai.UserMessage(m.Content))
+			if len(m.Images) == 0 {
+				msgs = append(msgs, openai.UserMessage(m.Content))
+				continue
+			}
+			parts := []openai.ChatCompletionContentPartUnionParam{openai.TextContentPart(m.Content)}
+			for _, img := range m.Images {
+				parts = append(parts, openai.ImageContentPart(openai.ChatCompletionContentPartImageImageURLParam{
+					URL: "data:" + img.MediaType + ";base64," + base64.StdEncoding.EncodeToString(img.Data),
+				}))
+			}
+			msgs = append(msgs, openai.UserMessage(parts))
 		}
 	}
 	params := openai.ChatCompletionNewParams{

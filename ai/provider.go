@@ -12,7 +12,23 @@ package ai
 import "context"
 
 // Message is one chat message; Role is "system", "user" or "assistant".
-type Message struct{ Role, Content string }
+// A user message may carry Images, sent after its text to the models that
+// take images (OpenAI image content parts, Anthropic image blocks); the
+// text refers to them in order.
+type Message struct {
+	Role, Content string
+	Images        []Image
+}
+
+// Image is an image sent with a message: its bytes and media type, one of
+// ImageTypes.
+type Image struct {
+	MediaType string
+	Data      []byte
+}
+
+// ImageTypes are the media types of images the providers take.
+var ImageTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true}
 
 // Roles a Message may have.
 const (
@@ -63,6 +79,11 @@ func validate(provider string, req Request) error {
 		case RoleSystem, RoleUser, RoleAssistant:
 		default:
 			return &Error{Provider: provider, Message: "unknown message role " + quote(m.Role)}
+		}
+		for _, img := range m.Images {
+			if !ImageTypes[img.MediaType] || m.Role != RoleUser {
+				return &Error{Provider: provider, Message: "an image of type " + quote(img.MediaType) + " in a " + quote(m.Role) + " message"}
+			}
 		}
 	}
 	return nil

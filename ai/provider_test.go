@@ -2,6 +2,7 @@ package ai_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -183,7 +184,7 @@ func TestRequestCarriesPrompt(t *testing.T) {
 		if got.system != req.System {
 			t.Errorf("system: got %q; want %q", got.system, req.System)
 		}
-		if !slices.Equal(got.messages, req.Messages) {
+		if !sameMessages(got.messages, req.Messages) {
 			t.Errorf("messages: got %+v; want %+v", got.messages, req.Messages)
 		}
 		if got.maxTokens != 77 {
@@ -267,7 +268,7 @@ func openAICarried(t *testing.T, r aitest.Request) carried {
 			c.system = text(t, m.Content)
 			continue
 		}
-		c.messages = append(c.messages, ai.Message{Role: m.Role, Content: text(t, m.Content)})
+		c.messages = append(c.messages, message(t, m.Role, m.Content))
 	}
 	return c
 }
@@ -297,9 +298,96 @@ func anthropicCarried(t *testing.T, r aitest.Request) carried {
 		c.system = text(t, body.System)
 	}
 	for _, m := range body.Messages {
-		c.messages = append(c.messages, ai.Message{Role: m.Role, Content: text(t, m.Content)})
+		c.messages = append(c.messages, message(t, m.Role, m.Content))
 	}
 	return c
+}
+
+// message reads a message's content: a string, or a list of text blocks
+// and images in either provider's wire format (OpenAI: image_url parts
+// with a data: URL; Anthropic: image blocks with a base64 source).
+func message(t *testing.T, role string, raw json.RawMessage) ai.Message {
+	t.Helper()
+	m := ai.Message{Role: role}
+	var blocks []struct {
+		Type     string `json:"type"`
+		Text     string `json:"text"`
+		ImageURL struct {
+			URL string `json:"url"`
+		} `json:"image_url"`
+		Source struct {
+			Type      string `json:"type"`
+			MediaType string `json:"media_type"`
+			Data      string `json:"data"`
+		} `json:"source"`
+	}
+	if json.Unmarshal(raw, &blocks) != nil {
+		m.Content = text(t, raw)
+		return m
+	}
+	for _, b := range blocks {
+		var mediaType, data string
+		switch b.Type {
+		case "text":
+			m.Content += b.Text
+			continue
+		case "image_url":
+			rest, ok := strings.CutPrefix(b.ImageURL.URL, "data:")
+			mt, d, ok2 := strings.Cut(rest, ";base64,")
+			if !ok || !ok2 {
+				t.Fatalf("image_url %q: want a data: URL in base64", b.ImageURL.URL)
+			}
+			mediaType, data = mt, d
+		case "image":
+			if b.Source.Type != "base64" {
+				t.Fatalf("image source type %q; want base64", b.Source.Type)
+			}
+			mediaType, data = b.Source.MediaType, b.Source.Data
+		default:
+			t.Fatalf("content block type %q", b.Type)
+		}
+		bytes, err := base64.StdEncoding.DecodeString(data)
+		if err != nil {
+			t.Fatalf("image data: %v", err)
+		}
+		m.Images = append(m.Images, ai.Image{MediaType: mediaType, Data: bytes})
+	}
+	return m
+}
+
+// sameMessages compares messages with their images.
+func sameMessages(a, b []ai.Message) bool {
+	return slices.EqualFunc(a, b, func(x, y ai.Message) bool {
+		return x.Role == y.Role && x.Content == y.Content && slices.EqualFunc(x.Images, y.Images, func(i, j ai.Image) bool {
+			return i.MediaType == j.MediaType && string(i.Data) == string(j.Data)
+		})
+	})
+}
+
+// Images go after the text of their user message, in each provider's
+// wire format, and come back out of it byte for byte.
+func TestImagesInTheWireFormat(t *testing.T) {
+	png := []byte("\x89PNG\r\n\x1a\n fake image bytes")
+	req := ai.Request{Messages: []ai.Message{{Role: ai.RoleUser, Content: "What is in [image 1] and [image 2]?",
+		Images: []ai.Image{{MediaType: "image/png", Data: png}, {MediaType: "image/jpeg", Data: []byte{0xff, 0xd8, 0xff, 1, 2}}}}}}
+	forEach(t, func(t *testing.T, f flavour) {
+		srv, p := setup(t, f, nil)
+		if _, _, err := stream(context.Background(), p, req); err != nil {
+			t.Fatalf("Stream: got %v; want nil", err)
+		}
+		got := f.carried(t, srv.Requests()[0])
+		if !sameMessages(got.messages, req.Messages) {
+			t.Errorf("messages: got %+v; want %+v", got.messages, req.Messages)
+		}
+	})
+	bad := ai.Request{Messages: []ai.Message{{Role: ai.RoleUser, Content: "x", Images: []ai.Image{{MediaType: "image/svg+xml", Data: []byte("<svg/>")}}}}}
+	forEach(t, func(t *testing.T, f flavour) {
+		srv, p := setup(t, f, nil)
+		if _, _, err := stream(context.Background(), p, bad); err == nil {
+			t.Fatal("an SVG image: got nil; want an error")
+		}
+		requestCount(t, srv, 0)
+	})
 }
 
 // text reads message content that is a string or a list of text blocks.
@@ -345,7 +433,7 @@ func TestSystemRoleMessages(t *testing.T) {
 		if got.system != want[f.name].system {
 			t.Errorf("system: got %q; want %q", got.system, want[f.name].system)
 		}
-		if !slices.Equal(got.messages, want[f.name].messages) {
+		if !sameMessages(got.messages, want[f.name].messages) {
 			t.Errorf("messages: got %+v; want %+v", got.messages, want[f.name].messages)
 		}
 	})

@@ -150,8 +150,11 @@ func Finished(n *canvas.Node, run string, r canvases.AIResult, now time.Time) (c
 		return canvas.Op{}, canvases.ErrStaleRun
 	}
 	r.Text, r.Error = textcheck.Clean(r.Text), textcheck.Clean(r.Error)
+	// The run, provider and model are set again, unchanged, so that the
+	// batch alone says which run ended (the bridge's events read it).
 	set := map[string]any{"answer": r.Text, "ai_finished_at": now.UnixMilli(),
-		"ai_usage": map[string]int{"input": r.InputTokens, "output": r.OutputTokens}}
+		"ai_usage": map[string]int{"input": r.InputTokens, "output": r.OutputTokens},
+		"ai_run":   run, "ai_provider": dataString(n, "ai_provider"), "ai_model": dataString(n, "ai_model")}
 	if status == StatusRunning {
 		set["ai_status"] = r.Status
 	}

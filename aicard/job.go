@@ -27,11 +27,28 @@ type Job struct {
 	Deadline    int64    `json:"deadline"` // unix ms after which the run is abandoned
 }
 
-// ContextCard is one upstream card's text.
+// ContextCard is one upstream card's text; for an image card, the image
+// it shows (File, the file's id on the canvas, and its Type) and its name
+// as Text.
 type ContextCard struct {
 	Node string `json:"node"`
 	Kind string `json:"kind"`
 	Text string `json:"text"`
+	File string `json:"file,omitempty"`
+	Type string `json:"type,omitempty"`
+}
+
+// ImageTokens is what an image counts for against the context budget: a
+// provider-neutral estimate of a downscaled image (OpenAI's high detail
+// tiles and Anthropic's width×height/750 come to about this for 1024 px).
+const ImageTokens = 1000
+
+// cost is what c counts for against the context budget.
+func (c ContextCard) cost() int {
+	if c.File != "" {
+		return ImageTokens + estimateTokens(c.Text)
+	}
+	return estimateTokens(c.Text)
 }
 
 // Spec is what a job takes besides its card.
@@ -65,6 +82,10 @@ func NewJob(st *canvas.State, n *canvas.Node, s Spec) Job {
 	_ = json.Unmarshal(n.Data["max_tokens"], &job.MaxTokens)
 	var items []ContextCard
 	for _, up := range st.Upstream(n.ID) {
+		if c, ok := fileCard(up); ok {
+			items = append(items, c)
+			continue
+		}
 		text := dataString(up, "text")
 		if up.Kind == Kind {
 			text = dataString(up, "answer")
@@ -76,7 +97,7 @@ func NewJob(st *canvas.State, n *canvas.Node, s Spec) Job {
 	// Keep the nearest cards (the end of the list) within the budget.
 	used, keepFrom := 0, len(items)
 	for keepFrom > 0 {
-		cost := estimateTokens(items[keepFrom-1].Text)
+		cost := items[keepFrom-1].cost()
 		if used+cost > s.ContextTokens {
 			break
 		}
@@ -85,6 +106,43 @@ func NewJob(st *canvas.State, n *canvas.Node, s Spec) Job {
 	}
 	job.Context, job.Omitted = items[keepFrom:], keepFrom
 	return job
+}
+
+// fileCard is the context of an image or file card: an image card that
+// shows a file (data.file, a hex SHA-256) is an image with its name; a
+// file card is a line naming the file. Other cards are not file cards.
+func fileCard(n *canvas.Node) (ContextCard, bool) {
+	if n.Kind != "image" && n.Kind != "file" {
+		return ContextCard{}, false
+	}
+	id, name, typ := dataString(n, "file"), dataString(n, "name"), dataString(n, "type")
+	if !validFileID(id) {
+		return ContextCard{}, false
+	}
+	if n.Kind == "file" {
+		text := "a file"
+		if name != "" {
+			text += " named " + quote(name)
+		}
+		if typ != "" {
+			text += " (" + typ + ")"
+		}
+		return ContextCard{Node: n.ID, Kind: n.Kind, Text: text + "; its content is not included"}, true
+	}
+	return ContextCard{Node: n.ID, Kind: n.Kind, Text: name, File: id, Type: typ}, true
+}
+
+// validFileID: a file id is a hex SHA-256 in lower case.
+func validFileID(id string) bool {
+	if len(id) != 64 {
+		return false
+	}
+	for _, c := range id {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // estimateTokens is a provider-neutral estimate: about four bytes a token.

@@ -69,13 +69,29 @@ type Config struct {
 	// Replicas is how many copies of the work queue a NATS cluster keeps
 	// (JOURNAL_REPLICAS); zero means 1.
 	Replicas int
-	// Redis, when set, counts RunsPerMinute for every engine sharing it
-	// (GCRA, go-redis/redis_rate) under the key
-	// "rate:" + RedisPrefix + "ai:runs:" + user. While Redis does not
+	// Redis, when set, counts RunsPerMinute and MaxRunsPerUser for every
+	// engine sharing it (see redis.go for the keys). While Redis does not
 	// answer within a second, this engine counts on its own and logs a
 	// warning. Nil: this engine counts on its own.
 	Redis       redis.UniversalClient
 	RedisPrefix string
+	// Metrics receive every finished run; nil: none.
+	Metrics *Metrics
+	// Outside, when set, runs every job taken from the work queue instead
+	// of the providers in Registry (AI_WORKER_QUEUE: workers outside SKER,
+	// reached over RabbitMQ). The run is otherwise the same: streamed to
+	// the canvas, committed once, recorded in usage.
+	Outside Runner
+	// Images gives the images of upstream image cards, sent to the
+	// models that take images; nil: they are named in the prompt only.
+	Images ImageSource
+	// TextOnlyModels are the models that take no images (AI_TEXT_ONLY_MODELS):
+	// a run of one gets a note in place of each image.
+	TextOnlyModels []string
+	// RunSlotTTL is how long a run's slot among its user's runs at once
+	// lives in Redis unless its engine refreshes it (every RunSlotTTL/3):
+	// how long the runs of a node that died keep counting; default 30s.
+	RunSlotTTL time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -106,7 +122,29 @@ func (c *Config) setDefaults() {
 	if c.Names.IsZero() {
 		c.Names = natsname.Default()
 	}
+	if c.RunSlotTTL <= 0 {
+		c.RunSlotTTL = 30 * time.Second
+	}
 }
+
+// Runner runs a job somewhere else than in this process's providers: it
+// calls onDelta with each piece of the answer as it arrives and returns
+// the usage at the end. A cancelled ctx ends the run; Run then returns
+// ctx's error once the runner has given up on it.
+type Runner interface {
+	Run(ctx context.Context, job aicard.Job, req ai.Request, onDelta func(string) error) (ai.Usage, error)
+}
+
+// ImageSource reads the image a card of a canvas shows: the file id must
+// be one of that canvas's files, of a type in ai.ImageTypes; any other is
+// an error, and the run reads a note instead.
+type ImageSource interface {
+	Image(ctx context.Context, canvasID, fileID string) (ai.Image, error)
+}
+
+// OutsideProvider is the provider name of runs that go to outside workers
+// when the card names none and no provider is configured here.
+const OutsideProvider = "worker"
 
 // Engine queues, runs and limits AI runs.
 type Engine struct {
@@ -114,13 +152,15 @@ type Engine struct {
 	log    *slog.Logger
 	stream jetstream.Stream
 
-	rate *redis_rate.Limiter // nil without Config.Redis
+	rate  *redis_rate.Limiter // nil without Config.Redis
+	redis *redisState         // whether Redis answers
 
-	mu       sync.Mutex
-	admitted map[string]string             // run → user, for runs counted against a user
-	running  map[string]int                // user → runs counted
-	limiters map[string]*rate.Limiter      // user → start rate
-	local    map[string]context.CancelFunc // runs executing in this process
+	mu         sync.Mutex
+	admitted   map[string]string             // run → user, for runs counted against a user
+	admittedAt map[string]time.Time          // run → when it was admitted
+	running    map[string]int                // user → runs counted
+	limiters   map[string]*rate.Limiter      // user → start rate
+	local      map[string]context.CancelFunc // runs executing in this process
 	// cancelled remembers cancels that came before their job was taken.
 	cancelled map[string]time.Time
 
@@ -154,11 +194,14 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	e := &Engine{
 		cfg: cfg, log: cfg.Logger.With("component", "ai"), stream: stream,
-		admitted: map[string]string{}, running: map[string]int{}, limiters: map[string]*rate.Limiter{},
+		admitted: map[string]string{}, admittedAt: map[string]time.Time{}, running: map[string]int{}, limiters: map[string]*rate.Limiter{},
 		local: map[string]context.CancelFunc{}, cancelled: map[string]time.Time{}, slots: make(chan struct{}, cfg.Workers), stopped: make(chan struct{}),
 	}
+	e.redis = &redisState{log: e.log, now: time.Now}
 	if cfg.Redis != nil {
 		e.rate = redis_rate.NewLimiter(cfg.Redis)
+		e.wg.Add(1)
+		go e.refreshSlots()
 	}
 	e.cancelSub, err = cfg.Conn.Subscribe(cfg.Names.AICancel(), func(m *nats.Msg) { e.cancelLocal(string(m.Data)) })
 	if err != nil {
@@ -167,11 +210,26 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-// Providers lists the configured providers and models (never keys).
-func (e *Engine) Providers() []ai.ProviderInfo { return e.cfg.Registry.List() }
+// Providers lists the configured providers and models (never keys); with
+// outside workers, OutsideProvider too, whose models the workers choose.
+func (e *Engine) Providers() []ai.ProviderInfo {
+	list := e.cfg.Registry.List()
+	if e.cfg.Outside != nil {
+		list = append(list, ai.ProviderInfo{Name: OutsideProvider, Models: []string{}})
+	}
+	return list
+}
 
-// Resolve implements actors.AIEngine.
+// Resolve implements actors.AIEngine. With outside workers, a card that
+// names no provider when none is configured here, or names
+// OutsideProvider, goes to them with the model as the card names it ("":
+// the worker's choice).
 func (e *Engine) Resolve(provider, model string) (string, string, error) {
+	if e.cfg.Outside != nil {
+		if _, ok := e.cfg.Registry.Default(); provider == OutsideProvider || (provider == "" && !ok) {
+			return OutsideProvider, model, nil
+		}
+	}
 	var p ai.Provider
 	if provider == "" {
 		var ok bool
@@ -190,56 +248,68 @@ func (e *Engine) Resolve(provider, model string) (string, string, error) {
 	return p.Name(), model, nil
 }
 
-// Admit implements actors.AIEngine.
+// Admit implements actors.AIEngine. The run's slot among the user's runs
+// at once is taken first (in Redis, or in this process), then one of the
+// user's runs this minute; a run refused by the latter gives its slot back.
 func (e *Engine) Admit(user, run string) error {
+	slotShared, ok := e.acquireShared(user, run)
+	if slotShared && !ok {
+		return e.limitError()
+	}
 	e.mu.Lock()
-	if err := e.checkRunning(user); err != nil {
+	if !slotShared && e.running[user] >= e.cfg.MaxRunsPerUser {
 		e.mu.Unlock()
-		return err
+		return e.limitError()
 	}
 	e.mu.Unlock()
-	shared, allowed := e.allowShared(user)
+	rateShared, allowed := e.allowShared(user)
 
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if err := e.checkRunning(user); err != nil { // again: e.mu was let go
-		return err
+	// Again: e.mu was let go.
+	if !slotShared && e.running[user] >= e.cfg.MaxRunsPerUser {
+		e.mu.Unlock()
+		return e.limitError()
 	}
-	if !shared {
+	if !rateShared {
 		allowed = e.allowLocal(user)
 	}
+	if allowed {
+		e.running[user]++
+		e.admitted[run] = user
+		e.admittedAt[run] = time.Now()
+	}
+	e.mu.Unlock()
 	if !allowed {
+		if slotShared {
+			e.releaseShared(user, run)
+		}
 		return &canvas.OpError{Code: apierr.CodeAIRateLimited, Index: 0,
 			Message: fmt.Sprintf("at most %d AI runs a minute per user", e.cfg.RunsPerMinute)}
 	}
-	e.running[user]++
-	e.admitted[run] = user
 	return nil
 }
 
-// checkRunning refuses a run past MaxRunsPerUser. e.mu must be held.
-func (e *Engine) checkRunning(user string) error {
-	if e.running[user] >= e.cfg.MaxRunsPerUser {
-		return &canvas.OpError{Code: apierr.CodeAILimit, Index: 0,
-			Message: fmt.Sprintf("at most %d AI runs at once per user; wait for one to finish", e.cfg.MaxRunsPerUser)}
-	}
-	return nil
+// limitError refuses a run past MaxRunsPerUser.
+func (e *Engine) limitError() error {
+	return &canvas.OpError{Code: apierr.CodeAILimit, Index: 0,
+		Message: fmt.Sprintf("at most %d AI runs at once per user; wait for one to finish", e.cfg.MaxRunsPerUser)}
 }
 
 // allowShared spends one of user's runs this minute in Redis. shared is
 // false without Redis or when Redis did not answer: then the caller
 // counts in this process.
 func (e *Engine) allowShared(user string) (shared, allowed bool) {
-	if e.rate == nil {
+	if e.rate == nil || !e.redis.try() {
 		return false, false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), redisTimeout)
 	defer cancel()
 	res, err := e.rate.Allow(ctx, e.cfg.RedisPrefix+"ai:runs:"+user, redis_rate.PerMinute(e.cfg.RunsPerMinute))
 	if err != nil {
-		e.log.Warn("AI runs per minute: Redis does not answer; counting on this node", "err", err)
+		e.redis.failed("runs per minute", err)
 		return false, false
 	}
+	e.redis.answered()
 	return true, res.Allowed > 0
 }
 
@@ -257,17 +327,21 @@ func (e *Engine) allowLocal(user string) bool {
 	return lim.Allow()
 }
 
-// Release implements actors.AIEngine.
+// Release implements actors.AIEngine. Only the engine that admitted run
+// counts it; on another (a worker's), Release does nothing.
 func (e *Engine) Release(run string) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	user, ok := e.admitted[run]
-	if !ok {
-		return
+	if ok {
+		delete(e.admitted, run)
+		delete(e.admittedAt, run)
+		if e.running[user]--; e.running[user] <= 0 {
+			delete(e.running, user)
+		}
 	}
-	delete(e.admitted, run)
-	if e.running[user]--; e.running[user] <= 0 {
-		delete(e.running, user)
+	e.mu.Unlock()
+	if ok {
+		e.releaseShared(user, run)
 	}
 }
 

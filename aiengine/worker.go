@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -129,13 +130,36 @@ func (e *Engine) run(job aicard.Job, f Finisher) {
 	e.finish(job, res, f, log)
 }
 
-// callProvider streams the job from its provider.
+// callProvider streams the job from its provider, or from the outside
+// workers when there are.
 func (e *Engine) callProvider(ctx context.Context, job aicard.Job, onDelta func(string) error) (ai.Usage, error) {
+	if e.cfg.Outside != nil {
+		return e.cfg.Outside.Run(ctx, job, Request(job), onDelta)
+	}
 	p, err := e.cfg.Registry.Lookup(job.Provider)
 	if err != nil {
 		return ai.Usage{}, err
 	}
-	return p.Stream(ctx, Request(job), onDelta)
+	return p.Stream(ctx, buildRequest(job, e.imageFor(ctx, job)), onDelta)
+}
+
+// imageFor gives the images of job's image cards, or the note its model
+// reads instead.
+func (e *Engine) imageFor(ctx context.Context, job aicard.Job) func(aicard.ContextCard) (*ai.Image, string) {
+	return func(c aicard.ContextCard) (*ai.Image, string) {
+		switch {
+		case slices.Contains(e.cfg.TextOnlyModels, job.Model):
+			return nil, "the image is left out: this model takes no images"
+		case e.cfg.Images == nil:
+			return nil, "the image itself is not included"
+		}
+		img, err := e.cfg.Images.Image(ctx, job.Canvas, c.File)
+		if err != nil {
+			e.log.Warn("ai: an upstream image is left out", "run", job.Run, "canvas_id", job.Canvas, "card", c.Node, "err", err)
+			return nil, "the image could not be read"
+		}
+		return &img, ""
+	}
 }
 
 // finish commits the result, retrying while the canvas is unavailable (for
@@ -158,6 +182,7 @@ func (e *Engine) finish(job aicard.Job, res canvases.AIResult, f Finisher, log i
 func (e *Engine) record(job aicard.Job, res canvases.AIResult, d time.Duration, log interface {
 	Warn(string, ...any)
 }) {
+	e.cfg.Metrics.observe(job.Provider, res.Status, d)
 	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.RecordTimeout)
 	defer cancel()
 	err := e.cfg.Store.RecordAIRun(ctx, store.AIRun{

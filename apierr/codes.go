@@ -44,6 +44,15 @@ const (
 	// CodeNotImplemented: the request method is not one the server knows
 	// (HTTP 501).
 	CodeNotImplemented = "not_implemented"
+	// CodeFileTooLarge: an uploaded file is over the server's MAX_FILE_SIZE
+	// (HTTP 413); nothing was stored.
+	CodeFileTooLarge = "file_too_large"
+	// CodeQuotaExceeded: an upload would take a canvas's files or a user's
+	// uploads past FILE_QUOTA_CANVAS or FILE_QUOTA_USER (HTTP 403).
+	CodeQuotaExceeded = "quota_exceeded"
+	// CodeRangeNotSatisfiable: a file request's Range lies outside the file
+	// (HTTP 416).
+	CodeRangeNotSatisfiable = "range_not_satisfiable"
 )
 
 // Codes of the WebSocket protocol only.

@@ -28,10 +28,12 @@ import (
 	"github.com/skerhq/sker/config"
 	"github.com/skerhq/sker/dirlock"
 	"github.com/skerhq/sker/embednats"
+	"github.com/skerhq/sker/files"
 	"github.com/skerhq/sker/gateway"
 	skerhttp "github.com/skerhq/sker/http"
 	"github.com/skerhq/sker/journal"
 	"github.com/skerhq/sker/natsname"
+	"github.com/skerhq/sker/presence"
 	"github.com/skerhq/sker/store"
 	"github.com/skerhq/sker/ui"
 )
@@ -49,12 +51,17 @@ type App struct {
 	store   store.Store
 	journal *journal.Journal
 	redis   *redis.Client // nil without REDIS_URL
-	hub     *actors.Hub
-	ai      *aiengine.Engine
-	gateway *gateway.Gateway
-	bridge  *bridge.Bridge // nil without RABBITMQ_URL
-	auth    *auth.Service
-	http    *skerhttp.Server
+	// presence is who is on which canvas: this node's, or every node's
+	// through Redis.
+	presence  presence.Directory
+	hub       *actors.Hub
+	ai        *aiengine.Engine
+	gateway   *gateway.Gateway
+	bridge    *bridge.Bridge    // nil without RABBITMQ_URL
+	aiWorkers *bridge.AIWorkers // AI_WORKER_QUEUE: the AI runs go to workers outside SKER
+	files     files.Store       // FILE_STORE, on nodes with the gateway or ai role; else nil
+	auth      *auth.Service
+	http      *skerhttp.Server
 	// membership is set once Run announces this node; the router reads
 	// it from other goroutines.
 	membership atomic.Pointer[cluster.Membership]
@@ -76,6 +83,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 			a.close()
 		}
 	}()
+	cfg.LogNotices(log) // the deployment guide's names read or ignored
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("app: DATA_DIR %s: %w", cfg.DataDir, err)
 	}
@@ -89,12 +97,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		return nil, err
 	}
 	if cfg.RedisURL != "" {
-		opts, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
-			return nil, fmt.Errorf("app: REDIS_URL: %w", err)
+		if a.redis, err = newRedis(cfg.RedisURL, log); err != nil {
+			return nil, err
 		}
-		a.redis = redis.NewClient(opts)
 	}
+	a.warnPerNode()
 	js, err := jetstream.New(a.nc)
 	if err != nil {
 		return nil, fmt.Errorf("app: jetstream: %w", err)
@@ -126,8 +133,21 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err := a.openLeases(ctx, js); err != nil {
 		return nil, err
 	}
+	if a.hasRole(cluster.RoleGateway) || a.hasRole(cluster.RoleAI) {
+		// Uploads are served by the gateway and read by AI runs (images).
+		if a.files, err = a.openFiles(ctx, js); err != nil {
+			return nil, err
+		}
+	}
+	aiMetrics := aiengine.NewMetrics(registry) // once: the engine may be made again below
+	if cfg.AIWorkerQueue != "" && a.hasRole(cluster.RoleAI) && a.hasRole(cluster.RoleBridge) {
+		a.aiWorkers, err = bridge.NewAIWorkers(bridge.AIWorkersConfig{Queue: cfg.AIWorkerQueue, Node: cfg.NodeName, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("app: AI_WORKER_QUEUE: %w", err)
+		}
+	}
 	err = a.whenFormed(ctx, "AI work queue", func(ctx context.Context) (err error) {
-		a.ai, err = a.newAIEngine(ctx, js)
+		a.ai, err = a.newAIEngine(ctx, js, aiMetrics)
 		return err
 	})
 	if err != nil {
@@ -151,17 +171,27 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		a.canvases = a.router
 		a.rebalance = a.newRebalancer(registry)
 	}
-	if cfg.AIWorkers > 0 && a.hasRole(cluster.RoleAI) {
-		if err := a.ai.Start(ctx, a.canvases); err != nil {
+	if cfg.AIWorkerQueue != "" && a.aiWorkers == nil && cfg.AIWorkers > 0 && a.hasRole(cluster.RoleAI) {
+		log.Warn("AI_WORKER_QUEUE is set and this node has no bridge role: it takes no AI jobs; the nodes with both the ai and bridge roles do")
+	} else if cfg.AIWorkers > 0 && a.hasRole(cluster.RoleAI) {
+		// Its consumer is a JetStream request: while the cluster elects
+		// after a restart of every node, it may go unanswered.
+		err := a.whenFormed(ctx, "AI workers", func(ctx context.Context) error { return a.ai.Start(ctx, a.canvases) })
+		if err != nil {
 			return nil, err
 		}
 	}
-	if a.auth, err = a.newAuth(); err != nil {
+	if a.auth, err = a.newAuth(registry); err != nil {
+		return nil, err
+	}
+	a.presence = a.newPresence()
+	roles, err := a.newRoles(registry)
+	if err != nil {
 		return nil, err
 	}
 	a.gateway, err = gateway.New(gateway.Config{
-		Canvases: a.canvases, Auth: a.auth, Roles: a.store, Conn: a.nc, Logger: log, Registerer: registry, Names: a.names,
-		Origins: origins(cfg.CORSOrigin),
+		Canvases: a.canvases, Auth: a.auth, Roles: roles, Conn: a.nc, Logger: log, Registerer: registry, Names: a.names,
+		Origins: origins(cfg.CORSOrigin), TrustedProxies: cfg.TrustProxy, Presence: a.presence,
 	})
 	if err != nil {
 		return nil, err
@@ -171,15 +201,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		return nil, err
 	}
 	a.http = skerhttp.New(skerhttp.Config{
-		BodyLimit: cfg.BodyLimit, CORSOrigin: cfg.CORSOrigin, Version: version, StartedAt: time.Now(),
+		BodyLimit: cfg.BodyLimit, CORSOrigin: cfg.CORSOrigin, TrustedProxies: cfg.TrustProxy, Version: version, StartedAt: time.Now(),
 		HeaderTimeout: cfg.HeaderTimeout, BodyTimeout: cfg.BodyTimeout,
-		NoClients: !a.hasRole(cluster.RoleGateway),
+		NoClients: !a.hasRole(cluster.RoleGateway), Presence: a.presence,
 	}, skerhttp.Deps{
-		Store: a.store, Auth: a.auth, Canvases: a.canvases, Logger: log, Registry: registry,
-		Checks: a.checks(), AI: a.ai, Members: a.gateway,
+		Store: roles, Auth: a.auth, Canvases: a.canvases, Logger: log, Registry: registry,
+		Checks: a.checks(), AI: a.ai, Members: a.gateway, MemberEvents: bridge.NewMemberLog(js, a.names, log),
 	})
 	a.opsRoutes()
 	a.clusterRoutes()
+	a.bridgeRoutes()
+	a.fileRoutes()
 	if a.hasRole(cluster.RoleGateway) {
 		a.http.App().Get("/ws", a.gateway.Handler())
 		a.http.App().Use(ui.Handler()) // the studio; after every other route
@@ -223,7 +255,7 @@ func (a *App) Store() store.Store { return a.store }
 
 // newAIEngine builds the AI engine from the configured providers; with none
 // it still runs, and every run ends with an error on its card.
-func (a *App) newAIEngine(ctx context.Context, js jetstream.JetStream) (*aiengine.Engine, error) {
+func (a *App) newAIEngine(ctx context.Context, js jetstream.JetStream, metrics *aiengine.Metrics) (*aiengine.Engine, error) {
 	reg, err := ai.NewRegistry(ai.Config{
 		OpenAIKey: a.cfg.OpenAIKey, OpenAIBaseURL: a.cfg.OpenAIBaseURL, OpenAIModels: a.cfg.OpenAIModels,
 		AnthropicKey: a.cfg.AnthropicKey, AnthropicBaseURL: a.cfg.AnthropicBaseURL, AnthropicModels: a.cfg.AnthropicModels,
@@ -237,10 +269,17 @@ func (a *App) newAIEngine(ctx context.Context, js jetstream.JetStream) (*aiengin
 	ecfg := aiengine.Config{
 		Registry: reg, JS: js, Conn: a.nc, Store: a.store, Logger: a.log, Names: a.names, Replicas: a.cfg.JournalReplicas,
 		Workers: a.cfg.AIWorkers, RunTimeout: a.cfg.AIRunTimeout,
-		MaxRunsPerUser: a.cfg.AIMaxRunsPerUser, RunsPerMinute: a.cfg.AIRunsPerMinute,
+		MaxRunsPerUser: a.cfg.AIMaxRunsPerUser, RunsPerMinute: a.cfg.AIRunsPerMinute, Metrics: metrics,
 	}
+	if a.aiWorkers != nil {
+		ecfg.Outside = a.aiWorkers
+	}
+	if a.files != nil {
+		ecfg.Images = aiImages{store: a.store, files: a.files}
+	}
+	ecfg.TextOnlyModels = a.cfg.AITextOnlyModels
 	if a.redis != nil { // AI runs per minute shared by the nodes on this Redis
-		ecfg.Redis, ecfg.RedisPrefix = a.redis, strings.ToLower(a.cfg.NatsPrefix)+":"
+		ecfg.Redis, ecfg.RedisPrefix = a.redis, a.redisPrefix()
 	}
 	return aiengine.New(ctx, ecfg)
 }
@@ -298,12 +337,13 @@ func (a *App) connectNATS(ctx context.Context) error {
 // newAuth is the account service of this node. With REDIS_URL its login
 // limits are counted in Redis, under the lower-cased NATS_PREFIX and ":"
 // ("sker:limit:…" by default), so that every node sharing the Redis
-// shares them; without it, in this process.
-func (a *App) newAuth() (*auth.Service, error) {
+// shares them, and on this node while Redis does not answer; without it,
+// in this process.
+func (a *App) newAuth(reg prometheus.Registerer) (*auth.Service, error) {
 	if a.redis == nil {
 		return NewAuth(a.cfg, a.store, a.log)
 	}
-	return newAuth(a.cfg, a.store, auth.NewRedisLimiter(a.redis, strings.ToLower(a.cfg.NatsPrefix)+":"), a.log)
+	return newAuth(a.cfg, a.store, a.loginLimiter(reg), a.log)
 }
 
 // NewAuth is the account service on st, signing with JWT_SECRET or, when
@@ -340,9 +380,7 @@ func (a *App) checks() []skerhttp.Check {
 		}},
 	}
 	if a.redis != nil {
-		checks = append(checks, skerhttp.Check{Name: "redis", Ping: func(ctx context.Context) error {
-			return a.redis.Ping(ctx).Err()
-		}})
+		checks = append(checks, skerhttp.Check{Name: "redis", Ping: a.pingRedis})
 	}
 	if a.bridge != nil {
 		// The bridge's own connection and mappings, not a dial per probe.
@@ -382,7 +420,7 @@ func (a *App) Run(ctx context.Context) error {
 	if a.hasRole(cluster.RoleGateway) {
 		ln = a.gateway.Listener(a.ln, "/ws", a.http.HeaderTimeout())
 	}
-	go func() { errc <- a.http.Serve(ln) }()
+	go func() { errc <- a.http.Serve(skerhttp.Lingering(ln)) }()
 	a.startBackups(ctx)
 	a.startBridge(ctx)
 	var err error
@@ -412,20 +450,22 @@ func (a *App) Shutdown(ctx context.Context) error {
 	}
 	if a.gateway != nil {
 		errs = append(errs, a.gateway.Shutdown(ctx))
+		errs = append(errs, a.closePresence(ctx))
 	}
 	if a.http != nil {
 		errs = append(errs, a.http.Shutdown(ctx))
+	}
+	if a.ai != nil {
+		// Runs in progress end as cancelled, with their text so far,
+		// while the canvas actors can still commit it (and, with
+		// AI_WORKER_QUEUE, while the bridge can still tell the workers).
+		errs = append(errs, a.ai.Stop(ctx))
 	}
 	if a.bridge != nil {
 		// Takes no more commands and finishes those in flight while the
 		// canvas actors run; events in flight are confirmed, or the
 		// journal has them for the next start.
 		errs = append(errs, a.bridge.Shutdown(ctx))
-	}
-	if a.ai != nil {
-		// Runs in progress end as cancelled, with their text so far,
-		// while the canvas actors can still commit it.
-		errs = append(errs, a.ai.Stop(ctx))
 	}
 	a.backups.stop() // a scheduled backup in progress is abandoned
 	if a.router != nil {

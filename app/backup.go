@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/skerhq/sker/actors"
 	"github.com/skerhq/sker/auth"
 	"github.com/skerhq/sker/canvases"
@@ -176,6 +178,16 @@ func backupTarget(out string) (string, error) {
 // first: every batch acknowledged before the call is in it.
 func (a *App) checkpointAll(ctx context.Context, bs backupStore) (map[string]uint64, int, error) {
 	journalSeqs, err := a.journal.LastSeqs(ctx)
+	for attempt := 1; err != nil && errors.Is(err, nats.ErrNoResponders) && attempt < 10; attempt++ {
+		// On a cluster the read may go unanswered while the journal's
+		// stream leader moves; the scan is read-only, so it is tried again.
+		select {
+		case <-time.After(500 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, 0, fmt.Errorf("app: backup: %w", ctx.Err())
+		}
+		journalSeqs, err = a.journal.LastSeqs(ctx)
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("app: backup: %w", err)
 	}
@@ -221,7 +233,7 @@ func (a *App) checkpointCanvas(ctx context.Context, id string, seq uint64) error
 				return ctx.Err()
 			}
 		}
-		_, err = a.hub.Checkpoint(ctx, id, seq)
+		_, err = a.checkpoint(ctx, id, seq)
 		switch {
 		case err == nil, errors.Is(err, canvases.ErrNotFound):
 			return nil // a deleted canvas is not in the copy either
@@ -232,6 +244,15 @@ func (a *App) checkpointCanvas(ctx context.Context, id string, seq uint64) error
 		}
 	}
 	return fmt.Errorf("app: backup: checkpoint canvas %s (its journal holds seq %d): %w", id, seq, err)
+}
+
+// checkpoint asks the canvas's owner for a checkpoint covering seq: this
+// node's actor, or on a cluster whichever node owns the canvas.
+func (a *App) checkpoint(ctx context.Context, id string, seq uint64) (uint64, error) {
+	if a.router != nil {
+		return a.router.Checkpoint(ctx, id, seq)
+	}
+	return a.hub.Checkpoint(ctx, id, seq)
 }
 
 // coversJournal checks that the copy holds, for each canvas it has, at

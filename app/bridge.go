@@ -7,14 +7,30 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/skerhq/sker/bridge"
+	"github.com/skerhq/sker/cluster"
 )
 
-// newBridge builds the RabbitMQ bridge when RABBITMQ_URL is set, nil
-// otherwise. It needs the canvas actors, auth and the store.
+// newBridge builds the RabbitMQ bridge when RABBITMQ_URL is set and this
+// node has the bridge role, nil otherwise. It needs the canvas actors,
+// auth and the store. On a cluster the events go out from one node at a
+// time, the holder of the events lease in the canvases' lease bucket, and
+// so does each generic mapping from a subject (BRIDGE_CONFIG), under a
+// lease of its own.
 func (a *App) newBridge(ctx context.Context, js jetstream.JetStream, reg prometheus.Registerer) (*bridge.Bridge, error) {
 	c := a.cfg
-	if c.RabbitMQURL == "" {
+	var generic []bridge.GenericMapping
+	if c.BridgeConfig != "" {
+		// Read on every node, so that a bad file stops each at start.
+		var err error
+		if generic, err = bridge.LoadGenericConfig(c.BridgeConfig); err != nil {
+			return nil, err
+		}
+	}
+	if c.RabbitMQURL == "" || !a.hasRole(cluster.RoleBridge) {
 		return nil, nil
+	}
+	if !c.BridgeCommands && !c.BridgeEvents && a.aiWorkers == nil && len(generic) == 0 {
+		return nil, nil // only AI jobs, and this node runs none
 	}
 	return bridge.New(ctx, bridge.Config{
 		URL: c.RabbitMQURL, Logger: a.log, Registerer: reg,
@@ -23,6 +39,8 @@ func (a *App) newBridge(ctx context.Context, js jetstream.JetStream, reg prometh
 		Prefetch: c.BridgePrefetch, MaxAttempts: c.BridgeMaxAttempts,
 		DisableEvents: !c.BridgeEvents, JS: js, Names: a.names,
 		EventsExchange: c.BridgeEventsExchange, EventsConsumer: c.BridgeEventsConsumer, MaxInFlight: c.BridgeMaxInFlight,
+		Leases: a.leases, Node: c.NodeName, AIWorkers: a.aiWorkers,
+		Generic: generic, GenericReplicas: c.JournalReplicas,
 	})
 }
 

@@ -103,15 +103,21 @@ func (a *App) newRebalancer(reg prometheus.Registerer) *cluster.Rebalancer {
 // CanvasPlace is the answer of GET /cluster/canvases/:id: where a canvas
 // lives. Owner holds its lease ("" when no node does: it is not loaded
 // anywhere, and the next request loads it on Preferred); Epoch and Seq are
-// the owner's actor's epoch marker and committed seq, when this node owns
-// it.
+// the owner's actor's epoch marker and committed seq, asked of the owner
+// from whichever node answers, empty when the canvas is not live there;
+// OwnerError says why the owner did not tell them (it may be gone, its
+// lease not yet expired). LoadFailure is set when the last load of the
+// canvas on the answering node failed (the canvas answers 503 until one
+// succeeds), with the reason and the error.
 type CanvasPlace struct {
-	Canvas        string `json:"canvas"`
-	Owner         string `json:"owner"`
-	LeaseRevision uint64 `json:"lease_revision,omitempty"`
-	Preferred     string `json:"preferred"`
-	Epoch         string `json:"epoch,omitempty"`
-	Seq           uint64 `json:"seq,omitempty"`
+	Canvas        string              `json:"canvas"`
+	Owner         string              `json:"owner"`
+	LeaseRevision uint64              `json:"lease_revision,omitempty"`
+	Preferred     string              `json:"preferred"`
+	Epoch         string              `json:"epoch,omitempty"`
+	Seq           uint64              `json:"seq,omitempty"`
+	OwnerError    string              `json:"owner_error,omitempty"`
+	LoadFailure   *actors.LoadFailure `json:"load_failure,omitempty"`
 }
 
 // place says where canvasID lives.
@@ -130,9 +136,27 @@ func (a *App) place(ctx context.Context, canvasID string) (CanvasPlace, error) {
 			p.Owner, p.LeaseRevision = holder, rev
 		}
 	}
-	epoch, seq, ok, err := a.hub.Epoch(ctx, canvasID)
+	var epoch string
+	var seq uint64
+	var ok bool
+	var err error
+	switch {
+	case a.router != nil && p.Owner != "":
+		// The owner's own word; an owner that does not answer leaves the
+		// rest of the answer standing.
+		if epoch, seq, ok, err = a.router.EpochOn(ctx, p.Owner, canvasID); err != nil {
+			p.OwnerError, err = err.Error(), nil
+		}
+	case a.hub != nil:
+		epoch, seq, ok, err = a.hub.Epoch(ctx, canvasID)
+	}
 	if err != nil {
 		return p, err
+	}
+	if a.hub != nil {
+		if f, failed := a.hub.LoadFailure(canvasID); failed {
+			p.LoadFailure = &f
+		}
 	}
 	if ok {
 		p.Epoch, p.Seq = epoch, seq

@@ -78,23 +78,25 @@ func Restore(ctx context.Context, cfg config.Config, from string) (Manifest, err
 }
 
 func restoreInto(ctx context.Context, cfg config.Config, from string, m Manifest) error {
-	var got store.BackupInfo
-	var err error
-	if cfg.DatabaseURL == "" {
-		got, err = restoreSQLite(ctx, SQLitePath(cfg), from, m)
-	} else {
-		got, err = restorePostgres(ctx, cfg.DatabaseURL, from, m)
-	}
-	if err != nil {
-		return fmt.Errorf("app: restore: %w", err)
-	}
-	if err := sameCanvases(got.Canvases, m.Canvases); err != nil {
-		return err
-	}
+	// The secret first: on failure DATA_DIR is emptied anyway, while a
+	// PostgreSQL store, once committed, is not taken back.
 	if _, ok := m.Files[auth.SecretFile]; ok && cfg.JWTSecret == "" {
 		if _, err := copyIfExists(filepath.Join(from, auth.SecretFile), filepath.Join(cfg.DataDir, auth.SecretFile)); err != nil {
 			return fmt.Errorf("app: restore: %w", err)
 		}
+	}
+	var err error
+	if cfg.DatabaseURL == "" {
+		var got store.BackupInfo
+		got, err = restoreSQLite(ctx, SQLitePath(cfg), from, m)
+		if err == nil {
+			err = sameCanvases(got.Canvases, m.Canvases)
+		}
+	} else {
+		err = restorePostgres(ctx, cfg.DatabaseURL, from, m)
+	}
+	if err != nil {
+		return fmt.Errorf("app: restore: %w", err)
 	}
 	return nil
 }
@@ -203,34 +205,33 @@ func restoreSQLite(ctx context.Context, path, from string, m Manifest) (store.Ba
 	return store.BackupInfo{}, fmt.Errorf("unknown store %q in the manifest", m.Store)
 }
 
-func restorePostgres(ctx context.Context, url, from string, m Manifest) (store.BackupInfo, error) {
+// restorePostgres loads the backup into the database in one transaction
+// that also checks every canvas against the manifest: a restore that
+// fails leaves the database without a row, ready for another attempt.
+func restorePostgres(ctx context.Context, url, from string, m Manifest) error {
 	if _, err := store.MigratePostgres(ctx, url); err != nil {
-		return store.BackupInfo{}, err
+		return err
 	}
 	pg, err := store.OpenPostgres(ctx, url, "")
 	if err != nil {
-		return store.BackupInfo{}, err
+		return err
 	}
 	defer pg.Close()
+	check := func(got store.BackupInfo) error { return sameCanvases(got.Canvases, m.Canvases) }
 	switch m.Store {
 	case "postgres":
-		if _, err := store.ReadDump(ctx, pg, filepath.Join(from, store.BackupDumpFile)); err != nil {
-			return store.BackupInfo{}, err
-		}
+		_, err = store.ReadDumpChecked(ctx, pg, filepath.Join(from, store.BackupDumpFile), check)
+		return err
 	case "sqlite":
-		if err := loadSQLiteBackup(ctx, pg, filepath.Join(from, store.BackupDBFile)); err != nil {
-			return store.BackupInfo{}, err
-		}
-	default:
-		return store.BackupInfo{}, fmt.Errorf("unknown store %q in the manifest", m.Store)
+		return loadSQLiteBackup(ctx, pg, filepath.Join(from, store.BackupDBFile), check)
 	}
-	seqs, err := pg.CheckpointSeqs(ctx)
-	return store.BackupInfo{Canvases: seqs}, err
+	return fmt.Errorf("unknown store %q in the manifest", m.Store)
 }
 
 // loadSQLiteBackup loads a SQLite backup file into dst through a dump,
-// from a migrated copy of the file (the backup stays as it is).
-func loadSQLiteBackup(ctx context.Context, dst store.Loader, file string) error {
+// from a migrated copy of the file (the backup stays as it is), with
+// check run before the load commits.
+func loadSQLiteBackup(ctx context.Context, dst store.CheckedLoader, file string, check func(store.BackupInfo) error) error {
 	tmp, err := os.MkdirTemp("", "sker-restore-")
 	if err != nil {
 		return err
@@ -249,7 +250,7 @@ func loadSQLiteBackup(ctx context.Context, dst store.Loader, file string) error 
 		_, err := src.Dump(ctx, pw)
 		pw.CloseWithError(err)
 	}()
-	_, err = dst.Load(ctx, pr)
+	_, err = dst.LoadChecked(ctx, pr, check)
 	_ = pr.CloseWithError(errors.New("load ended")) // stops the dump if the load failed first
 	return err
 }

@@ -19,19 +19,32 @@ const Leeway = 5 * time.Second
 // IssueAccess signs an access token for userID, valid for the configured
 // AccessTTL, and returns it with its expiry.
 func (s *Service) IssueAccess(userID string) (string, time.Time, error) {
+	return s.issueAccess(userID, "")
+}
+
+// accessClaims are an access token's claims: the registered ones, and the
+// sign-in it belongs to (sid; absent in a token issued without one, such
+// as IssueAccess's).
+type accessClaims struct {
+	jwt.RegisteredClaims
+	SessionID string `json:"sid,omitempty"`
+}
+
+// issueAccess is IssueAccess for the sign-in sessionID.
+func (s *Service) issueAccess(userID, sessionID string) (string, time.Time, error) {
 	now := s.now()
 	exp := now.Add(s.cfg.AccessTTL)
 	jti, err := uuid.NewV7()
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("auth: token id: %w", err)
 	}
-	claims := jwt.RegisteredClaims{
+	claims := accessClaims{RegisteredClaims: jwt.RegisteredClaims{
 		Issuer:    Issuer,
 		Subject:   userID,
 		IssuedAt:  jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(exp),
 		ID:        jti.String(),
-	}
+	}, SessionID: sessionID}
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.cfg.Secret)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("auth: sign access token: %w", err)
@@ -43,7 +56,7 @@ func (s *Service) IssueAccess(userID string) (string, time.Time, error) {
 // (checked with Leeway) and a subject. A well-signed but expired token gives
 // ErrTokenExpired; anything else wrong gives ErrInvalidToken.
 func (s *Service) parseAccess(raw string) (Principal, error) {
-	var claims jwt.RegisteredClaims
+	var claims accessClaims
 	_, err := jwt.ParseWithClaims(raw, &claims,
 		func(*jwt.Token) (any, error) { return s.cfg.Secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -71,6 +84,7 @@ func (s *Service) parseAccess(raw string) (Principal, error) {
 		TokenID:   claims.ID,
 		ExpiresAt: claims.ExpiresAt.Time,
 		IssuedAt:  claims.IssuedAt.Time,
+		SessionID: claims.SessionID,
 	}, nil
 }
 

@@ -31,6 +31,10 @@ type Principal struct {
 	// IssuedAt is when an access token was signed (whole seconds); zero
 	// for an API token.
 	IssuedAt time.Time
+	// SessionID is the sign-in an access token belongs to (its refresh
+	// tokens' store.RefreshToken.Session); "" for an API token and for an
+	// access token issued without a sign-in.
+	SessionID string
 }
 
 // touchEvery limits how often an API token's last-used time is written.
@@ -69,7 +73,8 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 // authenticateAccess verifies an access token and that it still speaks for
 // someone: its user exists (a token outlives an account removed from the
 // store, or a store restored from an older backup) and has not been signed
-// out everywhere since the token was issued. Either failure is
+// out everywhere since the token was issued, nor out of the sign-in the
+// token belongs to. Any of these failures is
 // ErrInvalidToken, the same 401 as any other unusable token.
 func (s *Service) authenticateAccess(ctx context.Context, bearer string) (Principal, error) {
 	p, err := s.parseAccess(bearer)
@@ -85,6 +90,16 @@ func (s *Service) authenticateAccess(ctx context.Context, bearer string) (Princi
 	}
 	if u.SessionsRevokedAt != nil && revokedBy(p.IssuedAt, *u.SessionsRevokedAt) {
 		return Principal{}, ErrInvalidToken
+	}
+	if p.SessionID != "" {
+		// Signed out of this sign-in (on any node: the store is shared).
+		ended, err := s.st.SessionEnded(ctx, p.SessionID)
+		if err != nil {
+			return Principal{}, fmt.Errorf("auth: access token session: %w", err)
+		}
+		if ended {
+			return Principal{}, ErrInvalidToken
+		}
 	}
 	return p, nil
 }

@@ -174,8 +174,10 @@ func TestRedisLimiterResetAcrossNodes(t *testing.T) {
 	}
 }
 
-// TestRedisLimiterDown: while Redis does not answer, Login fails with an
-// internal error rather than letting attempts go uncounted.
+// TestRedisLimiterDown: a RedisLimiter on its own reports a Redis that
+// does not answer, and Login fails with an internal error rather than
+// letting attempts go uncounted. SKER wraps it in a FallbackLimiter,
+// which counts on the node instead (fallbacklimiter_test.go).
 func TestRedisLimiterDown(t *testing.T) {
 	ctx := context.Background()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

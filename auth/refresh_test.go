@@ -2,6 +2,8 @@ package auth_test
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -141,5 +143,117 @@ func TestLogoutTwice(t *testing.T) {
 		if err := s.Logout(context.Background(), ses.RefreshToken); err != nil {
 			t.Fatalf("Logout #%d: %v", i+1, err)
 		}
+	}
+}
+
+// recorder is a RevocationListener that keeps what it was told.
+type recorder struct {
+	mu       sync.Mutex
+	sessions []string // "user/session" of each SessionEnded
+	revoked  []string // "user/token" of each Revoked
+}
+
+func (r *recorder) Revoked(userID, tokenID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.revoked = append(r.revoked, userID+"/"+tokenID)
+}
+
+func (r *recorder) SessionEnded(userID, sessionID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sessions = append(r.sessions, userID+"/"+sessionID)
+}
+
+// TestLogoutEndsItsSignIn: a logout refuses the access tokens of its
+// sign-in, those issued before a refresh too, and tells the listeners its
+// session; another sign-in of the same user keeps working, and logging
+// out twice tells nothing more.
+func TestLogoutEndsItsSignIn(t *testing.T) {
+	s, _, _ := newService(t)
+	rec := &recorder{}
+	s.OnRevoke(rec)
+	ctx := context.Background()
+	first := register(t, s, "ann@example.com")
+	other, err := s.Login(ctx, "ann@example.com", "correct horse battery", "192.0.2.1")
+	if err != nil {
+		t.Fatalf("Login: %v", err)
+	}
+	second, err := s.Refresh(ctx, first.RefreshToken)
+	if err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	p1, err := s.Authenticate(ctx, first.AccessToken)
+	if err != nil {
+		t.Fatalf("Authenticate first: %v", err)
+	}
+	p2, _ := s.Authenticate(ctx, second.AccessToken)
+	po, _ := s.Authenticate(ctx, other.AccessToken)
+	if p1.SessionID == "" || p2.SessionID != p1.SessionID || po.SessionID == p1.SessionID {
+		t.Fatalf("sessions: first %q, refreshed %q, other sign-in %q; want the first two equal, the third another",
+			p1.SessionID, p2.SessionID, po.SessionID)
+	}
+
+	if err := s.Logout(ctx, second.RefreshToken); err != nil {
+		t.Fatalf("Logout: %v", err)
+	}
+	for name, tok := range map[string]string{"before the refresh": first.AccessToken, "after it": second.AccessToken} {
+		_, err := s.Authenticate(ctx, tok)
+		wantCode(t, err, apierr.CodeUnauthorized)
+		if err == nil {
+			t.Fatalf("access token %s: still accepted after the logout", name)
+		}
+	}
+	_, err = s.Refresh(ctx, second.RefreshToken)
+	wantCode(t, err, apierr.CodeUnauthorized)
+	if _, err := s.Authenticate(ctx, other.AccessToken); err != nil {
+		t.Fatalf("the other sign-in: %v; want it to keep working", err)
+	}
+	if err := s.Logout(ctx, second.RefreshToken); err != nil {
+		t.Fatalf("second Logout: %v", err)
+	}
+	if err := s.Logout(ctx, first.RefreshToken); err != nil { // rotated: ends nothing
+		t.Fatalf("Logout of a rotated token: %v", err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if want := []string{first.User.ID + "/" + p1.SessionID}; !slices.Equal(rec.sessions, want) {
+		t.Fatalf("listeners told %v; want %v", rec.sessions, want)
+	}
+}
+
+// TestLogoutEverywhere: every sign-in of the user ends, and the listeners
+// are told of the user.
+func TestLogoutEverywhere(t *testing.T) {
+	s, _, clk := newService(t)
+	rec := &recorder{}
+	s.OnRevoke(rec)
+	ctx := context.Background()
+	first := register(t, s, "ann@example.com")
+	other, err := s.Login(ctx, "ann@example.com", "correct horse battery", "192.0.2.1")
+	if err != nil {
+		t.Fatalf("Login: %v", err)
+	}
+	if err := s.LogoutEverywhere(ctx, first.User.ID); err != nil {
+		t.Fatalf("LogoutEverywhere: %v", err)
+	}
+	for _, ses := range []auth.Session{first, other} {
+		_, err := s.Authenticate(ctx, ses.AccessToken)
+		wantCode(t, err, apierr.CodeUnauthorized)
+		_, err = s.Refresh(ctx, ses.RefreshToken)
+		wantCode(t, err, apierr.CodeUnauthorized)
+	}
+	clk.Advance(2 * time.Second)
+	again, err := s.Login(ctx, "ann@example.com", "correct horse battery", "192.0.2.1")
+	if err != nil {
+		t.Fatalf("Login after: %v", err)
+	}
+	if _, err := s.Authenticate(ctx, again.AccessToken); err != nil {
+		t.Fatalf("a sign-in after: %v", err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if want := []string{first.User.ID + "/"}; !slices.Equal(rec.revoked, want) {
+		t.Fatalf("listeners told %v; want %v", rec.revoked, want)
 	}
 }

@@ -10,6 +10,9 @@ type RevocationListener interface {
 	// tokenID is empty, that userID was signed out everywhere: every
 	// access token issued so far is refused.
 	Revoked(userID, tokenID string)
+	// SessionEnded reports that userID signed out of the sign-in
+	// sessionID: its access tokens are refused.
+	SessionEnded(userID, sessionID string)
 }
 
 // revocations holds the listeners of a Service.
@@ -26,10 +29,19 @@ func (s *Service) OnRevoke(l RevocationListener) {
 }
 
 func (s *Service) revoked(userID, tokenID string) {
+	s.tell(func(l RevocationListener) { l.Revoked(userID, tokenID) })
+}
+
+func (s *Service) sessionEnded(userID, sessionID string) {
+	s.tell(func(l RevocationListener) { l.SessionEnded(userID, sessionID) })
+}
+
+// tell calls each listener.
+func (s *Service) tell(call func(RevocationListener)) {
 	s.revs.mu.Lock()
 	ls := s.revs.listeners
 	s.revs.mu.Unlock()
 	for _, l := range ls {
-		l.Revoked(userID, tokenID)
+		call(l)
 	}
 }

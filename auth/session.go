@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -128,7 +129,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Session, error) 
 	if err != nil {
 		return Session{}, fmt.Errorf("auth: find user: %w", err)
 	}
-	next, tok, err := s.newRefresh(u.ID, now)
+	next, tok, err := s.newRefresh(u.ID, old.Session(), now)
 	if err != nil {
 		return Session{}, err
 	}
@@ -139,7 +140,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Session, error) 
 		}
 		return Session{}, fmt.Errorf("auth: rotate refresh token: %w", err)
 	}
-	return s.session(u, tok, next.ExpiresAt)
+	return s.session(u, tok, next)
 }
 
 func (s *Service) reused(ctx context.Context, old store.RefreshToken, now time.Time) error {
@@ -152,31 +153,59 @@ func (s *Service) reused(ctx context.Context, old store.RefreshToken, now time.T
 	return ErrRefreshReused
 }
 
-// Logout revokes a refresh token. An unknown or already revoked token is
-// not an error: logging out twice succeeds.
+// Logout ends the sign-in a refresh token belongs to: the token is
+// revoked, the sign-in's access tokens are refused from now on (on every
+// node: the store says so), and the listeners are told, so that its
+// connections close. An unknown or already revoked token is not an error:
+// logging out twice succeeds.
 func (s *Service) Logout(ctx context.Context, refresh string) error {
 	if refresh == "" {
 		return ErrRefreshInvalid
 	}
-	if err := s.st.RevokeRefreshToken(ctx, HashToken(refresh), s.now()); err != nil {
+	hash := HashToken(refresh)
+	t, err := s.st.RefreshTokenByHash(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("auth: find refresh token: %w", err)
+	}
+	if t.RevokedAt != nil {
+		return nil // already signed out, or rotated: this token ends nothing
+	}
+	if err := s.st.RevokeRefreshToken(ctx, hash, s.now()); err != nil {
 		return fmt.Errorf("auth: revoke refresh token: %w", err)
 	}
+	s.sessionEnded(t.UserID, t.Session())
+	return nil
+}
+
+// LogoutEverywhere signs userID out of every sign-in: every refresh token
+// is revoked and every access token issued so far is refused, on every
+// node, and the listeners are told, so that the user's connections close.
+func (s *Service) LogoutEverywhere(ctx context.Context, userID string) error {
+	if err := s.st.RevokeUserRefreshTokens(ctx, userID, s.now()); err != nil {
+		return fmt.Errorf("auth: revoke refresh tokens: %w", err)
+	}
+	s.revoked(userID, "")
 	return nil
 }
 
 // newSession stores a fresh refresh token for u and signs an access token.
 func (s *Service) newSession(ctx context.Context, u store.User) (Session, error) {
-	rt, tok, err := s.newRefresh(u.ID, s.now())
+	rt, tok, err := s.newRefresh(u.ID, "", s.now())
 	if err != nil {
 		return Session{}, err
 	}
 	if err := s.st.CreateRefreshToken(ctx, rt); err != nil {
 		return Session{}, fmt.Errorf("auth: store refresh token: %w", err)
 	}
-	return s.session(u, tok, rt.ExpiresAt)
+	return s.session(u, tok, rt)
 }
 
-func (s *Service) newRefresh(userID string, now time.Time) (store.RefreshToken, string, error) {
+// newRefresh makes a refresh token of userID in the sign-in sessionID;
+// "": a new sign-in, of the token's own id.
+func (s *Service) newRefresh(userID, sessionID string, now time.Time) (store.RefreshToken, string, error) {
 	tok, err := randomToken("")
 	if err != nil {
 		return store.RefreshToken{}, "", err
@@ -187,14 +216,15 @@ func (s *Service) newRefresh(userID string, now time.Time) (store.RefreshToken, 
 	}
 	now = now.UTC()
 	return store.RefreshToken{ID: id, UserID: userID, TokenHash: HashToken(tok),
-		CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)}, tok, nil
+		CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL), SessionID: cmp.Or(sessionID, id)}, tok, nil
 }
 
-func (s *Service) session(u store.User, refresh string, refreshExp time.Time) (Session, error) {
-	access, exp, err := s.IssueAccess(u.ID)
+// session signs an access token of rt's sign-in for u.
+func (s *Service) session(u store.User, refresh string, rt store.RefreshToken) (Session, error) {
+	access, exp, err := s.issueAccess(u.ID, rt.Session())
 	if err != nil {
 		return Session{}, err
 	}
 	return Session{User: u, AccessToken: access, AccessExpiresAt: exp,
-		RefreshToken: refresh, RefreshExpiresAt: refreshExp}, nil
+		RefreshToken: refresh, RefreshExpiresAt: rt.ExpiresAt}, nil
 }

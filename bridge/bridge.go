@@ -61,6 +61,12 @@ func New(ctx context.Context, cfg Config) (*Bridge, error) {
 		}
 		b.mappings = append(b.mappings, ev)
 	}
+	if cfg.AIWorkers != nil {
+		b.mappings = append(b.mappings, cfg.AIWorkers)
+	}
+	if err := b.newGeneric(ctx); err != nil {
+		return nil, err
+	}
 	all := make([]*stats, len(b.mappings))
 	for i, m := range b.mappings {
 		all[i] = m.stats()
@@ -222,7 +228,7 @@ func (b *Bridge) declare(conn *amqp.Connection) error {
 			return fmt.Errorf("bridge: declare exchange %s: %w", b.cfg.EventsExchange, err)
 		}
 	}
-	return nil
+	return b.declareGeneric(ch)
 }
 
 func (b *Bridge) setConnected(up bool, err error) {
@@ -260,7 +266,9 @@ func (b *Bridge) Status() Status {
 }
 
 // Ready reports an error unless the bridge is connected and every mapping
-// is consuming: a bridge that runs but moves nothing is not ready.
+// is consuming: a bridge that runs but moves nothing is not ready. On a
+// cluster, events standing by while another node holds their lease are
+// ready: that node publishes them.
 func (b *Bridge) Ready(context.Context) error {
 	st := b.Status()
 	if !st.Connected {
@@ -270,11 +278,25 @@ func (b *Bridge) Ready(context.Context) error {
 		return errors.New("not connected")
 	}
 	for _, m := range st.Mappings {
-		if !m.Consuming {
+		if !m.Consuming && !m.Lease.standingBy() {
 			return fmt.Errorf("%s: not consuming", m.Name)
 		}
 	}
 	return nil
+}
+
+// confirmChannel opens a channel of conn in confirm mode, for a mapping's
+// publishes; errors name the mapping.
+func confirmChannel(conn *amqp.Connection, mapping string) (*amqp.Channel, error) {
+	ch, err := conn.Channel()
+	if err != nil {
+		return nil, fmt.Errorf("bridge: %s: open channel: %w", mapping, err)
+	}
+	if err := ch.Confirm(false); err != nil {
+		_ = ch.Close()
+		return nil, fmt.Errorf("bridge: %s: confirm mode: %w", mapping, err)
+	}
+	return ch, nil
 }
 
 // backoff is the wait before attempt n (1 is the first retry): doubling

@@ -58,14 +58,11 @@ func (c *commands) run(ctx context.Context, conn *amqp.Connection, stop <-chan s
 		return fmt.Errorf("bridge: commands: open channel: %w", err)
 	}
 	defer in.Close()
-	out, err := conn.Channel()
+	out, err := confirmChannel(conn, "commands")
 	if err != nil {
-		return fmt.Errorf("bridge: commands: open channel: %w", err)
+		return err
 	}
 	defer out.Close()
-	if err := out.Confirm(false); err != nil {
-		return fmt.Errorf("bridge: commands: confirm mode: %w", err)
-	}
 	if err := in.Qos(c.cfg.Prefetch, 0, false); err != nil {
 		return fmt.Errorf("bridge: commands: prefetch: %w", err)
 	}
@@ -209,6 +206,9 @@ func (c *commands) decide(ctx context.Context, stop <-chan struct{}, j *job) (ou
 	for n := 1; ; n++ {
 		o, key, retry := c.attempt(ctx, j)
 		o.attempts = n
+		if ctx.Err() != nil {
+			return o, false // stopped: not an outcome, neither final nor remembered
+		}
 		if retry && n >= c.cfg.MaxAttempts {
 			// Not remembered: the canvas may be back when the command is
 			// sent again (from the dead-letter queue, say).
@@ -277,6 +277,12 @@ func (c *commands) attempt(ctx context.Context, j *job) (o outcome, key string, 
 	seq, err := c.cfg.Canvases.Submit(sctx, j.cmd.Canvas, p.UserID, cbid, j.ops)
 	if err == nil {
 		return outcome{seq: seq}, key, false
+	}
+	if ctx.Err() != nil {
+		// The mapping stopped (its connection failed, or the bridge was
+		// killed) before the outcome: no outcome at all, and the delivery,
+		// unacked, comes again (decide does not remember this).
+		return outcome{rej: unavailable("the bridge stopped before the outcome; nothing was decided")}, key, true
 	}
 	return c.submitError(err), key, passing(err, cbid != "")
 }

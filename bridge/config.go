@@ -15,6 +15,7 @@ import (
 	"github.com/skerhq/sker/auth"
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/canvases"
+	"github.com/skerhq/sker/cluster"
 	"github.com/skerhq/sker/natsname"
 	"github.com/skerhq/sker/store"
 )
@@ -113,6 +114,32 @@ type Config struct {
 	// MaxInFlight caps the journal records published and not yet
 	// confirmed; default 256.
 	MaxInFlight int
+	// Leases, on a cluster, makes the events mapping run on one node at a
+	// time: the holder of the lease EventsLeaseKey(EventsConsumer) in this
+	// bucket (the canvases' ownership leases). The other nodes stand by
+	// and claim it when it lapses or is released. Nil: the events run
+	// whenever the bridge is connected, as on a node alone.
+	Leases *cluster.Leases
+	// Node is this node's name (NODE_NAME), the lease's holder; required
+	// with Leases.
+	Node string
+	// StandbyPoll is how often a node standing by tries to claim the
+	// events lease; default 500ms.
+	StandbyPoll time.Duration
+
+	// AIWorkers, when set, is a mapping of its own on the bridge's
+	// connection: the AI jobs that the node's AI engine sends to workers
+	// outside SKER (AI_WORKER_QUEUE), and their answers.
+	AIWorkers *AIWorkers
+
+	// Generic are the mappings of the configuration file (BRIDGE_CONFIG,
+	// LoadGenericConfig), each on the bridge's connection. They need JS;
+	// those from a subject run, on a cluster, on the holder of their lease
+	// GenericLeaseKey(name) in Leases.
+	Generic []GenericMapping
+	// GenericReplicas is the replicas of a stream the bridge creates for
+	// a generic mapping whose subject no stream captures; default 1.
+	GenericReplicas int
 
 	// ConfirmTimeout bounds the wait for one publisher confirm (a wait
 	// that does not end is amqp091-go#92); after it the connection is
@@ -161,6 +188,7 @@ func (c *Config) setDefaults() {
 	defDur(&c.Heartbeat, 10*time.Second)
 	defDur(&c.ReconnectMin, 200*time.Millisecond)
 	defDur(&c.ReconnectMax, 30*time.Second)
+	defDur(&c.StandbyPoll, 500*time.Millisecond)
 }
 
 // amqpName is what the bridge accepts as an exchange or queue name: what
@@ -176,8 +204,8 @@ func (c *Config) Validate() error {
 	if !strings.HasPrefix(c.URL, "amqp://") && !strings.HasPrefix(c.URL, "amqps://") {
 		return errors.New("bridge: URL: want an amqp:// or amqps:// URL")
 	}
-	if c.DisableCommands && c.DisableEvents {
-		return errors.New("bridge: both mappings are disabled: nothing to run")
+	if c.DisableCommands && c.DisableEvents && c.AIWorkers == nil && len(c.Generic) == 0 {
+		return errors.New("bridge: every mapping is disabled: nothing to run")
 	}
 	if !c.DisableCommands {
 		switch {
@@ -209,8 +237,14 @@ func (c *Config) Validate() error {
 		if err := checkName("EventsExchange", c.EventsExchange); err != nil {
 			return err
 		}
+		if c.Leases != nil && c.Node == "" {
+			return errors.New("bridge: Node is required with Leases: it names the events lease's holder")
+		}
 	}
-	return nil
+	if c.Leases != nil && c.Node == "" && len(c.Generic) > 0 {
+		return errors.New("bridge: Node is required with Leases: it names the generic mappings' lease holder")
+	}
+	return c.checkGeneric()
 }
 
 // CheckName reports whether v can name a bridge queue or exchange: 1 to

@@ -24,7 +24,12 @@
 //     resets the consumer to its ack floor, so neither a RabbitMQ outage nor
 //     a restart loses a batch or reorders a canvas's batches; a batch whose
 //     confirm was lost in a cut is published again, with the same
-//     message_id.
+//     message_id. On a cluster (Config.Leases) one node at a time
+//     publishes: the holder of the events lease, a key of its own in the
+//     canvases' lease bucket. The others stand by and claim it once it is
+//     released (a drain) or lapses (the holder died); the holder checks
+//     the lease before every publish and stops the moment it is no longer
+//     valid, before the server could let another node take it.
 //
 // amqp091-go does not reconnect: Run dials again with backoff, declares the
 // topology again and restarts both mappings whenever the connection or one

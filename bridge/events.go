@@ -13,11 +13,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/skerhq/sker/cluster"
 	"github.com/skerhq/sker/journal"
 )
 
 // Headers of an event, besides its properties (message_id
-// "<canvas>:<seq>", type "changes", timestamp the commit time).
+// "<canvas>:<seq>", type "changes", timestamp the commit time; an AI
+// event's "<canvas>:<seq>:ai", type "ai"; a member event's
+// "<canvas>:members:<id>", type "members", with HeaderCanvas alone).
 const (
 	HeaderCanvas = "sker-canvas" // the canvas id
 	HeaderSeq    = "sker-seq"    // the batch's seq on its canvas
@@ -27,36 +30,59 @@ const (
 // journal record before it delivers the record again.
 const EventsAckWait = 30 * time.Second
 
-// events is the events-out mapping: the journal's committed batches to the
-// events exchange.
+// events is the events-out mapping: the journal's committed batches (and
+// the AI results they write) and the members stream's membership changes
+// to the events exchange.
 type events struct {
-	cfg  *Config
-	log  *slog.Logger
-	st   *stats
-	cons jetstream.Consumer
+	cfg   *Config
+	log   *slog.Logger
+	st    *stats
+	feeds []*feed // the journal's first
 	// last is each canvas's last seq published since the start, to report
 	// a gap: batches trimmed from the journal before they were confirmed.
 	last map[string]uint64
 }
 
-// newEvents creates or updates the durable consumer. Created, it starts at
-// the journal's end: the bridge publishes what is committed from then on.
+// feed is one durable consumer that the events mapping publishes from,
+// in its stream's order, acking each record once RabbitMQ confirmed its
+// messages.
+type feed struct {
+	stream, consumer string
+	cons             jetstream.Consumer
+	// send publishes one record's messages.
+	send func(ctx context.Context, ch *amqp.Channel, lease *cluster.Lease, msg jetstream.Msg, meta *jetstream.MsgMetadata) (*pending, error)
+}
+
+// newEvents creates or updates the durable consumers, and the members
+// stream. Created, a consumer starts at its stream's end: the bridge
+// publishes what is committed from then on.
 func newEvents(ctx context.Context, cfg *Config, log *slog.Logger) (*events, error) {
-	cons, err := cfg.JS.CreateOrUpdateConsumer(ctx, cfg.Names.JournalStream(), jetstream.ConsumerConfig{
-		Durable:       cfg.EventsConsumer,
-		Description:   "SKER bridge: committed batches to RabbitMQ",
-		DeliverPolicy: jetstream.DeliverNewPolicy,
-		// Records are acked in order, each once all before it are
-		// confirmed: an ack covers every record before it.
-		AckPolicy:     jetstream.AckAllPolicy,
-		AckWait:       EventsAckWait,
-		MaxDeliver:    -1,
-		MaxAckPending: cfg.MaxInFlight,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("bridge: events: consumer %s on %s: %w", cfg.EventsConsumer, cfg.Names.JournalStream(), err)
+	e := &events{cfg: cfg, log: log.With("mapping", MappingEvents), st: newStats(MappingEvents), last: map[string]uint64{}}
+	if err := ensureMembersStream(ctx, cfg.JS, cfg.Names); err != nil {
+		return nil, err
 	}
-	return &events{cfg: cfg, log: log.With("mapping", MappingEvents), st: newStats(MappingEvents), cons: cons, last: map[string]uint64{}}, nil
+	for _, f := range []*feed{
+		{stream: cfg.Names.JournalStream(), consumer: cfg.EventsConsumer, send: e.send},
+		{stream: cfg.Names.MembersStream(), consumer: membersConsumer(cfg.EventsConsumer), send: e.sendMember},
+	} {
+		cons, err := cfg.JS.CreateOrUpdateConsumer(ctx, f.stream, jetstream.ConsumerConfig{
+			Durable:       f.consumer,
+			Description:   "SKER bridge: events to RabbitMQ",
+			DeliverPolicy: jetstream.DeliverNewPolicy,
+			// Records are acked in order, each once all before it are
+			// confirmed: an ack covers every record before it.
+			AckPolicy:     jetstream.AckAllPolicy,
+			AckWait:       EventsAckWait,
+			MaxDeliver:    -1,
+			MaxAckPending: cfg.MaxInFlight,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("bridge: events: consumer %s on %s: %w", f.consumer, f.stream, err)
+		}
+		f.cons = cons
+		e.feeds = append(e.feeds, f)
+	}
+	return e, nil
 }
 
 func (e *events) stats() *stats { return e.st }
@@ -68,30 +94,145 @@ type pending struct {
 	confs []*amqp.DeferredConfirmation
 }
 
+// EventsLeaseKey is the key of the events lease in the lease bucket, one
+// per durable consumer: nodes sharing a consumer publish one at a time,
+// and bridges on consumers of their own do not wait for each other. It
+// cannot be a canvas's key: those are UUIDs.
+func EventsLeaseKey(consumer string) string { return "bridge-events." + consumer }
+
+// errLeaseEnded: the events lease stopped being valid while publishing.
+var errLeaseEnded = errors.New("bridge: events: the events lease is no longer valid")
+
+// run publishes on conn: at once on a node alone; on a cluster, only while
+// this node holds the events lease, standing by until it can claim it.
+// A lease that ends while publishing stops the publishing at once and
+// this node stands by again, on the same connection.
 func (e *events) run(ctx context.Context, conn *amqp.Connection, stop <-chan struct{}) error {
-	ch, err := conn.Channel()
-	if err != nil {
-		return fmt.Errorf("bridge: events: open channel: %w", err)
+	if e.cfg.Leases == nil {
+		return e.runOn(ctx, conn, stop, nil)
 	}
-	defer ch.Close()
-	if err := ch.Confirm(false); err != nil {
-		return fmt.Errorf("bridge: events: confirm mode: %w", err)
+	defer e.st.lease.Store(nil)
+	for {
+		l, err := e.claim(ctx, stop)
+		if l == nil {
+			return err // stop, or ctx ended
+		}
+		err = e.runOn(ctx, conn, stop, l)
+		e.release(l)
+		if !errors.Is(err, errLeaseEnded) {
+			return err
+		}
+		e.log.Warn("events lease no longer valid: publishing stopped; standing by", "why", l.Err())
 	}
+}
+
+// claim stands by until this node holds the events lease (the lease), or
+// stop (nil, nil) or ctx (nil and its error) ends the wait. Meanwhile it
+// records who holds the lease, and the lag, for Status.
+func (e *events) claim(ctx context.Context, stop <-chan struct{}) (*cluster.Lease, error) {
+	key := EventsLeaseKey(e.cfg.EventsConsumer)
+	since := time.Now()
+	tick := time.NewTicker(e.cfg.StandbyPoll)
+	defer tick.Stop()
+	var lagAt time.Time
+	logged := "\x00"
+	for {
+		l, err := e.cfg.Leases.Claim(ctx, key, e.cfg.Node)
+		if err == nil {
+			e.st.takeovers.Add(1)
+			e.st.lease.Store(&LeaseStatus{Key: key, Held: true, Holder: e.cfg.Node, Since: time.Now()})
+			e.log.Info("events lease taken: publishing from this node", "key", key, "stood_by", time.Since(since).Round(time.Millisecond))
+			return l, nil
+		}
+		holder := ""
+		var taken *cluster.TakenError
+		if errors.As(err, &taken) {
+			holder = taken.Holder
+		} else if ctx.Err() == nil {
+			e.log.Warn("claim the events lease", "key", key, "err", err)
+		}
+		e.st.lease.Store(&LeaseStatus{Key: key, Holder: holder, Since: since})
+		if holder != logged {
+			e.log.Info("events: standing by", "key", key, "holder", holder)
+			logged = holder
+		}
+		if time.Since(lagAt) > 2*time.Second {
+			e.updateLag(ctx)
+			lagAt = time.Now()
+		}
+		select {
+		case <-stop:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// release gives the lease back at once, so that a node standing by takes
+// over without waiting for it to lapse (a drain). A lease already lapsed
+// or taken over is not this node's to release: ErrLost is expected then.
+func (e *events) release(l *cluster.Lease) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := l.Release(ctx); err != nil && !errors.Is(err, cluster.ErrLost) {
+		e.log.Warn("release the events lease; it lapses on its own", "err", err)
+	}
+	e.st.lease.Store(&LeaseStatus{Key: l.CanvasID(), Since: time.Now()})
+}
+
+// runOn publishes every feed, each on a channel of conn of its own, until
+// stop (each waits for the confirms in flight and it returns nil), a
+// failure of one (its error), or the end of lease (errLeaseEnded; nil
+// lease: a node alone, no lease).
+func (e *events) runOn(ctx context.Context, conn *amqp.Connection, stop <-chan struct{}, lease *cluster.Lease) error {
 	// Start again from the first record not acked: what the last
-	// connection published and did not see confirmed comes again, in
-	// order, before anything newer.
+	// connection (or the last holder of the lease) published and did not
+	// see confirmed comes again, in order, before anything newer.
 	if nc := e.cfg.JS.Conn(); nc != nil {
 		_ = nc.Flush() // the acks sent so far reach the server first
 	}
-	reset, err := e.cfg.JS.ResetConsumer(ctx, e.cfg.Names.JournalStream(), e.cfg.EventsConsumer)
-	if err != nil {
-		return fmt.Errorf("bridge: events: reset consumer %s: %w", e.cfg.EventsConsumer, err)
+	type start struct {
+		f         *feed
+		ch        *amqp.Channel
+		published uint64 // stream sequences up to it are published in this run
 	}
-	published := reset.ResetSeq - 1 // stream sequences up to it are published in this run
+	starts := make([]start, 0, len(e.feeds))
+	for _, f := range e.feeds {
+		ch, err := confirmChannel(conn, "events")
+		if err != nil {
+			return err
+		}
+		defer ch.Close()
+		reset, err := e.reset(ctx, stop, lease, f)
+		if err != nil || reset == nil {
+			return err // nil: stopped before it could start
+		}
+		starts = append(starts, start{f, ch, reset.ResetSeq - 1})
+	}
+	clear(e.last) // another holder may have published meanwhile
 	e.st.started()
 	e.st.consuming.Store(true)
 	defer e.st.consuming.Store(false)
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, len(starts))
+	for _, s := range starts {
+		go func() { errc <- e.runFeed(fctx, s.ch, stop, lease, s.f, s.published) }()
+	}
+	var first error
+	for range starts {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+			cancel() // the other feeds stop too; the next run starts them again
+		}
+	}
+	return first
+}
 
+// runFeed publishes f's records on ch from after published, as runOn.
+func (e *events) runFeed(ctx context.Context, ch *amqp.Channel, stop <-chan struct{}, lease *cluster.Lease, f *feed, published uint64) error {
 	window := make(chan *pending, e.cfg.MaxInFlight)
 	failed := make(chan error, 1)
 	confirmed := make(chan struct{})
@@ -99,7 +240,7 @@ func (e *events) run(ctx context.Context, conn *amqp.Connection, stop <-chan str
 		defer close(confirmed)
 		e.confirm(ctx, window, failed)
 	}()
-	err = e.publish(ctx, ch, stop, window, failed, published)
+	err := e.publish(ctx, ch, stop, lease, f, window, failed, published)
 	close(window)
 	if err != nil {
 		return err
@@ -113,10 +254,63 @@ func (e *events) run(ctx context.Context, conn *amqp.Connection, stop <-chan str
 	}
 }
 
-// publish fetches records in stream order and publishes their batches
-// until stop (nil), or a failure (its error).
-func (e *events) publish(ctx context.Context, ch *amqp.Channel, stop <-chan struct{}, window chan<- *pending, failed <-chan error, published uint64) error {
+// resetTry bounds one try to reset the consumer: a consumer whose leader
+// died answers once JetStream has elected another, within seconds.
+const resetTry = 2 * time.Second
+
+// reset puts the consumer back to its first record not acked, trying
+// again while JetStream does not answer (its leader was on a node that
+// died: the usual case right after a take-over) instead of dropping the
+// RabbitMQ connection, which is not at fault. It returns nil, nil on stop, and
+// errLeaseEnded when the lease ends meanwhile.
+func (e *events) reset(ctx context.Context, stop <-chan struct{}, lease *cluster.Lease, f *feed) (*jetstream.ConsumerResetResponse, error) {
+	var leaseDone <-chan struct{}
+	if lease != nil {
+		leaseDone = lease.Done()
+	}
+	for {
+		rctx, cancel := context.WithTimeout(ctx, resetTry)
+		reset, err := e.cfg.JS.ResetConsumer(rctx, f.stream, f.consumer)
+		cancel()
+		if err == nil {
+			return reset, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		e.log.Warn("reset the events consumer; trying again", "consumer", f.consumer, "err", err)
+		select {
+		case <-stop:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-leaseDone:
+			return nil, errLeaseEnded
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// publish fetches f's records in stream order and publishes them until
+// stop (nil), or a failure (its error).
+func (e *events) publish(ctx context.Context, ch *amqp.Channel, stop <-chan struct{}, lease *cluster.Lease, f *feed, window chan<- *pending, failed <-chan error, published uint64) error {
 	var lagAt time.Time
+	var leaseDone <-chan struct{} // nil without a lease: never ready
+	if lease != nil {
+		leaseDone = lease.Done()
+	}
+	// A fetch waits up to a second for records: stop and the end of the
+	// lease cut it short, so that a drain hands over without that wait.
+	wake, cancelWake := context.WithCancel(ctx)
+	defer cancelWake()
+	go func() {
+		select {
+		case <-stop:
+		case <-leaseDone:
+		case <-wake.Done():
+		}
+		cancelWake()
+	}()
 	for {
 		select {
 		case <-stop:
@@ -125,20 +319,25 @@ func (e *events) publish(ctx context.Context, ch *amqp.Channel, stop <-chan stru
 			return ctx.Err()
 		case err := <-failed:
 			return err
+		case <-leaseDone:
+			return errLeaseEnded
 		default:
 		}
-		if time.Since(lagAt) > 2*time.Second {
+		if f == e.feeds[0] && time.Since(lagAt) > 2*time.Second {
 			e.updateLag(ctx)
 			lagAt = time.Now()
 		}
-		fctx, cancel := context.WithTimeout(ctx, time.Second)
-		batch, err := e.cons.Fetch(max(1, cap(window)-len(window)), jetstream.FetchContext(fctx))
+		fctx, cancel := context.WithTimeout(wake, time.Second)
+		batch, err := f.cons.Fetch(max(1, cap(window)-len(window)), jetstream.FetchContext(fctx))
 		if err != nil {
 			cancel()
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			e.log.Warn("fetch from the journal", "err", err)
+			if wake.Err() != nil {
+				continue // stop or the lease's end: the select above says which
+			}
+			e.log.Warn("fetch from the stream", "stream", f.stream, "err", err)
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
@@ -151,7 +350,7 @@ func (e *events) publish(ctx context.Context, ch *amqp.Channel, stop <-chan stru
 			if meta.Sequence.Stream <= published {
 				continue // delivered again while in flight; an ack after it covers it
 			}
-			p, err := e.send(ctx, ch, msg, meta)
+			p, err := f.send(ctx, ch, lease, msg, meta)
 			if err != nil {
 				cancel()
 				return err
@@ -164,25 +363,27 @@ func (e *events) publish(ctx context.Context, ch *amqp.Channel, stop <-chan stru
 			case <-ctx.Done():
 				cancel()
 				return ctx.Err()
+			case <-leaseDone:
+				cancel()
+				return errLeaseEnded
 			}
 			published = p.seq
 		}
 		cancel()
 		if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, jetstream.ErrNoHeartbeat) {
-			e.log.Warn("fetch from the journal", "err", err)
+			e.log.Warn("fetch from the stream", "stream", f.stream, "err", err)
 		}
 	}
 }
 
-// send publishes one record's batches, one message each.
-func (e *events) send(ctx context.Context, ch *amqp.Channel, msg jetstream.Msg, meta *jetstream.MsgMetadata) (*pending, error) {
-	p := &pending{msg: msg, seq: meta.Sequence.Stream}
-	e.st.in.Add(1)
-	if meta.NumDelivered > 1 {
-		e.st.redelivered.Add(1)
-	}
+// send publishes one journal record's batches, one message each, each
+// followed by the AI events it holds (see aiEvents). With a lease, it
+// checks before each message that the lease is still valid: the holder
+// fences itself, as the canvas actors do, before the server could expire
+// the lease and another node take over.
+func (e *events) send(ctx context.Context, ch *amqp.Channel, lease *cluster.Lease, msg jetstream.Msg, meta *jetstream.MsgMetadata) (*pending, error) {
+	p, canvasID := e.take(msg, meta)
 	subject := msg.Subject()
-	canvasID := subject[strings.LastIndexByte(subject, '.')+1:]
 	var rec journal.Record
 	if err := json.Unmarshal(msg.Data(), &rec); err != nil {
 		e.log.Error("corrupt journal record; skipped", "subject", subject, "stream_seq", p.seq, "err", err)
@@ -197,6 +398,9 @@ func (e *events) send(ctx context.Context, ch *amqp.Channel, msg jetstream.Msg, 
 			e.log.Error("corrupt batch in the journal; skipped", "canvas_id", canvasID, "stream_seq", p.seq, "err", err)
 			continue
 		}
+		if lease != nil && !lease.Valid() {
+			return nil, errLeaseEnded
+		}
 		e.checkGap(canvasID, head.Seq)
 		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, e.cfg.EventsExchange, "canvas."+canvasID+".changes", false, false, amqp.Publishing{
 			ContentType: "application/json", DeliveryMode: amqp.Persistent, Type: "changes", AppId: "sker",
@@ -208,8 +412,62 @@ func (e *events) send(ctx context.Context, ch *amqp.Channel, msg jetstream.Msg, 
 			return nil, fmt.Errorf("bridge: events: publish: %w", err)
 		}
 		p.confs = append(p.confs, dc)
+		for _, ev := range aiEvents(canvasID, raw) {
+			if lease != nil && !lease.Valid() {
+				return nil, errLeaseEnded
+			}
+			body, _ := json.Marshal(ev)
+			dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, e.cfg.EventsExchange, "canvas."+canvasID+".ai", false, false, amqp.Publishing{
+				ContentType: "application/json", DeliveryMode: amqp.Persistent, Type: "ai", AppId: "sker",
+				MessageId: AIMessageID(canvasID, head.Seq), Timestamp: time.UnixMilli(head.At),
+				Headers: amqp.Table{HeaderCanvas: canvasID, HeaderSeq: int64(head.Seq)},
+				Body:    body,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("bridge: events: publish: %w", err)
+			}
+			p.confs = append(p.confs, dc)
+		}
 	}
 	e.st.out.Add(uint64(len(p.confs)))
+	return p, nil
+}
+
+// take counts a record taken from a feed and names its canvas: the last
+// token of its subject.
+func (e *events) take(msg jetstream.Msg, meta *jetstream.MsgMetadata) (*pending, string) {
+	e.st.in.Add(1)
+	if meta.NumDelivered > 1 {
+		e.st.redelivered.Add(1)
+	}
+	subject := msg.Subject()
+	return &pending{msg: msg, seq: meta.Sequence.Stream}, subject[strings.LastIndexByte(subject, '.')+1:]
+}
+
+// sendMember publishes one record of the members stream, as send does a
+// journal record's.
+func (e *events) sendMember(ctx context.Context, ch *amqp.Channel, lease *cluster.Lease, msg jetstream.Msg, meta *jetstream.MsgMetadata) (*pending, error) {
+	p, canvasID := e.take(msg, meta)
+	subject := msg.Subject()
+	ev, err := decodeMemberEvent(canvasID, msg.Data())
+	if err != nil {
+		e.log.Error("corrupt membership change; skipped", "subject", subject, "stream_seq", p.seq, "err", err)
+		return p, nil
+	}
+	if lease != nil && !lease.Valid() {
+		return nil, errLeaseEnded
+	}
+	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, e.cfg.EventsExchange, "canvas."+canvasID+".members", false, false, amqp.Publishing{
+		ContentType: "application/json", DeliveryMode: amqp.Persistent, Type: "members", AppId: "sker",
+		MessageId: MemberMessageID(ev), Timestamp: time.UnixMilli(ev.At),
+		Headers: amqp.Table{HeaderCanvas: canvasID},
+		Body:    msg.Data(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bridge: events: publish: %w", err)
+	}
+	p.confs = append(p.confs, dc)
+	e.st.out.Add(1)
 	return p, nil
 }
 
@@ -226,7 +484,7 @@ func (e *events) checkGap(canvasID string, seq uint64) {
 }
 
 // confirm waits for the confirms of each record in order and acks it to
-// JetStream. After a failure it acks nothing more: the next run starts
+// JetStream (a feed's records: each feed has its own confirm). After a failure it acks nothing more: the next run starts
 // again from the last record acked.
 func (e *events) confirm(ctx context.Context, window <-chan *pending, failed chan<- error) {
 	bad := false
@@ -264,12 +522,18 @@ func (e *events) wait(ctx context.Context, p *pending) error {
 	return nil
 }
 
-// updateLag records the journal records not yet confirmed: waiting to be
-// fetched, or published and not acked.
+// updateLag records the records of every feed not yet confirmed: waiting
+// to be fetched, or published and not acked.
 func (e *events) updateLag(ctx context.Context) {
 	ictx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	if info, err := e.cons.Info(ictx); err == nil {
-		e.st.lag.Store(int64(info.NumPending) + int64(info.NumAckPending))
+	var lag int64
+	for _, f := range e.feeds {
+		info, err := f.cons.Info(ictx)
+		if err != nil {
+			return
+		}
+		lag += int64(info.NumPending) + int64(info.NumAckPending)
 	}
+	e.st.lag.Store(lag)
 }

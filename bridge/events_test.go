@@ -207,7 +207,7 @@ func TestEventsAcrossConnectionCuts(t *testing.T) {
 	}
 	close(stop)
 	n := <-committed
-	log.take(map[string]uint64{f.canvas: n, second: n}, 60*time.Second)
+	log.take(map[string]uint64{f.canvas: n, second: n}, 3*time.Minute)
 	log.check()
 	t.Logf("%d batches on each of 2 canvases, %d connection cuts, %d duplicate events (batches published again after a cut)", n, cuts, log.dups)
 	if st := b.Status().Mappings[0]; st.Reconnects < uint64(cuts) {

@@ -28,6 +28,8 @@ type stats struct {
 	consuming    atomic.Bool
 	lastMoved    atomic.Int64 // unix nanoseconds of the last message moved
 	starts       atomic.Uint64
+	lease        atomic.Pointer[LeaseStatus] // the events lease on a cluster; nil otherwise
+	takeovers    atomic.Uint64               // times this node took the events lease
 }
 
 func newStats(name string) *stats { return &stats{name: name} }
@@ -59,7 +61,28 @@ type MappingStatus struct {
 	DeadLettered uint64 `json:"dead_lettered"`
 	Duplicates   uint64 `json:"duplicates"`
 	Reconnects   uint64 `json:"reconnects"`
+	// Lease is the events lease on a cluster: whether this node holds it
+	// and who does. Nil for commands and on a node alone.
+	Lease *LeaseStatus `json:"lease,omitempty"`
 }
+
+// LeaseStatus is the events lease as one node sees it.
+type LeaseStatus struct {
+	// Key is the lease's key in the lease bucket.
+	Key string `json:"key"`
+	// Held: this node holds the lease and may publish.
+	Held bool `json:"held"`
+	// Holder is the node that holds it, as of this node's last look
+	// (every StandbyPoll while standing by); "" when none does.
+	Holder string `json:"holder"`
+	// Since is when this node last took the lease, or started standing by.
+	Since time.Time `json:"since"`
+	// Takeovers counts the times this node took the lease.
+	Takeovers uint64 `json:"takeovers"`
+}
+
+// standingBy: the events wait for another node's lease (nil: no lease).
+func (l *LeaseStatus) standingBy() bool { return l != nil && !l.Held }
 
 func (s *stats) status() MappingStatus {
 	st := MappingStatus{
@@ -69,6 +92,11 @@ func (s *stats) status() MappingStatus {
 	}
 	if ns := s.lastMoved.Load(); ns != 0 {
 		st.LastMoved = time.Unix(0, ns)
+	}
+	if l := s.lease.Load(); l != nil {
+		c := *l
+		c.Takeovers = s.takeovers.Load()
+		st.Lease = &c
 	}
 	return st
 }
@@ -100,6 +128,12 @@ func register(reg prometheus.Registerer, connected func() bool, all ...*stats) {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sker_bridge_consuming", Help: "1 while the mapping takes messages on a live connection.", ConstLabels: labels,
 		}, func() float64 { return b2f(s.consuming.Load()) }))
+		if s.name == MappingEvents {
+			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "sker_bridge_events_lease_held", Help: "1 while this node holds the events lease and may publish (on a cluster).",
+			}, func() float64 { l := s.lease.Load(); return b2f(l != nil && l.Held) }))
+			counter("sker_bridge_events_takeovers_total", "Times this node took the events lease.", &s.takeovers)
+		}
 	}
 }
 

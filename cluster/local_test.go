@@ -250,6 +250,38 @@ func (m *memCanvases) Forget(ctx context.Context, canvasID string) error {
 	return nil
 }
 
+// Checkpoint answers the canvas's seq when it is at least seq.
+func (m *memCanvases) Checkpoint(ctx context.Context, canvasID string, seq uint64) (uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.beginLocked(opCheckpoint); err != nil {
+		return 0, err
+	}
+	c, ok := m.canvases[canvasID]
+	if !ok {
+		return 0, fmt.Errorf("%w: canvas %s", canvases.ErrNotFound, canvasID)
+	}
+	if c.seq < seq {
+		return 0, fmt.Errorf("%w: canvas %s at seq %d, asked for %d", canvases.ErrUnavailable, canvasID, c.seq, seq)
+	}
+	return c.seq, nil
+}
+
+// Epoch answers "epoch-of-<canvas>" and its seq while m owns the canvas
+// and holds it.
+func (m *memCanvases) Epoch(ctx context.Context, canvasID string) (string, uint64, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.beginLocked(opEpoch); err != nil {
+		return "", 0, false, err
+	}
+	c, ok := m.canvases[canvasID]
+	if !ok || !m.owns {
+		return "", 0, false, nil
+	}
+	return "epoch-of-" + canvasID, c.seq, true, nil
+}
+
 func (m *memCanvases) FinishAIRun(ctx context.Context, canvasID, nodeID, runID string, r canvases.AIResult) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

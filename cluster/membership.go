@@ -20,6 +20,7 @@ const (
 	RoleGateway  = "gateway"
 	RoleCanvases = "canvases"
 	RoleAI       = "ai"
+	RoleBridge   = "bridge" // runs the RabbitMQ bridge
 )
 
 // Defaults of Config.

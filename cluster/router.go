@@ -31,6 +31,13 @@ type Local interface {
 	// Owns reports whether a live actor on this node takes canvasID's
 	// requests. It does not block.
 	Owns(canvasID string) bool
+	// Epoch returns the epoch of canvasID's live actor on this node and
+	// the seq it has committed; live is false, and nothing is activated,
+	// when the canvas is not live here (actors.Hub.Epoch).
+	Epoch(ctx context.Context, canvasID string) (epoch string, seq uint64, live bool, err error)
+	// Checkpoint makes the store's checkpoint of canvasID cover at least
+	// seq and returns the checkpoint's seq (actors.Hub.Checkpoint).
+	Checkpoint(ctx context.Context, canvasID string, seq uint64) (uint64, error)
 }
 
 // RouterConfig configures a Router.
@@ -183,6 +190,17 @@ func (r *Router) History(ctx context.Context, canvasID string, since uint64, lim
 	return o.batches, o.seq, o.err
 }
 
+// Checkpoint makes the store's checkpoint of a canvas cover at least seq,
+// on its owner (loading the canvas there if it is not live), and returns
+// the checkpoint's seq; for a backup. Asking twice is harmless.
+func (r *Router) Checkpoint(ctx context.Context, canvasID string, seq uint64) (uint64, error) {
+	o := r.call(ctx, &wireRequest{Op: opCheckpoint, Canvas: canvasID, Seq: seq}, true, func(ctx context.Context) outcome {
+		cp, err := r.cfg.Local.Checkpoint(ctx, canvasID, seq)
+		return outcome{seq: cp, err: err}
+	})
+	return o.seq, o.err
+}
+
 // Forget stops a deleted canvas on its owner and removes its journal.
 func (r *Router) Forget(ctx context.Context, canvasID string) error {
 	return r.call(ctx, &wireRequest{Op: opForget, Canvas: canvasID}, true, func(ctx context.Context) outcome {
@@ -198,6 +216,24 @@ func (r *Router) FinishAIRun(ctx context.Context, canvasID, nodeID, runID string
 	return r.call(ctx, req, false, func(ctx context.Context) outcome {
 		return outcome{err: r.cfg.Local.FinishAIRun(ctx, canvasID, nodeID, runID, res)}
 	}).err
+}
+
+// EpochOn asks node, once, for the epoch of canvasID's live actor there
+// and the seq it has committed (Local.Epoch), for an operator's view: live
+// is false when the canvas is not live on node. It is not routed, held
+// or tried again: a node that does not answer within the request timeout
+// is an ErrUnavailable error.
+func (r *Router) EpochOn(ctx context.Context, node, canvasID string) (epoch string, seq uint64, live bool, err error) {
+	if node == r.cfg.Node && r.cfg.Local != nil {
+		return r.cfg.Local.Epoch(ctx, canvasID)
+	}
+	req := &wireRequest{V: wireVersion, Op: opEpoch, Canvas: canvasID}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return "", 0, false, fmt.Errorf("cluster: encode %s of canvas %s: %w", req.Op, req.Canvas, err)
+	}
+	o := r.remote(ctx, node, req, body)
+	return o.epoch, o.seq, o.live, o.err
 }
 
 // call runs one call that is not a batch on its canvas's owner, local runs

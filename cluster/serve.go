@@ -139,6 +139,10 @@ func (s *serving) receive(msg *nats.Msg) {
 		s.answer(sv, outcome{err: &badRequestError{text: fmt.Sprintf("cluster: unknown op %q", sv.req.Op)}})
 		return
 	}
+	if sv.req.Op == opEpoch { // about this node, whoever owns the canvas
+		s.dispatchEpoch(sv)
+		return
+	}
 	id := sv.req.Canvas
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -214,6 +218,17 @@ func (s *serving) dispatchLocked(sv *served) {
 	}()
 }
 
+// dispatchEpoch answers an epoch request from Local, on a goroutine of its
+// own, without the ownership check: it activates nothing.
+func (s *serving) dispatchEpoch(sv *served) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.r.cfg.RequestTimeout)
+		defer cancel()
+		epoch, seq, live, err := s.r.cfg.Local.Epoch(ctx, sv.req.Canvas)
+		s.answer(sv, outcome{epoch: epoch, seq: seq, live: live, err: err})
+	}()
+}
+
 // run runs a request that is not a batch on Local.
 func (s *serving) run(ctx context.Context, req wireRequest) outcome {
 	local := s.r.cfg.Local
@@ -229,6 +244,9 @@ func (s *serving) run(ctx context.Context, req wireRequest) outcome {
 		return outcome{batches: bs, seq: seq, err: err}
 	case opForget:
 		return outcome{err: local.Forget(ctx, req.Canvas)}
+	case opCheckpoint:
+		seq, err := local.Checkpoint(ctx, req.Canvas, req.Seq)
+		return outcome{seq: seq, err: err}
 	default: // opFinishAIRun; receive refused the others
 		return outcome{err: local.FinishAIRun(ctx, req.Canvas, req.Node, req.Run, req.Result.result())}
 	}
@@ -260,7 +278,7 @@ func (s *serving) answer(sv *served, o outcome) {
 // or bad_request, so that a bad request cannot add a series.
 func servedLabel(op string) string {
 	switch op {
-	case opSubmit, opSnapshot, opSince, opHistory, opForget, opFinishAIRun:
+	case opSubmit, opSnapshot, opSince, opHistory, opForget, opFinishAIRun, opEpoch, opCheckpoint:
 		return op
 	}
 	return kindBadRequest

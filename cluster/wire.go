@@ -18,17 +18,22 @@ import (
 //	 "ops": [<canvas.Op>...], "seq": <since>, "limit": <n>,
 //	 "node": "<card id>", "run": "<run id>", "result": {<AI result>}}
 //
-// op is one of submit, snapshot, since, history, forget and finish_ai_run;
+// op is one of submit, snapshot, since, history, forget, finish_ai_run,
+// checkpoint (seq: the seq the checkpoint must cover; the answer's seq is
+// the stored checkpoint's) and epoch;
 // only the fields of its call are set (seq and limit for since and
 // history, node, run and result for finish_ai_run). The answer is one
 // JSON object on the request's reply subject:
 //
-//	{"v": 1, "seq": <seq>, "export": {<canvas.Export>}, "catch_up": {"seq": <seq>,
+//	{"v": 1, "seq": <seq>, "epoch": "<epoch>", "live": true, "export": {<canvas.Export>}, "catch_up": {"seq": <seq>,
 //	 "batches": [...], "snapshot": {<canvas.Export>}}, "batches": [...],
 //	 "error": {"kind": "<kind>", "message": "<text>", "holder": "<node>", "code": "<op error code>", "index": <op index>}}
 //
 // seq is a submit's seq, or history's current seq (with the error
-// history_trimmed too); batches are the
+// history_trimmed too), or the seq an epoch's live actor has committed;
+// epoch answers epoch, an operator's question, and live says whether
+// the canvas is live on the node asked (it is answered by that node
+// whoever owns the canvas, and activates nothing); batches are the
 // encoded journal.Committed batches, carried as the JSON they are. error
 // is set instead of the results: its kind names the error of package
 // canvases it is (not_owner with holder, rejected for a *canvas.OpError
@@ -57,6 +62,8 @@ const (
 	opHistory     = "history"
 	opForget      = "forget"
 	opFinishAIRun = "finish_ai_run"
+	opEpoch       = "epoch"
+	opCheckpoint  = "checkpoint"
 )
 
 type wireRequest struct {
@@ -84,6 +91,8 @@ type wireAIResult struct {
 type wireReply struct {
 	V       int               `json:"v"`
 	Seq     uint64            `json:"seq,omitempty"`
+	Epoch   string            `json:"epoch,omitempty"`
+	Live    bool              `json:"live,omitempty"`
 	Export  *canvas.Export    `json:"export,omitempty"`
 	CatchUp *wireCatchUp      `json:"catch_up,omitempty"`
 	Batches []json.RawMessage `json:"batches,omitempty"`
@@ -132,6 +141,8 @@ type outcome struct {
 	export  canvas.Export
 	catchUp canvases.CatchUp
 	batches [][]byte
+	epoch   string // epoch's answer, with live
+	live    bool
 	err     error
 }
 
@@ -228,6 +239,10 @@ func encodeReply(op string, o outcome) ([]byte, error) {
 			rep.CatchUp = &wireCatchUp{Seq: o.catchUp.Seq, Batches: rawBatches(o.catchUp.Batches), Snapshot: o.catchUp.Snapshot}
 		case opHistory:
 			rep.Seq, rep.Batches = o.seq, rawBatches(o.batches)
+		case opEpoch:
+			rep.Seq, rep.Epoch, rep.Live = o.seq, o.epoch, o.live
+		case opCheckpoint:
+			rep.Seq = o.seq
 		}
 	}
 	var buf bytes.Buffer
@@ -248,7 +263,7 @@ func decodeReply(op, canvasID, node string, data []byte) outcome {
 	if rep.Error != nil {
 		return outcome{seq: rep.Seq, err: decodeError(canvasID, node, rep.Error)}
 	}
-	o := outcome{seq: rep.Seq, batches: byteBatches(rep.Batches)}
+	o := outcome{seq: rep.Seq, batches: byteBatches(rep.Batches), epoch: rep.Epoch, live: rep.Live}
 	if rep.Export != nil {
 		o.export = *rep.Export
 	}

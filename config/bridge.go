@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 )
@@ -49,13 +50,35 @@ func onOff(dst func(*Config) *bool) func(*Config, string) error {
 	}
 }
 
+// bridgeConfig reads BRIDGE_CONFIG: the path of a file that exists and
+// is not a folder (package bridge reads it, when the node starts).
+func bridgeConfig(c *Config, v string) error {
+	if v != "" {
+		fi, err := os.Stat(v)
+		if err != nil {
+			return fmt.Errorf("want a YAML file of bridge mappings: %w", err)
+		}
+		if fi.IsDir() {
+			return fmt.Errorf("want a YAML file of bridge mappings, got the folder %s", v)
+		}
+	}
+	c.BridgeConfig = v
+	return nil
+}
+
 // finishBridge checks the bridge settings together.
 func (c *Config) finishBridge() error {
 	if c.RabbitMQURL == "" {
+		if c.AIWorkerQueue != "" {
+			return errors.New("config: AI_WORKER_QUEUE: needs RABBITMQ_URL: the jobs go to the workers through the bridge")
+		}
+		if c.BridgeConfig != "" {
+			return errors.New("config: BRIDGE_CONFIG: needs RABBITMQ_URL: its mappings run on the bridge")
+		}
 		return nil
 	}
-	if !c.BridgeCommands && !c.BridgeEvents {
-		return errors.New("config: BRIDGE_COMMANDS, BRIDGE_EVENTS: both off with RABBITMQ_URL set leaves the bridge nothing to do; unset RABBITMQ_URL instead")
+	if !c.BridgeCommands && !c.BridgeEvents && c.AIWorkerQueue == "" && c.BridgeConfig == "" {
+		return errors.New("config: BRIDGE_COMMANDS, BRIDGE_EVENTS: both off with RABBITMQ_URL set and no AI_WORKER_QUEUE or BRIDGE_CONFIG leaves the bridge nothing to do; unset RABBITMQ_URL instead")
 	}
 	if c.BridgeCommands && c.BridgeCommandsQueue == c.BridgeDeadLetterQueue {
 		return errors.New("config: BRIDGE_DEAD_LETTER_QUEUE: must differ from BRIDGE_COMMANDS_QUEUE")

@@ -109,7 +109,7 @@ func (c *Config) finishCluster() error {
 }
 
 // Roles is what SKER_ROLES may list; "all" is every one of them.
-var Roles = []string{"gateway", "canvases", "ai"}
+var Roles = []string{"gateway", "canvases", "ai", "bridge"}
 
 // roles reads SKER_ROLES: "all", or a comma list of Roles, kept in the
 // order of Roles, each once.
@@ -122,7 +122,7 @@ func roles(c *Config, v string) error {
 	for _, r := range strings.Split(v, ",") {
 		r = strings.TrimSpace(r)
 		if !slices.Contains(Roles, r) {
-			return fmt.Errorf("want all, or a comma list of gateway, canvases and ai, got %q", v)
+			return fmt.Errorf("want all, or a comma list of gateway, canvases, ai and bridge, got %q", v)
 		}
 		seen[r] = true
 	}

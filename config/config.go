@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -42,7 +43,7 @@ type Config struct {
 	NatsClusterRoutes []string // NATS_CLUSTER_ROUTES: comma-separated host:port of the other nodes' route listeners
 	NatsClusterName   string   // NATS_CLUSTER_NAME: the NATS cluster's name, the same on every node; default "sker"
 	JournalReplicas   int      // JOURNAL_REPLICAS: copies of the journal and the AI work queue; default 1 (3 for a cluster of three or more)
-	Roles             []string // SKER_ROLES: what this node does, of gateway (serves clients), canvases (owns canvases) and ai (runs AI workers); default all
+	Roles             []string // SKER_ROLES: what this node does, of gateway (serves clients), canvases (owns canvases), ai (runs AI workers) and bridge (runs the RabbitMQ bridge); default all
 
 	// The RabbitMQ bridge, on with RABBITMQ_URL (docs/bridge.md).
 	BridgeCommands        bool   // BRIDGE_COMMANDS: the commands-in mapping; default on
@@ -54,6 +55,7 @@ type Config struct {
 	BridgePrefetch        int    // BRIDGE_PREFETCH: commands unacked at once; default 64
 	BridgeMaxInFlight     int    // BRIDGE_MAX_IN_FLIGHT: journal records published and not yet confirmed; default 256
 	BridgeMaxAttempts     int    // BRIDGE_MAX_ATTEMPTS: tries of a command whose canvas is unavailable before it is rejected; default 5
+	BridgeConfig          string // BRIDGE_CONFIG: YAML file of generic mappings, queue → NATS subject and NATS subject → exchange (docs/bridge.md); default none
 
 	OpenAIKey        string // OPENAI_API_KEY
 	OpenAIBaseURL    string // OPENAI_BASE_URL
@@ -68,15 +70,23 @@ type Config struct {
 	AIMaxRunsPerUser int           // AI_MAX_RUNS_PER_USER: concurrent runs per user; default 3
 	AIRunsPerMinute  int           // AI_RUNS_PER_MINUTE: runs started per user per minute; default 20
 	AIContextTokens  int           // AI_CONTEXT_TOKENS: upstream context budget per run; default 6000
+	AITextOnlyModels []string      // AI_TEXT_ONLY_MODELS: models that take no images; their runs get a note for each image card
+	AIWorkerQueue    string        // AI_WORKER_QUEUE: RabbitMQ queue that AI runs go to, for workers outside SKER; "" runs them here
 
 	JWTSecret       string        // JWT_SECRET: in development a random secret is kept in DATA_DIR when empty
 	AccessTokenTTL  time.Duration // ACCESS_TOKEN_TTL: default 15m
 	RefreshTokenTTL time.Duration // REFRESH_TOKEN_TTL: default 720h (30 days)
 	CORSOrigin      string        // CORS_ORIGIN: comma-separated allowed origins; empty means same-origin only
 
+	TrustProxy []netip.Prefix // TRUST_PROXY: proxies whose X-Forwarded-* headers are believed (config/proxy.go); default none
+
 	UploadPath  string // UPLOAD_PATH: default DATA_DIR/uploads
 	MaxFileSize int64  // MAX_FILE_SIZE: bytes, or with a KB/MB/GB suffix; default 10MB
+	FileStore   string // FILE_STORE: where uploads live, fs (UPLOAD_PATH) or nats (JetStream object store); default fs
 	BodyLimit   int64  // BODY_LIMIT: largest request body; default 4MB
+
+	FileQuotaCanvas int64 // FILE_QUOTA_CANVAS: bytes of files one canvas may hold; 0: no quota; default 1GB
+	FileQuotaUser   int64 // FILE_QUOTA_USER: bytes one user may upload to all canvases; 0: no quota; default 5GB
 
 	HeaderTimeout time.Duration // HEADER_TIMEOUT: longest wait for a request's header; default 20s
 	BodyTimeout   time.Duration // BODY_TIMEOUT: longest wait for a request's body once its header is in; default 60s
@@ -93,7 +103,11 @@ type Config struct {
 	OpsToken        string        // OPS_TOKEN: bearer token of the /ops routes; empty means loopback only
 
 	LogLevel  string // LOG_LEVEL: debug | info (default) | warn | error
-	LogFormat string // LOG_FORMAT: text (default) | json
+	LogFormat string // LOG_FORMAT: text (default) | json; the guide's combined (and other morgan formats) read as text
+
+	// Notices are start-up messages about the deployment guide's names
+	// (config/guide.go): aliases read and settings ignored. LogNotices.
+	Notices []string
 }
 
 // Production reports whether SKER_ENV is production.
@@ -151,6 +165,7 @@ var settings = []setting{
 	{"BRIDGE_PREFETCH", "64", "commands the bridge holds unacked at once", intRange(1, 10_000, func(c *Config) *int { return &c.BridgePrefetch })},
 	{"BRIDGE_MAX_IN_FLIGHT", "256", "journal records the bridge publishes before their confirms", intRange(1, 10_000, func(c *Config) *int { return &c.BridgeMaxInFlight })},
 	{"BRIDGE_MAX_ATTEMPTS", "5", "tries of a command whose canvas is unavailable", intRange(1, 100, func(c *Config) *int { return &c.BridgeMaxAttempts })},
+	{"BRIDGE_CONFIG", "", "YAML file of generic bridge mappings: queue to NATS subject, NATS subject to exchange (needs RABBITMQ_URL)", bridgeConfig},
 	{"NATS_URL", "", "nats://… external NATS (empty: embedded server)", natsURL},
 	{"NATS_CONFIG", "", "embedded NATS config file (default: nats.conf when present)", str(func(c *Config) *string { return &c.NatsConfig })},
 	{"NATS_LISTEN", "", "host:port for the embedded NATS server (empty: in-process only)", str(func(c *Config) *string { return &c.NatsListen })},
@@ -167,7 +182,7 @@ var settings = []setting{
 	{"NATS_CLUSTER_NAME", "sker", "the NATS cluster's name, the same on every node", clusterName},
 	{"JOURNAL_REPLICAS", "1", "copies of the journal and the AI work queue (1, or 3 or 5 on a NATS cluster)", journalReplicas},
 	{"CLUSTER_REBALANCE_INTERVAL", "5s", "how often a cluster node hands the canvases placement gives to another node over (at most a tenth of its own a round)", duration(100*time.Millisecond, time.Hour, func(c *Config) *time.Duration { return &c.ClusterRebalanceInterval })},
-	{"SKER_ROLES", "all", "what this node does: all, or a comma list of gateway (serves clients), canvases (owns canvases), ai (runs AI workers)", roles},
+	{"SKER_ROLES", "all", "what this node does: all, or a comma list of gateway (serves clients), canvases (owns canvases), ai (runs AI workers), bridge (runs the RabbitMQ bridge)", roles},
 	{"OPENAI_API_KEY", "", "OpenAI API key", str(func(c *Config) *string { return &c.OpenAIKey })},
 	{"OPENAI_BASE_URL", "", "OpenAI-compatible base URL", schemeURL([]string{"http", "https"}, func(c *Config) *string { return &c.OpenAIBaseURL })},
 	{"ANTHROPIC_API_KEY", "", "Anthropic API key", str(func(c *Config) *string { return &c.AnthropicKey })},
@@ -179,6 +194,14 @@ var settings = []setting{
 	{"AI_MAX_RUNS_PER_USER", "3", "concurrent AI runs per user", intRange(1, 1000, func(c *Config) *int { return &c.AIMaxRunsPerUser })},
 	{"AI_RUNS_PER_MINUTE", "20", "AI runs a user may start per minute", intRange(1, 100000, func(c *Config) *int { return &c.AIRunsPerMinute })},
 	{"AI_CONTEXT_TOKENS", "6000", "upstream context budget per AI run (about 4 bytes a token)", intRange(100, 1000000, func(c *Config) *int { return &c.AIContextTokens })},
+	{"AI_TEXT_ONLY_MODELS", "", "comma-separated models that take no images (an image card upstream becomes a note)", list(func(c *Config) *[]string { return &c.AITextOnlyModels })},
+	{"AI_WORKER_QUEUE", "", "RabbitMQ queue that AI runs go to, for workers outside SKER (needs RABBITMQ_URL)", func(c *Config, v string) error {
+		if v == "" {
+			c.AIWorkerQueue = ""
+			return nil
+		}
+		return amqpName(func(c *Config) *string { return &c.AIWorkerQueue })(c, v)
+	}},
 	{"JWT_SECRET", "", "secret that signs access tokens (at least 32 bytes)", func(c *Config, v string) error {
 		if v != "" && len(v) < 32 {
 			return fmt.Errorf("want at least 32 bytes, got %d", len(v))
@@ -189,8 +212,12 @@ var settings = []setting{
 	{"ACCESS_TOKEN_TTL", "15m", "lifetime of access tokens", duration(time.Minute, 24*time.Hour, func(c *Config) *time.Duration { return &c.AccessTokenTTL })},
 	{"REFRESH_TOKEN_TTL", "720h", "lifetime of refresh tokens", duration(time.Hour, 24*365*time.Hour, func(c *Config) *time.Duration { return &c.RefreshTokenTTL })},
 	{"CORS_ORIGIN", "", "comma-separated allowed origins", str(func(c *Config) *string { return &c.CORSOrigin })},
+	{"TRUST_PROXY", "", "comma-separated IPs and CIDRs of reverse proxies whose X-Forwarded-For is believed (empty: none)", trustProxy},
 	{"UPLOAD_PATH", "", "folder for uploads (default DATA_DIR/uploads)", str(func(c *Config) *string { return &c.UploadPath })},
 	{"MAX_FILE_SIZE", "10MB", "largest upload", size(func(c *Config) *int64 { return &c.MaxFileSize })},
+	{"FILE_QUOTA_CANVAS", "1GB", "bytes of files one canvas may hold (0: no quota)", size(func(c *Config) *int64 { return &c.FileQuotaCanvas })},
+	{"FILE_QUOTA_USER", "5GB", "bytes one user may upload, all canvases together (0: no quota)", size(func(c *Config) *int64 { return &c.FileQuotaUser })},
+	{"FILE_STORE", "fs", "where uploads live: fs (UPLOAD_PATH) or nats (JetStream, for nodes that share no disk)", oneOf([]string{"fs", "nats"}, func(c *Config) *string { return &c.FileStore })},
 	{"BODY_LIMIT", "4MB", "largest request body", size(func(c *Config) *int64 { return &c.BodyLimit })},
 	{"HEADER_TIMEOUT", "20s", "longest wait for a request's header", duration(time.Second, time.Hour, func(c *Config) *time.Duration { return &c.HeaderTimeout })},
 	{"BODY_TIMEOUT", "60s", "longest wait for a request's body once its header is in", duration(time.Second, time.Hour, func(c *Config) *time.Duration { return &c.BodyTimeout })},
@@ -209,7 +236,7 @@ var settings = []setting{
 		return nil
 	}},
 	{"LOG_LEVEL", "info", "debug, info, warn or error", oneOf([]string{"debug", "info", "warn", "error"}, func(c *Config) *string { return &c.LogLevel })},
-	{"LOG_FORMAT", "text", "text or json", oneOf([]string{"text", "json"}, func(c *Config) *string { return &c.LogFormat })},
+	{"LOG_FORMAT", "text", "text or json (the guide's combined: text)", logFormat},
 }
 
 // Load reads .env (from envFile, when it exists), then the environment
@@ -231,6 +258,10 @@ func Load(args []string, getenv func(string) string, envFile string) (Config, []
 		if v := getenv(s.env); v != "" {
 			raw[s.env] = v
 		}
+	}
+	notices, err := fromGuide(raw, getenv)
+	if err != nil {
+		return Config{}, nil, err
 	}
 	fset := flag.NewFlagSet("sker", flag.ContinueOnError)
 	flags := map[string]*string{}
@@ -260,6 +291,7 @@ func Load(args []string, getenv func(string) string, envFile string) (Config, []
 	if err := c.finish(); err != nil {
 		return Config{}, nil, err
 	}
+	c.Notices = append(notices, c.Notices...)
 	return c, fset.Args(), nil
 }
 

@@ -13,8 +13,9 @@ func TestRoles(t *testing.T) {
 		v    string
 		want []string
 	}{
-		{"", []string{"gateway", "canvases", "ai"}},
-		{"all", []string{"gateway", "canvases", "ai"}},
+		{"", []string{"gateway", "canvases", "ai", "bridge"}},
+		{"all", []string{"gateway", "canvases", "ai", "bridge"}},
+		{"bridge,gateway", []string{"gateway", "bridge"}},
 		{"gateway", []string{"gateway"}},
 		{"ai, canvases", []string{"canvases", "ai"}},
 		{"canvases,canvases", []string{"canvases"}},

@@ -14,19 +14,17 @@ import (
 	"github.com/skerhq/sker/testkit"
 )
 
-// TestBridgeOnTheBinary: with RABBITMQ_URL set, a command published to the
-// commands queue with an API token is applied and acked on its reply
-// queue, a consumer bound to the events exchange receives every change
-// (made through RabbitMQ or REST), and /ready reports the bridge. Killed
-// with SIGKILL in the middle of both flows and started again, the binary
-// applies every command once and publishes every batch, first in seq
-// order, and it stops cleanly.
-func TestBridgeOnTheBinary(t *testing.T) {
+// bridgeTopology names a test's commands queue, dead-letter queue and
+// events exchange (base, unique per test; deleted when it ends), declares
+// the exchange and binds a queue of the test's own to its changes, and
+// returns a channel on the machine's RabbitMQ and the deliveries.
+func bridgeTopology(t *testing.T) (ch *amqp.Channel, base, queue, dead, exchange string, events <-chan amqp.Delivery) {
+	t.Helper()
 	rabbit := testkit.RabbitMQ(t)
 	ch, err := rabbit.Channel()
 	noErr(t, err)
-	base := testkit.UniqueName("sker-e2e")
-	queue, dead, exchange := base+".commands", base+".dead", base+".events"
+	base = testkit.UniqueName("sker-e2e")
+	queue, dead, exchange = base+".commands", base+".dead", base+".events"
 	t.Cleanup(func() {
 		c, err := rabbit.Channel()
 		if err != nil {
@@ -37,14 +35,26 @@ func TestBridgeOnTheBinary(t *testing.T) {
 		_ = c.ExchangeDelete(exchange, false, false)
 		_ = c.Close()
 	})
-	// The events queue is bound before the binary starts, so that it
-	// hears every batch.
 	noErr(t, ch.ExchangeDeclare(exchange, amqp.ExchangeTopic, true, false, false, false, nil))
 	evq, err := ch.QueueDeclare("", false, true, true, false, nil)
 	noErr(t, err)
 	noErr(t, ch.QueueBind(evq.Name, "canvas.*.changes", exchange, false, nil))
-	events, err := ch.Consume(evq.Name, "", true, true, false, false, nil)
+	events, err = ch.Consume(evq.Name, "", true, true, false, false, nil)
 	noErr(t, err)
+	return ch, base, queue, dead, exchange, events
+}
+
+// TestBridgeOnTheBinary: with RABBITMQ_URL set, a command published to the
+// commands queue with an API token is applied and acked on its reply
+// queue, a consumer bound to the events exchange receives every change
+// (made through RabbitMQ or REST), and /ready reports the bridge. Killed
+// with SIGKILL in the middle of both flows and started again, the binary
+// applies every command once and publishes every batch, first in seq
+// order, and it stops cleanly.
+func TestBridgeOnTheBinary(t *testing.T) {
+	// The events queue is bound before the binary starts, so that it
+	// hears every batch.
+	ch, _, queue, dead, exchange, events := bridgeTopology(t)
 	rq, err := ch.QueueDeclare("", false, true, true, false, nil)
 	noErr(t, err)
 	replies, err := ch.Consume(rq.Name, "", true, true, false, false, nil)

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,10 +26,7 @@ func (s *Sker) Signal(sig syscall.Signal) {
 // (through their routes; NATS tells the others of it), as node-<n+1>.
 func addNode(t *testing.T, nodes []*Sker) *Sker {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	noErr(t, err)
-	listen := ln.Addr().String()
-	ln.Close()
+	listen := freeAddr(t)
 	first := nodes[0].opts
 	env := map[string]string{}
 	for k, v := range first.Env {
@@ -53,14 +49,7 @@ func TestClusterOwnerPausedPastItsLease(t *testing.T) {
 	nodes := startCluster(t, 3, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	ann := nodes[0].NewClient()
-	sess, err := ann.Register(ctx, "ann@example.com", "correct horse battery", "Ann")
-	noErr(t, err)
-	cv, err := ann.CreateCanvas(ctx, "Shared")
-	noErr(t, err)
-	_, err = ann.PostOps(ctx, cv.ID, "first", Op{Op: "node.add", ID: "first", Kind: "note"})
-	noErr(t, err)
-	owner := nodeIndex(t, placeOf(t, nodes[0], cv.ID).Owner, len(nodes))
+	_, sess, cv, owner := ownedCanvas(t, ctx, nodes)
 	other := nodes[(owner+1)%3]
 	w := &writer{c: dialCanvas(t, "client on another node", other, sess.AccessToken, cv.ID)}
 	stop := make(chan struct{})

@@ -90,7 +90,7 @@ func TestClusterListsItsNodes(t *testing.T) {
 			t.Fatalf("GET /cluster on %s: got node %q listing %v; want %s listing %v", all[i], v.Node, nodeNames(v), all[i], all)
 		}
 		for _, n := range v.Nodes {
-			if n.Addr != addrs[n.Name] || !slices.Equal(n.Roles, []string{"gateway", "canvases", "ai"}) || n.LastSeen.IsZero() {
+			if n.Addr != addrs[n.Name] || !slices.Equal(n.Roles, []string{"gateway", "canvases", "ai", "bridge"}) || n.LastSeen.IsZero() {
 				t.Errorf("GET /cluster on %s, node %s: got addr %q, roles %v, last seen %v; want addr %q, every role, a time",
 					all[i], n.Name, n.Addr, n.Roles, n.LastSeen, addrs[n.Name])
 			}

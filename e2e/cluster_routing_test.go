@@ -19,12 +19,18 @@ type canvasPlace struct {
 	Preferred string `json:"preferred"`
 	Epoch     string `json:"epoch"`
 	Seq       uint64 `json:"seq"`
+	OwnerErr  string `json:"owner_error"`
 }
 
 // placeOf asks s where canvasID lives.
 func placeOf(t *testing.T, s *Sker, canvasID string) canvasPlace {
 	t.Helper()
-	resp, err := s.HTTP().Get(s.URL() + "/cluster/canvases/" + canvasID)
+	req, err := http.NewRequest(http.MethodGet, s.URL()+"/cluster/canvases/"+canvasID, nil)
+	noErr(t, err)
+	if token := s.opts.Env["OPS_TOKEN"]; token != "" { // asked from off loopback
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := s.HTTP().Do(req)
 	noErr(t, err)
 	defer resp.Body.Close()
 	var p canvasPlace
@@ -33,6 +39,21 @@ func placeOf(t *testing.T, s *Sker, canvasID string) canvasPlace {
 	}
 	noErr(t, json.NewDecoder(resp.Body).Decode(&p))
 	return p
+}
+
+// ownedCanvas registers Ann through nodes[0], makes a canvas and writes
+// its first card (so that it loads on its owner), and returns her client,
+// session and canvas and the index of the canvas's owner in nodes.
+func ownedCanvas(t *testing.T, ctx context.Context, nodes []*Sker) (*Client, Session, Canvas, int) {
+	t.Helper()
+	ann := nodes[0].NewClient()
+	sess, err := ann.Register(ctx, "ann@example.com", "correct horse battery", "Ann")
+	noErr(t, err)
+	cv, err := ann.CreateCanvas(ctx, "Shared")
+	noErr(t, err)
+	_, err = ann.PostOps(ctx, cv.ID, "first", Op{Op: "node.add", ID: "first", Kind: "note"})
+	noErr(t, err)
+	return ann, sess, cv, nodeIndex(t, placeOf(t, nodes[0], cv.ID).Owner, len(nodes))
 }
 
 // nodeIndex is the index in nodes of the node named name.
@@ -117,6 +138,10 @@ func TestClusterClientsOnThreeNodesConverge(t *testing.T) {
 		}
 		if h := historySeqs(t, ctx, &Client{s: s, Token: sess.AccessToken}, cv.ID); len(h) != int(total) || h[0] != 1 || h[len(h)-1] != total {
 			t.Fatalf("history through node-%d: %d batches, %v; want 1..%d", i+1, len(h), brief64(h), total)
+		}
+		// Every node, owner or not, tells the owner's epoch and seq.
+		if p := placeOf(t, s, cv.ID); p.Owner == "" || p.Epoch == "" || p.Seq != total {
+			t.Fatalf("GET /cluster/canvases/%s on node-%d = %+v; want the owner with its epoch and seq %d", cv.ID, i+1, p, total)
 		}
 	}
 }
@@ -321,14 +346,7 @@ func TestClusterOwnerKilled(t *testing.T) {
 	nodes := startCluster(t, 3, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	ann := nodes[0].NewClient()
-	sess, err := ann.Register(ctx, "ann@example.com", "correct horse battery", "Ann")
-	noErr(t, err)
-	cv, err := ann.CreateCanvas(ctx, "Shared")
-	noErr(t, err)
-	_, err = ann.PostOps(ctx, cv.ID, "first", Op{Op: "node.add", ID: "first", Kind: "note"})
-	noErr(t, err)
-	owner := nodeIndex(t, placeOf(t, nodes[0], cv.ID).Owner, len(nodes))
+	_, sess, cv, owner := ownedCanvas(t, ctx, nodes)
 	var others []int
 	for i := range nodes {
 		if i != owner {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	neturl "net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -20,15 +21,28 @@ import (
 // env adds settings to every node, as key, value pairs.
 func startCluster(t *testing.T, n, replicas int, env ...string) []*Sker {
 	t.Helper()
+	return startClusterOn(t, nil, n, replicas, env...)
+}
+
+// startClusterOn is startCluster with node i on host i of nw (each in its
+// own network namespace, PostgreSQL reached through nw.Forward); nil nw:
+// every node on loopback.
+func startClusterOn(t *testing.T, nw *testNet, n, replicas int, env ...string) []*Sker {
+	t.Helper()
 	url := testkit.PostgresURL(t)
 	routes := make([]string, n)
 	for i := range routes {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+		if nw != nil {
+			routes[i] = net.JoinHostPort(nw.IP(i), "6222") // a namespace of its own: the port is free
+			continue
 		}
-		routes[i] = ln.Addr().String()
-		ln.Close()
+		routes[i] = freeAddr(t)
+	}
+	if nw != nil {
+		u, err := neturl.Parse(url)
+		noErr(t, err)
+		u.Host = nw.Forward(u.Host)
+		url = u.String()
 	}
 	nodes := make([]*Sker, n)
 	for i := range nodes {
@@ -41,7 +55,11 @@ func startCluster(t *testing.T, n, replicas int, env ...string) []*Sker {
 		for k := 0; k+1 < len(env); k += 2 {
 			set[env[k]] = env[k+1]
 		}
-		nodes[i] = NewSker(t, Options{DatabaseURL: url, Env: set})
+		opts := Options{DatabaseURL: url, Env: set}
+		if nw != nil {
+			opts.NetNS, opts.Host = nw.NS(i), nw.IP(i)
+		}
+		nodes[i] = NewSker(t, opts)
 	}
 	if res := nodes[0].Run("migrate"); res.Code != 0 {
 		t.Fatalf("sker migrate: code %d, stderr %s", res.Code, res.Stderr)

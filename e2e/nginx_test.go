@@ -30,11 +30,14 @@ import (
 // file as shipped with only its addresses and certificate paths filled
 // in, in front of the real binary: HTTP redirects to HTTPS, the API
 // answers through HTTP/2 at its own /api/v1 paths with the security
-// headers, a WebSocket joins a canvas and receives a change made through
-// the API, nginx refuses a body over BODY_LIMIT and hides /metrics.
+// headers, a WebSocket from an origin CORS_ORIGIN lists joins a canvas and
+// receives a change made through the API, one from an origin it does not
+// list is refused, login limits count the client
+// nginx saw (TRUST_PROXY), not nginx and not an address the client made
+// up, nginx refuses a body over BODY_LIMIT and hides /metrics.
 func TestNginxInFront(t *testing.T) {
 	nginx := debianTool(t, "nginx", "nginx")
-	s := StartSker(t, Options{})
+	s := StartSker(t, Options{Env: map[string]string{"TRUST_PROXY": "127.0.0.1", "CORS_ORIGIN": "https://elsewhere.example"}})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -103,11 +106,28 @@ func TestNginxInFront(t *testing.T) {
 	cv, err := ann.CreateCanvas(ctx, "Behind nginx")
 	noErr(t, err)
 
-	// A WebSocket through nginx receives a change made through the API.
+	// A WebSocket through nginx from an origin CORS_ORIGIN lists receives
+	// a change made through the API; a foreign origin is refused.
 	dialer := websocket.Dialer{TLSClientConfig: &tls.Config{RootCAs: roots}, HandshakeTimeout: 10 * time.Second}
-	conn, _, err := dialer.DialContext(ctx, fmt.Sprintf("wss://127.0.0.1:%d/ws?token=%s", tlsPort, sess.AccessToken), nil)
+	wsURL := fmt.Sprintf("wss://127.0.0.1:%d/ws?token=%s", tlsPort, sess.AccessToken)
+	foreign, wsResp, err := dialer.DialContext(ctx, wsURL, http.Header{"Origin": {"https://evil.example"}})
+	if err == nil {
+		foreign.Close()
+		t.Errorf("WebSocket from https://evil.example through nginx: opened; want 403")
+	} else if wsResp == nil || wsResp.StatusCode != http.StatusForbidden {
+		t.Errorf("WebSocket from https://evil.example through nginx: %v; want 403", err)
+	}
+	conn, _, err := dialer.DialContext(ctx, wsURL, http.Header{"Origin": {"https://elsewhere.example"}})
 	noErr(t, err)
 	defer conn.Close()
+	// The studio's own origin opens it too, whatever CORS_ORIGIN lists
+	// (nginx passes Host without the port).
+	own, _, err := dialer.DialContext(ctx, wsURL, http.Header{"Origin": {base}})
+	if err != nil {
+		t.Errorf("WebSocket from the site's own origin %s through nginx: %v; want it open", base, err)
+	} else {
+		own.Close()
+	}
 	noErr(t, conn.WriteJSON(map[string]any{"type": "join", "canvas": cv.ID}))
 	readUntil(t, conn, "joined", 0)
 	seq, err := ann.PostOps(ctx, cv.ID, "", Op{Op: "node.add", ID: "n1", Kind: "note"})
@@ -118,6 +138,8 @@ func TestNginxInFront(t *testing.T) {
 	if len(got.Nodes) != 1 || got.Nodes[0].ID != "n1" {
 		t.Errorf("GET the canvas through nginx: got nodes %+v; want n1", got.Nodes)
 	}
+
+	nginxLoginLimits(ctx, t, tlsConf, tlsPort)
 
 	// A body over BODY_LIMIT (4MB) stops at nginx.
 	big := bytes.Repeat([]byte("x"), 5<<20)
@@ -131,12 +153,64 @@ func TestNginxInFront(t *testing.T) {
 		t.Errorf("POST 5MB through nginx: got %d from %q; want 413 from nginx", resp.StatusCode, resp.Header.Get("Server"))
 	}
 
+	// An upload of the same 5 MB goes through to sker (the files location
+	// lets MAX_FILE_SIZE through) and is stored.
+	req, err = http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/canvases/"+cv.ID+"/files?name=big.bin", bytes.NewReader(big))
+	noErr(t, err)
+	req.Header.Set("Authorization", "Bearer "+ann.Token)
+	resp, err = hc.Do(req)
+	noErr(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Errorf("upload of 5 MB through nginx: got %d from %q; want 201", resp.StatusCode, resp.Header.Get("Server"))
+	}
+
 	// /metrics is not served to the world.
 	resp, err = hc.Get(base + "/metrics")
 	noErr(t, err)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /metrics through nginx: got %d; want 404", resp.StatusCode)
+	}
+}
+
+// nginxLoginLimits: with TRUST_PROXY naming nginx (127.0.0.1), failed
+// logins count against the address nginx saw. A client at 127.0.0.2 that
+// sends a new X-Forwarded-For with each try is limited after 20 failures
+// all the same (nginx appends its address; sker takes the rightmost one
+// that is not a trusted proxy), while a client at 127.0.0.3 behind the
+// same nginx is not.
+func nginxLoginLimits(ctx context.Context, t *testing.T, tlsConf *tls.Config, tlsPort int) {
+	t.Helper()
+	from := func(ip string) *http.Client {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+		return &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
+			TLSClientConfig: tlsConf.Clone(), ForceAttemptHTTP2: true, DialContext: d.DialContext}}
+	}
+	login := func(hc *http.Client, i int, xff string) int {
+		body := fmt.Sprintf(`{"email":"nobody%d@example.com","password":"wrong password"}`, i)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, fmt.Sprintf("https://127.0.0.1:%d/api/v1/auth/login", tlsPort), strings.NewReader(body))
+		noErr(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		resp, err := hc.Do(req)
+		noErr(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	dodger := from("127.0.0.2")
+	for i := range 20 {
+		if got := login(dodger, i, fmt.Sprintf("203.0.113.%d", i+1)); got != http.StatusUnauthorized {
+			t.Fatalf("failed login %d from 127.0.0.2 through nginx: got %d; want 401", i+1, got)
+		}
+	}
+	if got := login(dodger, 20, "198.51.100.1"); got != http.StatusTooManyRequests {
+		t.Errorf("21st failed login from 127.0.0.2 with yet another X-Forwarded-For: got %d; want 429", got)
+	}
+	if got := login(from("127.0.0.3"), 21, ""); got != http.StatusUnauthorized {
+		t.Errorf("failed login from 127.0.0.3 through the same nginx: got %d; want 401 (nginx's address is not what counts)", got)
 	}
 }
 

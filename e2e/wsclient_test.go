@@ -29,6 +29,8 @@ type wsClient struct {
 	rejects map[string][]string // cbid → codes, in order
 	closed  error               // why the connection ended, nil while it is open
 	peers   map[string]bool     // sessions seen in presence frames
+	ai      map[string]string   // run → its answer as streamed (ai.text, ai.delta)
+	aiEnded map[string]bool     // runs whose ai.end came
 	changed chan struct{}       // signalled on each frame
 }
 
@@ -43,7 +45,7 @@ func dialCanvas(t *testing.T, name string, s *Sker, token, canvasID string) *wsC
 		t.Fatalf("%s: dial %s: %v", name, s.URL(), err)
 	}
 	c := &wsClient{name: name, conn: conn, canvas: canvasID, acks: map[string]uint64{}, rejects: map[string][]string{},
-		peers: map[string]bool{}, changed: make(chan struct{}, 1)}
+		peers: map[string]bool{}, ai: map[string]string{}, aiEnded: map[string]bool{}, changed: make(chan struct{}, 1)}
 	t.Cleanup(func() { conn.Close() })
 	go c.read()
 	c.send(t, map[string]any{"type": "join", "canvas": canvasID})
@@ -67,6 +69,10 @@ func (c *wsClient) read() {
 			Cbid    string `json:"cbid"`
 			Code    string `json:"code"`
 			Session string `json:"session"`
+			Run     string `json:"run"`
+			Offset  int    `json:"offset"`
+			Text    string `json:"text"`
+			Delta   string `json:"delta"`
 			Batches []struct {
 				Seq uint64 `json:"seq"`
 			} `json:"batches"`
@@ -91,6 +97,14 @@ func (c *wsClient) read() {
 			c.rejects[f.Cbid] = append(c.rejects[f.Cbid], f.Code)
 		case "presence":
 			c.peers[f.Session] = true
+		case "ai.text":
+			c.ai[f.Run] = f.Text
+		case "ai.delta":
+			if f.Offset == len(c.ai[f.Run]) { // a delta that does not continue the text is dropped, as the studio does
+				c.ai[f.Run] += f.Delta
+			}
+		case "ai.end":
+			c.aiEnded[f.Run] = true
 		}
 		c.mu.Unlock()
 		c.signal()

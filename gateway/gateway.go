@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net/http"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -21,6 +21,7 @@ import (
 	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/natsname"
+	"github.com/skerhq/sker/presence"
 	"github.com/skerhq/sker/store"
 )
 
@@ -88,9 +89,14 @@ type Config struct {
 	Conn     *nats.Conn
 	Logger   *slog.Logger
 	Limits   Limits
-	// Origins allowed to open a WebSocket (empty: any; the token, not a
-	// cookie, authenticates, so a foreign page gains nothing without one).
+	// Origins allowed to open a WebSocket besides SKER's own (empty: any;
+	// the token, not a cookie, authenticates, so a foreign page gains
+	// nothing without one). See allowOrigin.
 	Origins []string
+	// TrustedProxies are the reverse proxies (TRUST_PROXY) whose
+	// X-Forwarded-Host names the host a handshake was addressed to, for
+	// the own-origin check; empty trusts none.
+	TrustedProxies []netip.Prefix
 	// AuthTimeout: how long a connection may wait before authenticating;
 	// default 10s.
 	AuthTimeout time.Duration
@@ -124,6 +130,9 @@ type Config struct {
 	// JoinTimeout bounds a join: the role lookup and the catch-up from the
 	// canvas; default 15s. Past it the join fails with unavailable.
 	JoinTimeout time.Duration
+	// Presence is told of every connection that joins or leaves a canvas,
+	// for the canvas list's "who is here"; nil: nobody is.
+	Presence presence.Directory
 }
 
 func (c *Config) setDefaults() {
@@ -219,15 +228,11 @@ func (g *Gateway) pinger() {
 // Listener are upgraded before they reach it; it serves upgrades that
 // arrive on a connection that carried another request first.
 func (g *Gateway) Handler() fiber.Handler {
-	origins := g.cfg.Origins
-	if len(origins) == 0 {
-		origins = []string{"*"}
-	}
 	ws := fws.New(func(c *fws.Conn) {
 		g.metrics.upgrades.WithLabelValues("route").Inc()
 		g.serve(c.Conn, c.Query("token"), nil)
 	}, fws.Config{
-		Origins:          origins,
+		Origins:          []string{"*"}, // allowOrigin decides, before
 		HandshakeTimeout: handshakeTimeout,
 		ReadBufferSize:   readBufferSize,
 		WriteBufferSize:  writeBufferSize,
@@ -236,6 +241,10 @@ func (g *Gateway) Handler() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if !fws.IsWebSocketUpgrade(c) {
 			return fiber.NewError(fiber.StatusUpgradeRequired, "this endpoint speaks WebSocket")
+		}
+		peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+		if !g.allowOrigin(c.Get(fiber.HeaderOrigin), string(c.Request().Host()), c.Get(fiber.HeaderXForwardedHost), peer) {
+			return fiber.NewError(fiber.StatusForbidden, "this origin may not open a WebSocket (CORS_ORIGIN)")
 		}
 		return ws(c)
 	}
@@ -250,13 +259,6 @@ const (
 )
 
 var writeBufferPool = &sync.Pool{}
-
-// checkOrigin allows any origin when Config.Origins is empty, otherwise
-// only those listed (a request without an Origin header is refused then,
-// as the Fiber route does).
-func (g *Gateway) checkOrigin(r *http.Request) bool {
-	return len(g.cfg.Origins) == 0 || slices.Contains(g.cfg.Origins, r.Header.Get("Origin"))
-}
 
 // Connections returns the number of open sessions.
 func (g *Gateway) Connections() int {

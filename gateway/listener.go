@@ -190,6 +190,7 @@ func (l *wsListener) upgrade(c net.Conn) (conn *websocket.Conn, token string, id
 		return nil, "", nil, false
 	}
 	rec.seen = nil
+	req.RemoteAddr = c.RemoteAddr().String() // for the origin check
 	bw := handshakeWriters.Get().(*bufio.Writer)
 	bw.Reset(c)
 	defer func() {
@@ -260,6 +261,15 @@ func (c *replayConn) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	return c.Conn.Read(p)
+}
+
+// CloseWrite ends the connection's writing half when the connection can,
+// so that the HTTP server may linger on it (see http.Lingering).
+func (c *replayConn) CloseWrite() error {
+	if hc, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return hc.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }
 
 // handshakeResponse is the http.ResponseWriter the upgrader answers on: it

@@ -17,6 +17,12 @@ import (
 // that canvas, updates it, or, when the membership is gone (or the canvas
 // deleted), takes them off the canvas with an error frame and a left frame.
 
+// invalidator is a Roles that keeps roles in memory (rolecache.Cache):
+// Invalidate forgets userID's role on canvasID, or every role on it.
+type invalidator interface {
+	Invalidate(canvasID, userID string)
+}
+
 type memberEvent struct {
 	User string `json:"user,omitempty"` // empty: every member (canvas deleted)
 }
@@ -39,6 +45,11 @@ func (r *room) onMembers(msg *nats.Msg) {
 	var ev memberEvent
 	if err := json.Unmarshal(msg.Data, &ev); err != nil {
 		return
+	}
+	if c, ok := r.g.cfg.Roles.(invalidator); ok {
+		// Before the re-check below reads the role again: the cache's
+		// own subscription to this event may come after this one.
+		c.Invalidate(r.id, ev.User)
 	}
 	r.mu.Lock()
 	var affected []*session

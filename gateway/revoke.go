@@ -15,8 +15,10 @@ import (
 // revoked credential with 4001 "unauthorized" (log in again).
 
 type revokedEvent struct {
-	User  string `json:"user"`
-	Token string `json:"token,omitempty"` // an API token's id; empty: every access token
+	User    string `json:"user"`
+	Token   string `json:"token,omitempty"`   // an API token's id
+	Session string `json:"session,omitempty"` // a sign-in's id: its access tokens
+	// Neither: every access token of the user.
 }
 
 var _ auth.RevocationListener = (*Gateway)(nil)
@@ -25,9 +27,19 @@ var _ auth.RevocationListener = (*Gateway)(nil)
 // userID's API token tokenID was deleted or, with an empty tokenID, that
 // userID was signed out everywhere.
 func (g *Gateway) Revoked(userID, tokenID string) {
-	data, _ := json.Marshal(revokedEvent{User: userID, Token: tokenID})
+	g.publishRevoked(revokedEvent{User: userID, Token: tokenID})
+}
+
+// SessionEnded implements auth.RevocationListener: it tells every gateway
+// that userID signed out of the sign-in sessionID.
+func (g *Gateway) SessionEnded(userID, sessionID string) {
+	g.publishRevoked(revokedEvent{User: userID, Session: sessionID})
+}
+
+func (g *Gateway) publishRevoked(ev revokedEvent) {
+	data, _ := json.Marshal(ev)
 	if err := g.cfg.Conn.Publish(g.cfg.Names.Revoked(), data); err != nil {
-		g.log.Warn("publish revocation", "user_id", userID, "err", err)
+		g.log.Warn("publish revocation", "user_id", ev.User, "err", err)
 	}
 }
 
@@ -57,8 +69,11 @@ func revokes(ev revokedEvent, p auth.Principal) bool {
 	if p.UserID != ev.User {
 		return false
 	}
-	if ev.Token == "" {
-		return p.Method == auth.MethodJWT
+	switch {
+	case ev.Session != "":
+		return p.Method == auth.MethodJWT && p.SessionID == ev.Session
+	case ev.Token != "":
+		return p.Method == auth.MethodAPIToken && p.TokenID == ev.Token
 	}
-	return p.Method == auth.MethodAPIToken && p.TokenID == ev.Token
+	return p.Method == auth.MethodJWT
 }

@@ -71,3 +71,44 @@ func TestRevokedCredentialsCloseTheirConnections(t *testing.T) {
 		}
 	}
 }
+
+// TestLogoutClosesItsSignIn: a logout closes the connections opened with
+// that sign-in's access tokens with 4001, and only those: another sign-in
+// of the same user and its API token keep theirs. The token cannot open a
+// new connection.
+func TestLogoutClosesItsSignIn(t *testing.T) {
+	s := newStack(t, nil, nil)
+	ctx := context.Background()
+	first, err := s.auth.Register(ctx, "ann@example.test", "password-ann", "ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := s.auth.Login(ctx, "ann@example.test", "password-ann", "192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := s.auth.CreateAPIToken(ctx, first.User.ID, "one", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byFirst, _ := s.hello(first.AccessToken)
+	byOther, _ := s.hello(other.AccessToken)
+	byToken, _ := s.hello(secret)
+
+	if err := s.auth.Logout(ctx, first.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := byFirst.closed(5 * time.Second); code != apierr.CloseUnauthorized {
+		t.Fatalf("connection of the signed-out sign-in: got close %d; want %d", code, apierr.CloseUnauthorized)
+	}
+	for name, c := range map[string]*client{"other sign-in": byOther, "API token": byToken} {
+		c.send(map[string]any{"type": "ping"})
+		if f := c.until("pong"); f.Type != "pong" {
+			t.Fatalf("%s: got %s; want pong", name, f.Raw)
+		}
+	}
+	c := s.dialWith(dialer(0), "?token="+first.AccessToken)
+	if code, frames := c.closed(5 * time.Second); code != apierr.CloseUnauthorized {
+		t.Fatalf("signed-out access token: new connection got close %d (frames %v); want %d", code, frames, apierr.CloseUnauthorized)
+	}
+}

@@ -206,13 +206,20 @@ func (r *room) admit(s *session, m *membership, cu canvases.CatchUp) bool {
 	}
 	r.sendAITexts(s)
 	r.members[s] = m
+	if d := r.g.cfg.Presence; d != nil {
+		d.Joined(r.id, s.id, s.user.UserID)
+	}
 	return true
 }
 
 func (r *room) leave(s *session, m *membership) {
 	r.mu.Lock()
+	_, joined := r.members[s]
 	delete(r.members, s)
 	r.mu.Unlock()
+	if d := r.g.cfg.Presence; d != nil && joined {
+		d.Left(r.id, s.id)
+	}
 	r.flushAcks(s, m)
 	r.publishLeave(s, m)
 }

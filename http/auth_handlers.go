@@ -119,6 +119,20 @@ func (s *Server) logout(c *fiber.Ctx) error {
 	return c.SendStatus(http.StatusNoContent)
 }
 
+// logoutEverywhere: POST /api/v1/auth/logout-everywhere → 204. It takes a
+// signed-in session, as managing API tokens does: an API token cannot
+// sign its user out.
+func (s *Server) logoutEverywhere(c *fiber.Ctx) error {
+	p, err := tokenOwner(c)
+	if err != nil {
+		return err
+	}
+	if err := s.auth.LogoutEverywhere(c.UserContext(), p.UserID); err != nil {
+		return err
+	}
+	return c.SendStatus(http.StatusNoContent)
+}
+
 // me: GET /api/v1/me → the caller's account.
 func (s *Server) me(c *fiber.Ctx) error {
 	p, err := principal(c)

@@ -2,6 +2,7 @@ package skerhttp
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -32,12 +33,58 @@ func (s *Server) listCanvases(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("list canvases: %w", err)
 	}
-	out := make([]canvasView, 0, len(entries))
-	for _, e := range entries {
-		out = append(out, viewCanvas(e.Canvas, e.Role))
+	out := make([]listedCanvasView, 0, len(entries))
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		out = append(out, listedCanvasView{canvasView: viewCanvas(e.Canvas, e.Role), Present: []presentView{}})
+		ids[i] = e.Canvas.ID
+	}
+	if s.cfg.Presence != nil {
+		here := s.present(c.UserContext(), ids)
+		for i := range out {
+			if p := here[out[i].ID]; p != nil {
+				out[i].Present = p
+			}
+		}
 	}
 	return c.JSON(fiber.Map{"canvases": out})
 }
+
+// present is who is on each of canvasIDs, one entry per person with the
+// number of their connections, by name. A directory that answers only in
+// part (Redis down: this node's connections) is logged and used.
+func (s *Server) present(ctx context.Context, canvasIDs []string) map[string][]presentView {
+	ctx, cancel := context.WithTimeout(ctx, presenceTimeout)
+	defer cancel()
+	here, err := s.cfg.Presence.Here(ctx, canvasIDs)
+	if err != nil {
+		s.log.WarnContext(ctx, "canvas list: who is here, in part", "err", err)
+	}
+	names := map[string]string{}
+	out := make(map[string][]presentView, len(here))
+	for id, es := range here {
+		var views []presentView
+		for _, e := range es { // sorted by user
+			if n := len(views); n > 0 && views[n-1].UserID == e.User {
+				views[n-1].Connections++
+				continue
+			}
+			name, ok := names[e.User]
+			if !ok {
+				if u, err := s.st.UserByID(ctx, e.User); err == nil {
+					name = u.Name
+				}
+				names[e.User] = name
+			}
+			views = append(views, presentView{UserID: e.User, Name: name, Connections: 1})
+		}
+		out[id] = views
+	}
+	return out
+}
+
+// presenceTimeout bounds the presence part of GET /api/v1/canvases.
+const presenceTimeout = 2 * time.Second
 
 type canvasRequest struct {
 	Title    *string         `json:"title"`
@@ -239,6 +286,7 @@ func (s *Server) deleteCanvas(c *fiber.Ctx) error {
 	}
 	log := Logger(c)
 	s.memberChanged(id, "")
+	s.memberEvent(c, id, "", memberCanvasDeleted, "")
 	if err := s.cvs.Forget(c.UserContext(), id); err != nil {
 		log.Error("canvas deleted but its actor or journal remains", "canvas_id", id, "err", err)
 	}

@@ -38,7 +38,7 @@ func (h *harness) serveLikeApp() string {
 		t.Fatalf("listen: %v", err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- h.srv.Serve(gw.Listener(inner, "/ws", h.srv.HeaderTimeout())) }()
+	go func() { done <- h.srv.Serve(skerhttp.Lingering(gw.Listener(inner, "/ws", h.srv.HeaderTimeout()))) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -269,6 +269,27 @@ func TestPreRoutingErrorsAreJSON(t *testing.T) {
 			w.send(tc.req)
 			parseResponse(t, w.closed(tc.name)).wantError(t, tc.status, tc.code, "")
 		})
+	}
+}
+
+// TestRefusedRequestIsAnsweredNotReset: a request refused while much of it
+// is still unread (a head over the buffer, answered 431, with more bytes
+// behind it) reaches the client as its JSON answer every time, not as a
+// connection reset: the server lingers on the connection before it closes.
+func TestRefusedRequestIsAnsweredNotReset(t *testing.T) {
+	h := newHarness(t)
+	addr := h.serveLikeApp()
+	req := "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 16<<10) + "\r\n" +
+		"X-More: " + strings.Repeat("b", 128<<10) + "\r\n\r\n"
+	for i := range 30 {
+		w := dialWire(t, addr)
+		w.send(req)
+		_ = w.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		got, err := io.ReadAll(w.br)
+		if err != nil {
+			t.Fatalf("request %d: reading the answer: %v (got %q); want the 431 answer and the end of the stream", i, err, got)
+		}
+		parseResponse(t, got).wantError(t, http.StatusRequestHeaderFieldsTooLarge, apierr.CodeHeadersTooLarge, "")
 	}
 }
 

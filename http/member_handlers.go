@@ -1,6 +1,7 @@
 package skerhttp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -68,6 +69,7 @@ func (s *Server) addMember(c *fiber.Ctx) error {
 		}
 		return notFound(err, "canvas", "add member")
 	}
+	s.memberEvent(c, id, u.ID, memberAdded, req.Role)
 	return c.Status(http.StatusCreated).JSON(memberView{
 		UserID: u.ID, Email: u.Email, Name: u.Name, Role: req.Role, CreatedAt: now})
 }
@@ -97,6 +99,7 @@ func (s *Server) updateMember(c *fiber.Ctx) error {
 		return memberError(err, "set member role")
 	}
 	s.memberChanged(id, userID)
+	s.memberEvent(c, id, userID, memberRoleChanged, req.Role)
 	ms, err := s.st.Members(c.UserContext(), id)
 	if err != nil {
 		return fmt.Errorf("list members: %w", err)
@@ -132,6 +135,7 @@ func (s *Server) removeMember(c *fiber.Ctx) error {
 		return memberError(err, "remove member")
 	}
 	s.memberChanged(id, userID)
+	s.memberEvent(c, id, userID, memberRemoved, "")
 	return c.SendStatus(http.StatusNoContent)
 }
 
@@ -166,4 +170,32 @@ func (s *Server) memberChanged(canvasID, userID string) {
 	if s.deps.Members != nil {
 		s.deps.Members.MemberChanged(canvasID, userID)
 	}
+}
+
+// MemberEvents records membership changes durably (*bridge.MemberLog), for
+// the RabbitMQ bridge's events out (canvas.<id>.members). MemberEvent
+// records that userID's membership of canvasID changed: change is
+// "added", "role_changed", "removed" or "canvas_deleted" (userID ""),
+// role the role after it ("" once ended), by the user who made it. It
+// logs what it cannot record: the change itself is done.
+type MemberEvents interface {
+	MemberEvent(ctx context.Context, canvasID, userID, change string, role store.Role, by string)
+}
+
+// The changes of MemberEvents.MemberEvent.
+const (
+	memberAdded         = "added"
+	memberRoleChanged   = "role_changed"
+	memberRemoved       = "removed"
+	memberCanvasDeleted = "canvas_deleted"
+)
+
+// memberEvent records a change the store has committed; a crash before it
+// is recorded loses that one event (see bridge.MemberLog).
+func (s *Server) memberEvent(c *fiber.Ctx, canvasID, userID, change string, role store.Role) {
+	if s.deps.MemberEvents == nil {
+		return
+	}
+	p, _ := principal(c)
+	s.deps.MemberEvents.MemberEvent(c.UserContext(), canvasID, userID, change, role, p.UserID)
 }

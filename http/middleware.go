@@ -3,7 +3,7 @@ package skerhttp
 import (
 	"fmt"
 	"log/slog"
-	"net"
+	"net/netip"
 	"net/url"
 	"runtime/debug"
 	"strings"
@@ -90,6 +90,7 @@ func (s *Server) observe(c *fiber.Ctx) error {
 		slog.String("method", c.Method()), slog.String("route", route),
 		slog.Int("status", status), slog.Duration("duration", elapsed),
 	}
+	attrs = append(attrs, slog.String("client", s.clientIP(c)))
 	if p, ok := PrincipalFrom(c); ok {
 		attrs = append(attrs, slog.String("user_id", p.UserID))
 	}
@@ -179,22 +180,56 @@ func Logger(c *fiber.Ctx) *slog.Logger {
 	return slog.Default()
 }
 
-// clientIP is the address login limits are keyed on; see Config.TrustProxy.
+// clientIP is the request's client address, for login limits and the
+// access log (see Config.TrustedProxies). Fiber decides whether the peer
+// is a trusted proxy and parses X-Forwarded-For; c.IP() itself is not
+// used because it takes the leftmost address, which the client writes
+// when a proxy appends to the header (nginx's $proxy_add_x_forwarded_for).
 func (s *Server) clientIP(c *fiber.Ctx) string {
-	if s.cfg.TrustProxy {
-		parts := strings.Split(c.Get(fiber.HeaderXForwardedFor), ",")
-		if ip := net.ParseIP(strings.TrimSpace(parts[len(parts)-1])); ip != nil {
-			return ip.String()
+	peer := c.Context().RemoteIP().String()
+	if len(s.cfg.TrustedProxies) == 0 || !c.IsProxyTrusted() {
+		return peer
+	}
+	ips := c.IPs()
+	for i := len(ips) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(ips[i])
+		if err != nil {
+			continue
+		}
+		if !s.trusted(a) {
+			return a.Unmap().String()
+		}
+		peer = a.Unmap().String() // a trusted proxy: look one hop further
+	}
+	return peer
+}
+
+// trusted reports whether a is one of Config.TrustedProxies.
+func (s *Server) trusted(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
 		}
 	}
-	return c.IP()
+	return false
+}
+
+// proxyList is TrustedProxies in the form fiber.Config takes.
+func proxyList(ps []netip.Prefix) []string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, p.String())
+	}
+	return out
 }
 
 // capBody answers 413 payload_too_large to a request whose body is over
 // Config.APIBodyLimit. Fiber reads every body up to Config.BodyLimit; only
-// the import route may use all of it.
+// the import route may use all of it. Uploads have limits of their own
+// (ServeFiles).
 func (s *Server) capBody(c *fiber.Ctx) error {
-	if int64(len(c.Request().Body())) <= s.cfg.APIBodyLimit ||
+	if isUpload(c.Method(), c.Path()) || int64(len(c.Request().Body())) <= s.cfg.APIBodyLimit ||
 		(c.Method() == fiber.MethodPost && c.Path() == "/api/v1"+importPath) {
 		return c.Next()
 	}

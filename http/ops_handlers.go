@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	rtmetrics "runtime/metrics"
 	"sort"
 	"strings"
 	"sync"
@@ -19,9 +20,39 @@ import (
 const ReadyTimeout = 2 * time.Second
 
 type healthResponse struct {
-	Status        string `json:"status"`
-	Version       string `json:"version"`
-	UptimeSeconds int64  `json:"uptime_seconds"`
+	Status        string       `json:"status"`
+	Version       string       `json:"version"`
+	UptimeSeconds int64        `json:"uptime_seconds"`
+	Timestamp     string       `json:"timestamp"` // RFC 3339, UTC, milliseconds
+	Memory        healthMemory `json:"memory"`
+}
+
+// healthMemory is the Go runtime's memory, read from runtime/metrics,
+// which does not stop the world as runtime.ReadMemStats does: /health is
+// polled often and must stay cheap.
+type healthMemory struct {
+	// TotalBytes is all memory the Go runtime has mapped and not released
+	// (heap, stacks, runtime structures): the runtime's share of the RSS.
+	TotalBytes uint64 `json:"total_bytes"`
+	// HeapBytes is the memory of heap objects, live or not yet swept.
+	HeapBytes uint64 `json:"heap_bytes"`
+}
+
+var healthSamples = []string{"/memory/classes/total:bytes", "/memory/classes/heap/objects:bytes"}
+
+func readHealthMemory() healthMemory {
+	s := make([]rtmetrics.Sample, len(healthSamples))
+	for i, name := range healthSamples {
+		s[i].Name = name
+	}
+	rtmetrics.Read(s)
+	value := func(i int) uint64 {
+		if s[i].Value.Kind() != rtmetrics.KindUint64 {
+			return 0
+		}
+		return s[i].Value.Uint64()
+	}
+	return healthMemory{TotalBytes: value(0), HeapBytes: value(1)}
 }
 
 // health is liveness: the process serves HTTP. It checks no dependency.
@@ -30,6 +61,8 @@ func (s *Server) health(c *fiber.Ctx) error {
 		Status:        "ok",
 		Version:       s.cfg.Version,
 		UptimeSeconds: int64(time.Since(s.cfg.StartedAt) / time.Second),
+		Timestamp:     time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00"),
+		Memory:        readHealthMemory(),
 	})
 }
 

@@ -24,12 +24,14 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/skerhq/sker/apierr"
 	"github.com/skerhq/sker/auth"
+	"github.com/skerhq/sker/presence"
 	"github.com/skerhq/sker/store"
 )
 
@@ -60,12 +62,15 @@ type Config struct {
 	// StartedAt is the process start, for /health's uptime. Zero means
 	// the time New ran.
 	StartedAt time.Time
-	// TrustProxy makes the client address the last entry of
-	// X-Forwarded-For (the one the nearest proxy added) instead of the
-	// peer address. Set it only behind exactly one reverse proxy that
-	// appends to X-Forwarded-For; otherwise clients could pick their own
-	// address and evade per-IP login limits.
-	TrustProxy bool
+	// TrustedProxies are the reverse proxies (TRUST_PROXY) whose
+	// X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host are
+	// believed. A request whose peer is one of them has as its client
+	// the rightmost X-Forwarded-For address that is not itself a trusted
+	// proxy (the one the outermost trusted proxy saw); any other request
+	// has its peer as client and its forwarded headers ignored, so that
+	// a client cannot pick its own address and evade per-address login
+	// limits. Empty trusts no proxy.
+	TrustedProxies []netip.Prefix
 	// HeaderTimeout bounds how long a request's header may take to arrive:
 	// from the connection's opening for its first request, from the first
 	// byte for a later one. A request not in by then is answered
@@ -80,6 +85,9 @@ type Config struct {
 	// this node serves no clients: a cluster node without the gateway
 	// role (SKER_ROLES). /health, /ready and /metrics still answer.
 	NoClients bool
+	// Presence answers who is on each canvas of GET /api/v1/canvases
+	// (its "present"); nil: the list has none.
+	Presence presence.Directory
 }
 
 // DefaultHeaderTimeout is Config.HeaderTimeout when zero.
@@ -107,6 +115,9 @@ type Deps struct {
 	// Members is told when a membership changes or a canvas is deleted, so
 	// that live connections follow at once; nil tells no one.
 	Members MemberNotifier
+	// MemberEvents records every membership change once the store has it,
+	// for the RabbitMQ bridge's events out; nil records none.
+	MemberEvents MemberEvents
 	// AI lists the configured AI providers for GET /api/v1/ai/providers;
 	// nil lists none.
 	AI AIProviders
@@ -173,6 +184,12 @@ func New(cfg Config, deps Deps) *Server {
 		Immutable:   true,
 		IdleTimeout: IdleTimeout,
 		ReadTimeout: cfg.HeaderTimeout,
+		// Forwarded headers count only from TrustedProxies; with the
+		// check off, Fiber would believe them from anyone.
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          proxyList(cfg.TrustedProxies),
+		ProxyHeader:             fiber.HeaderXForwardedFor,
+		EnableIPValidation:      true,
 	})
 	s.guardWire()
 	s.middleware()
@@ -203,6 +220,7 @@ func (s *Server) routes() {
 	api.Post("/auth/logout", s.logout)
 
 	authed := s.RequireAuth()
+	api.Post("/auth/logout-everywhere", authed, s.logoutEverywhere)
 	api.Get("/me", authed, s.me)
 
 	api.Get("/tokens", authed, s.listTokens)

@@ -40,6 +40,20 @@ func viewCanvas(c store.Canvas, role store.Role) canvasView {
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Role: role}
 }
 
+// listedCanvasView is a canvas in GET /api/v1/canvases: with who is on it
+// now, on every node (empty when nobody is).
+type listedCanvasView struct {
+	canvasView
+	Present []presentView `json:"present"`
+}
+
+// presentView is one person on a canvas.
+type presentView struct {
+	UserID      string `json:"user_id"`
+	Name        string `json:"name"`
+	Connections int    `json:"connections"`
+}
+
 // stateView is canvas metadata with the seq it is current at.
 type stateView struct {
 	canvasView

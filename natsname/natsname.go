@@ -10,6 +10,7 @@
 //
 //	stream    SKER_JOURNAL   subjects sker.journal.*   (one per canvas: sker.journal.<id>)
 //	stream    SKER_AI        subject  sker.ai.jobs     (consumer sker-ai-workers)
+//	stream    SKER_MEMBERS   subjects sker.members.*   (membership changes for the bridge's events out: sker.members.<id>)
 //	subject   sker.canvas.<id>.changes    committed batches, headers Sker-First-Seq, Sker-Last-Seq
 //	subject   sker.canvas.<id>.presence   presence frames
 //	subject   sker.canvas.<id>.members    membership changes
@@ -19,13 +20,15 @@
 //	subject   sker.cluster.nodes          a cluster's node announcements (heartbeats and leaves)
 //	subject   sker.cluster.node.<name>    requests to the canvases a node owns (the cluster's routing)
 //	bucket    SKER_LEASES    canvas ownership leases of a cluster
+//	objects   SKER_FILES     uploaded files with FILE_STORE=nats (stream OBJ_SKER_FILES)
 //
 // A prefix is case-insensitive: streams and buckets take it in upper case,
 // subjects in lower case, so "sker" and "SKER" name one deployment. Every
 // subject begins with the prefix as its own token, so deployments with
 // different prefixes have disjoint subjects, wildcards included. Key-value
 // buckets are named <PREFIX>_<PURPOSE> (JetStream stores a bucket as the
-// stream KV_<PREFIX>_<PURPOSE>). Headers need no prefix: they travel on
+// stream KV_<PREFIX>_<PURPOSE>), and so is the object store (stored as the
+// stream OBJ_<PREFIX>_FILES). Headers need no prefix: they travel on
 // subjects that already have one.
 package natsname
 
@@ -122,6 +125,23 @@ func (n Names) Presence(canvasID string) string { return n.canvas(canvasID, "pre
 // changed.
 func (n Names) Members(canvasID string) string { return n.canvas(canvasID, "members") }
 
+// AllMembers matches the Members subject of every canvas.
+func (n Names) AllMembers() string { return n.canvas("*", "members") }
+
+// MembersCanvas is the canvas id of a Members subject, or "" when subject
+// is not one.
+func (n Names) MembersCanvas(subject string) string {
+	id, ok := strings.CutPrefix(subject, n.lower+".canvas.")
+	if !ok {
+		return ""
+	}
+	id, ok = strings.CutSuffix(id, ".members")
+	if !ok || id == "" || strings.Contains(id, ".") {
+		return ""
+	}
+	return id
+}
+
 // AIDeltas is the subject on which the AI engine streams a canvas's
 // answers to the gateways.
 func (n Names) AIDeltas(canvasID string) string { return n.canvas(canvasID, "ai") }
@@ -130,6 +150,20 @@ func (n Names) AIDeltas(canvasID string) string { return n.canvas(canvasID, "ai"
 // revoked. It has a token fewer than the per-canvas subjects, so no canvas
 // id can make one of them equal it.
 func (n Names) Revoked() string { return n.lower + ".canvas.revoked" }
+
+// MembersStream is the stream of membership changes that the RabbitMQ
+// bridge publishes to its events exchange (canvas.<id>.members): the
+// durable record of what Members only tells the gateways that listen.
+func (n Names) MembersStream() string { return n.upper + "_MEMBERS" }
+
+// MemberEventsSubjects is the members stream's subject filter: one
+// subject per canvas.
+func (n Names) MemberEventsSubjects() string { return n.lower + ".members.*" }
+
+// MemberEvents is the subject of a canvas's membership changes in the
+// members stream. Its second token is neither "canvas" nor "journal", so
+// no canvas id can make it equal another name.
+func (n Names) MemberEvents(canvasID string) string { return n.lower + ".members." + canvasID }
 
 // AIStream is the stream of the AI work queue.
 func (n Names) AIStream() string { return n.upper + "_AI" }
@@ -156,6 +190,10 @@ func (n Names) ClusterNode(node string) string { return n.lower + ".cluster.node
 // Leases is the key-value bucket of the canvas ownership leases of a
 // cluster of nodes.
 func (n Names) Leases() string { return n.upper + "_LEASES" }
+
+// Files is the object store bucket of uploaded files when they are kept
+// in JetStream (FILE_STORE=nats), replicated like the journal.
+func (n Names) Files() string { return n.upper + "_FILES" }
 
 func (n Names) canvas(canvasID, kind string) string {
 	return n.lower + ".canvas." + canvasID + "." + kind

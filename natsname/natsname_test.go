@@ -13,9 +13,12 @@ func all(n Names, ids ...string) map[string]string {
 		"journal subjects": n.JournalSubjects(),
 		"revoked":          n.Revoked(),
 		"ai stream":        n.AIStream(),
+		"members stream":   n.MembersStream(),
+		"members subjects": n.MemberEventsSubjects(),
 		"ai jobs":          n.AIJobs(),
 		"ai cancel":        n.AICancel(),
 		"leases":           n.Leases(),
+		"files":            n.Files(),
 		"cluster nodes":    n.ClusterNodes(),
 		"cluster node":     n.ClusterNode("node-1"),
 	}
@@ -25,6 +28,7 @@ func all(n Names, ids ...string) map[string]string {
 		m["presence "+id] = n.Presence(id)
 		m["members "+id] = n.Members(id)
 		m["ai deltas "+id] = n.AIDeltas(id)
+		m["member events "+id] = n.MemberEvents(id)
 	}
 	return m
 }
@@ -38,15 +42,19 @@ func TestDefaultsAreTheEarlierNames(t *testing.T) {
 		"journal subjects": "sker.journal.*",
 		"revoked":          "sker.canvas.revoked",
 		"ai stream":        "SKER_AI",
+		"members stream":   "SKER_MEMBERS",
+		"members subjects": "sker.members.*",
 		"ai jobs":          "sker.ai.jobs",
 		"ai cancel":        "sker.ai.cancel",
 		"leases":           "SKER_LEASES",
+		"files":            "SKER_FILES",
 		"cluster nodes":    "sker.cluster.nodes",
 		"journal c1":       "sker.journal.c1",
 		"changes c1":       "sker.canvas.c1.changes",
 		"presence c1":      "sker.canvas.c1.presence",
 		"members c1":       "sker.canvas.c1.members",
 		"ai deltas c1":     "sker.canvas.c1.ai",
+		"member events c1": "sker.members.c1",
 	}
 	for name, n := range map[string]Names{"Default()": Default(), `New("SKER")`: mustNew(t, "SKER"), `New("sker")`: mustNew(t, "sker")} {
 		got := all(n, "c1")
@@ -99,12 +107,16 @@ func TestNoTwoNamesCollide(t *testing.T) {
 				t.Errorf("%q is both %s and %s", name, prev, key)
 			}
 			seen[name] = key
-			// JetStream stores a bucket as the stream KV_<bucket>.
-			if what == "leases" {
-				if prev, ok := seen["KV_"+name]; ok {
-					t.Errorf("bucket stream KV_%s is also %s", name, prev)
+			// JetStream stores a key-value bucket as the stream
+			// KV_<bucket> and an object store as OBJ_<bucket>.
+			for kind, stream := range map[string]string{"leases": "KV_", "files": "OBJ_"} {
+				if what != kind {
+					continue
 				}
-				seen["KV_"+name] = key + " (its stream)"
+				if prev, ok := seen[stream+name]; ok {
+					t.Errorf("bucket stream %s%s is also %s", stream, name, prev)
+				}
+				seen[stream+name] = key + " (its stream)"
 			}
 		}
 	}
@@ -117,6 +129,10 @@ func TestNoTwoNamesCollide(t *testing.T) {
 			isJournal := strings.HasPrefix(what, prefix+" journal ") && what != prefix+" journal stream"
 			if got := matches(n.JournalSubjects(), name); got != isJournal {
 				t.Errorf("%s matches %q (%s): got %t; want %t", n.JournalSubjects(), name, what, got, isJournal)
+			}
+			isMembers := strings.HasPrefix(what, prefix+" member events ")
+			if got := matches(n.MemberEventsSubjects(), name); got != isMembers {
+				t.Errorf("%s matches %q (%s): got %t; want %t", n.MemberEventsSubjects(), name, what, got, isMembers)
 			}
 			if got := matches(n.AIJobs(), name); got != (what == prefix+" ai jobs") {
 				t.Errorf("%s is %q (%s): got %t; want %t", n.AIJobs(), name, what, got, !got)
@@ -167,4 +183,26 @@ func mustNew(t *testing.T, prefix string) Names {
 		t.Fatal(err)
 	}
 	return n
+}
+
+func TestMembersCanvas(t *testing.T) {
+	n, err := New("ACME")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for subject, want := range map[string]string{
+		n.Members("c1"):               "c1",
+		n.Changes("c1"):               "",
+		"acme.canvas..members":        "",
+		"acme.canvas.a.b.members":     "",
+		"sker.canvas.c1.members":      "",
+		"acme.canvas.c1.members.more": "",
+	} {
+		if got := n.MembersCanvas(subject); got != want {
+			t.Errorf("MembersCanvas(%q) = %q; want %q", subject, got, want)
+		}
+	}
+	if got := n.AllMembers(); got != "acme.canvas.*.members" {
+		t.Errorf("AllMembers() = %q", got)
+	}
 }

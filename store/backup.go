@@ -77,7 +77,7 @@ var tables = []table{
 	{"users", join(cols(colText, "id", "email", "email_lower", "name", "password_hash"),
 		cols(colTime, "created_at"), cols(colNullTime, "sessions_revoked_at")), "id"},
 	{"refresh_tokens", join(cols(colText, "id", "user_id", "token_hash"), cols(colTime, "created_at", "expires_at"),
-		cols(colNullTime, "revoked_at"), cols(colText, "replaced_by")), "id"},
+		cols(colNullTime, "revoked_at"), cols(colText, "replaced_by", "session_id")), "id"},
 	{"api_tokens", join(cols(colText, "id", "user_id", "name", "token_hash"), cols(colTime, "created_at"),
 		cols(colNullTime, "expires_at", "last_used_at")), "id"},
 	{"canvases", join(cols(colText, "id", "title", "settings", "created_by"), cols(colTime, "created_at", "updated_at")), "id"},
@@ -90,6 +90,8 @@ var tables = []table{
 	{"ai_runs", join(cols(colText, "id", "user_id", "canvas_id", "node_id", "provider", "model"),
 		cols(colInt, "input_tokens", "output_tokens", "duration_ms"), cols(colText, "outcome", "error"),
 		cols(colTime, "created_at")), "id"},
+	{"files", join(cols(colText, "canvas_id", "id"), cols(colInt, "size"), cols(colText, "type"), cols(colInt, "width", "height"),
+		cols(colText, "name", "created_by"), cols(colTime, "created_at")), "canvas_id, id"},
 }
 
 // Tables lists the tables a dump holds, in the order it holds them.

@@ -77,28 +77,55 @@ func SQLiteFileInfo(ctx context.Context, path string) (BackupInfo, error) {
 
 // RestoreSQLiteFile copies the backup database file src to dst, which
 // must not exist, and applies the migrations this binary has that the
-// backup lacks. The copy is written beside dst and renamed into place
-// once complete and synced, so dst is either absent or whole.
+// backup lacks. The copy is written and migrated beside dst, and renamed
+// into place only once migrated and synced, so dst is either absent or
+// whole and migrated: a migration that fails leaves nothing at dst.
 func RestoreSQLiteFile(ctx context.Context, src, dst string) (BackupInfo, error) {
 	if _, err := os.Lstat(dst); err == nil {
 		return BackupInfo{}, fmt.Errorf("store: restore: %s exists: %w", dst, ErrNotEmpty)
 	}
 	tmp := dst + ".restoring"
-	if err := copyFile(src, tmp); err != nil {
-		_ = os.Remove(tmp)
-		return BackupInfo{}, fmt.Errorf("store: restore %s: %w", src, err)
+	if err := prepareRestoreCopy(ctx, src, tmp); err != nil {
+		removeSQLiteFiles(tmp)
+		return BackupInfo{}, err
 	}
 	if err := os.Rename(tmp, dst); err != nil {
-		_ = os.Remove(tmp)
+		removeSQLiteFiles(tmp)
 		return BackupInfo{}, fmt.Errorf("store: restore: %w", err)
 	}
 	if err := syncDir(filepath.Dir(dst)); err != nil {
 		return BackupInfo{}, fmt.Errorf("store: restore: %w", err)
 	}
-	if _, err := MigrateSQLite(ctx, dst); err != nil {
-		return BackupInfo{}, err
-	}
 	return SQLiteFileInfo(ctx, dst)
+}
+
+// prepareRestoreCopy copies src to tmp, migrates tmp and syncs it. The
+// migration closes its database, which folds the WAL back into the file;
+// a WAL left beside it would be lost by the rename, so it is refused.
+func prepareRestoreCopy(ctx context.Context, src, tmp string) error {
+	if err := copyFile(src, tmp); err != nil {
+		return fmt.Errorf("store: restore %s: %w", src, err)
+	}
+	if _, err := MigrateSQLite(ctx, tmp); err != nil {
+		return fmt.Errorf("store: restore %s: %w", src, err)
+	}
+	if fi, err := os.Stat(tmp + "-wal"); err == nil && fi.Size() > 0 {
+		return fmt.Errorf("store: restore %s: the migrated copy still has a write-ahead log", src)
+	}
+	_ = os.Remove(tmp + "-wal")
+	_ = os.Remove(tmp + "-shm")
+	if err := syncFile(tmp); err != nil {
+		return fmt.Errorf("store: restore %s: %w", src, err)
+	}
+	return nil
+}
+
+// removeSQLiteFiles removes a database file and its WAL and shared-memory
+// files, best effort.
+func removeSQLiteFiles(path string) {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		_ = os.Remove(p)
+	}
 }
 
 // copyFile copies src to a new file dst (0600) and syncs it.

@@ -149,7 +149,7 @@ func TestLoadRefuses(t *testing.T) {
 		"with a wrong count":  strings.Join(lines[:len(lines)-1], "") + `{"end":true,"rows":3}` + "\n",
 		"with a corrupt row":  corrupt,
 		"of a newer schema":   newer,
-		"with an extra table": strings.Replace(good, `{"table":"ai_runs"`, `{"table":"files","columns":[]}`+"\n"+`{"table":"ai_runs"`, 1),
+		"with an extra table": strings.Replace(good, `{"table":"ai_runs"`, `{"table":"no_such_table","columns":[]}`+"\n"+`{"table":"ai_runs"`, 1),
 		"not a dump":          "hello\n",
 	} {
 		dst := openSQLite(t)

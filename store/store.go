@@ -46,6 +46,10 @@ type Store interface {
 	// RevokeRefreshToken revokes one token; revoking a revoked or unknown
 	// token is not an error.
 	RevokeRefreshToken(ctx context.Context, hash string, now time.Time) error
+	// SessionEnded reports whether the sign-in sessionID was signed out:
+	// one of its tokens was revoked without being rotated (a logout, or
+	// every token of its user revoked).
+	SessionEnded(ctx context.Context, sessionID string) (bool, error)
 	// RevokeUserRefreshTokens revokes every live refresh token of a user
 	// and sets the user's SessionsRevokedAt to now, in one transaction.
 	RevokeUserRefreshTokens(ctx context.Context, userID string, now time.Time) error
@@ -107,6 +111,19 @@ type Store interface {
 	// newest day first.
 	AIUsage(ctx context.Context, userID string, since time.Time) ([]AIUsage, error)
 
+	// AddFile records that a canvas holds a file (store/files.go); the
+	// same content on the same canvas again returns the File recorded
+	// first. ErrNotFound when there is no such canvas.
+	AddFile(ctx context.Context, f File) (File, error)
+	// CanvasFile returns a file of a canvas, ErrNotFound when it holds
+	// none with that id.
+	CanvasFile(ctx context.Context, canvasID, id string) (File, error)
+	// CanvasFiles lists a canvas's files, newest first.
+	CanvasFiles(ctx context.Context, canvasID string) ([]File, error)
+	// FileUsage sums the sizes of a canvas's files and of the files a
+	// user uploaded, on every canvas (store/files.go).
+	FileUsage(ctx context.Context, canvasID, userID string) (canvasBytes, userBytes int64, err error)
+
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.
@@ -154,6 +171,18 @@ type RefreshToken struct {
 	ExpiresAt  time.Time
 	RevokedAt  *time.Time
 	ReplacedBy string // ID of the token this one was rotated into
+	// SessionID is the ID of the first token of its sign-in, carried over
+	// on every rotation (and in its access tokens); "" in tokens older
+	// than sessions: Session gives their own ID then.
+	SessionID string
+}
+
+// Session is the id of the sign-in t belongs to.
+func (t RefreshToken) Session() string {
+	if t.SessionID == "" {
+		return t.ID
+	}
+	return t.SessionID
 }
 
 // APIToken is a long-lived token for integrations; only its hash is kept.

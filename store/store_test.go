@@ -53,6 +53,7 @@ func runContract(t *testing.T, open func(t *testing.T) store.Store) {
 	}{
 		{"Users", testUsers},
 		{"RefreshTokens", testRefreshTokens},
+		{"SessionEnded", testSessionEnded},
 		{"RefreshTokenRotationRace", testRefreshRotationRace},
 		{"RevokeUserRefreshTokens", testRevokeUserRefreshTokens},
 		{"APITokens", testAPITokens},

@@ -71,6 +71,45 @@ func testRefreshTokens(t *testing.T, s store.Store) {
 	isErr(t, "rotation of a revoked token", s.RotateRefreshToken(ctx, next.TokenHash, refresh(u.ID, time.Hour), now), store.ErrNotFound)
 }
 
+// testSessionEnded: a sign-in ends when one of its tokens is revoked
+// without being rotated; rotation carries it on. A token of no session
+// (older than sessions) is a session of its own id.
+func testSessionEnded(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mkUser(t, s, "sam")
+	now := base.Add(time.Minute)
+	ended := func(name, session string, want bool) {
+		t.Helper()
+		got, err := s.SessionEnded(ctx, session)
+		isErr(t, "SessionEnded "+name, err, nil)
+		equal(t, "SessionEnded "+name, got, want)
+	}
+
+	first := refresh(u.ID, time.Hour)
+	first.SessionID = first.ID
+	must(t, "CreateRefreshToken", s.CreateRefreshToken(ctx, first))
+	other := refresh(u.ID, time.Hour)
+	other.SessionID = other.ID
+	must(t, "CreateRefreshToken other", s.CreateRefreshToken(ctx, other))
+	ended("of a new sign-in", first.ID, false)
+	ended("of an unknown sign-in", "no-such-session", false)
+
+	next := refresh(u.ID, time.Hour)
+	next.SessionID = first.ID
+	must(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, first.TokenHash, next, now))
+	ended("after a rotation", first.ID, false)
+	must(t, "RevokeRefreshToken", s.RevokeRefreshToken(ctx, next.TokenHash, now))
+	ended("after the logout", first.ID, true)
+	ended("of the other sign-in", other.ID, false)
+
+	legacy := refresh(u.ID, time.Hour) // no SessionID
+	must(t, "CreateRefreshToken legacy", s.CreateRefreshToken(ctx, legacy))
+	ended("of a token without a session", legacy.ID, false)
+	must(t, "RevokeUserRefreshTokens", s.RevokeUserRefreshTokens(ctx, u.ID, now))
+	ended("of a token without a session, after every token was revoked", legacy.ID, true)
+	ended("of the other sign-in, after every token was revoked", other.ID, true)
+}
+
 // testRefreshRotationRace rotates one token from 8 goroutines at once:
 // exactly one may win.
 func testRefreshRotationRace(t *testing.T, s store.Store) {

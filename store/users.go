@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 )
@@ -37,12 +38,12 @@ func (s *sqlStore) UserByEmail(ctx context.Context, email string) (User, error) 
 	return u, s.fail(err, "user by email")
 }
 
-const refreshCols = "id, user_id, token_hash, created_at, expires_at, revoked_at, replaced_by"
+const refreshCols = "id, user_id, token_hash, created_at, expires_at, revoked_at, replaced_by, session_id"
 
-const insertRefresh = "INSERT INTO refresh_tokens (" + refreshCols + ") VALUES (?, ?, ?, ?, ?, ?, ?)"
+const insertRefresh = "INSERT INTO refresh_tokens (" + refreshCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 
 func refreshArgs(t RefreshToken) []any {
-	return []any{t.ID, t.UserID, t.TokenHash, t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.ReplacedBy}
+	return []any{t.ID, t.UserID, t.TokenHash, t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.ReplacedBy, t.SessionID}
 }
 
 // CreateRefreshToken implements Store.
@@ -55,7 +56,7 @@ func (s *sqlStore) CreateRefreshToken(ctx context.Context, t RefreshToken) error
 func (s *sqlStore) RefreshTokenByHash(ctx context.Context, hash string) (RefreshToken, error) {
 	var t RefreshToken
 	err := queryOne(ctx, s.read, "SELECT "+refreshCols+" FROM refresh_tokens WHERE token_hash = ?", []any{hash},
-		&t.ID, &t.UserID, &t.TokenHash, timeCol{&t.CreatedAt}, timeCol{&t.ExpiresAt}, nullTimeCol{&t.RevokedAt}, &t.ReplacedBy)
+		&t.ID, &t.UserID, &t.TokenHash, timeCol{&t.CreatedAt}, timeCol{&t.ExpiresAt}, nullTimeCol{&t.RevokedAt}, &t.ReplacedBy, &t.SessionID)
 	return t, s.fail(err, "refresh token by hash")
 }
 
@@ -81,6 +82,19 @@ func (s *sqlStore) RotateRefreshToken(ctx context.Context, oldHash string, next 
 func (s *sqlStore) RevokeRefreshToken(ctx context.Context, hash string, now time.Time) error {
 	_, err := s.write.exec(ctx, "UPDATE refresh_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL", now, hash)
 	return s.fail(err, "revoke refresh token")
+}
+
+// SessionEnded implements Store. A token older than sessions is a session
+// of its own id.
+func (s *sqlStore) SessionEnded(ctx context.Context, sessionID string) (bool, error) {
+	var one int
+	err := queryOne(ctx, s.read,
+		"SELECT 1 FROM refresh_tokens WHERE (session_id = ? OR (session_id = '' AND id = ?)) AND revoked_at IS NOT NULL AND replaced_by = '' LIMIT 1",
+		[]any{sessionID, sessionID}, &one)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, s.fail(err, "session %s", sessionID)
 }
 
 // RevokeUserRefreshTokens implements Store.

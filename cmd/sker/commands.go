@@ -19,6 +19,8 @@ Usage:
   sker seed [flags]      add a demo user and a demo canvas
   sker backup [flags]    back up the running server (see below)
   sker restore [flags]   restore a backup onto an empty node
+  sker doctor [flags]    check the store against the journal; --repair mends
+  sker health [flags]    probe a running server's /health (exit 0 or 1)
   sker version           print the version
   sker help              print this help
 
@@ -42,12 +44,16 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		fmt.Println("sker", version)
 		return nil
 	case "help", "-h", "--help":
-		fmt.Print(usage + config.Usage() + backupUsage)
+		fmt.Print(usage + config.Usage() + backupUsage + doctorUsage + healthUsage)
 		return nil
 	case "backup":
 		return backup(ctx, args, getenv)
 	case "restore":
 		return restore(ctx, args, getenv)
+	case "doctor":
+		return doctor(ctx, args, getenv)
+	case "health":
+		return health(ctx, args, getenv)
 	case "serve", "migrate", "seed":
 	default:
 		return fmt.Errorf("unknown command %q (try sker help)", cmd)

@@ -35,7 +35,23 @@ type client struct {
 	scratch  batchInfo       // read loop only
 	onJoined func(f []byte)  // cold: sees the joined frame (read loop)
 	lastErr  atomic.Pointer[string]
+	// outcomes, when set (failover), gets the answer to every batch, and
+	// a reject that asks for the batch again (retryable) is not an error.
+	outcomes chan outcome
 }
+
+// outcome is the answer to one batch: its seq when acked, else the
+// reject's code.
+type outcome struct {
+	cbid string
+	seq  uint64
+	code string
+}
+
+// retryable are the rejects after which a client sends the same batch
+// again with the same cbid (docs/cluster.md, "Routing"): nothing was
+// committed, or the owner answers a resend with its first outcome.
+func retryable(code string) bool { return code == "unavailable" || code == "outcome_unknown" }
 
 type joinedCanvas struct {
 	id    string
@@ -63,6 +79,8 @@ const (
 type clientOpts struct {
 	buffer int // read and write buffer bytes
 	window int // batches in flight at most (acquire); at least 1
+	// outcomes: pass every batch's answer to the sender (client.outcomes).
+	outcomes bool
 }
 
 // dialClient connects, reads hello and starts the read loop.
@@ -90,6 +108,9 @@ func dialClient(ctx context.Context, run *Run, wsURL, token string, idx int, o c
 	c := &client{run: run, idx: idx, ws: ws, hello: h.Limits, joined: make(chan joinResult, 1), done: make(chan struct{}),
 		window: make(chan struct{}, max(o.window, 1))}
 	c.batchOps.Store(1)
+	if o.outcomes {
+		c.outcomes = make(chan outcome, 8)
+	}
 	go c.readLoop()
 	return c, nil
 }

@@ -74,8 +74,13 @@ func (c *client) handle(f []byte) {
 		c.onAck(&sf)
 	case "reject":
 		c.run.C.Rejected.Add(1)
-		c.run.Errors.Add("reject:" + sf.Code)
+		if c.outcomes != nil && retryable(sf.Code) {
+			c.run.Retries.Add(sf.Code)
+		} else {
+			c.run.Errors.Add("reject:" + sf.Code)
+		}
 		c.releaseSlot()
+		c.tell(outcome{cbid: sf.CBID, code: sf.Code})
 	case "joined":
 		c.onJoinedFrame(f, &sf)
 	case "error":
@@ -117,6 +122,19 @@ func (c *client) onAck(sf *serverFrame) {
 		r.C.WinAckedOps.Add(c.batchOps.Load())
 	}
 	c.releaseSlot()
+	c.tell(outcome{cbid: sf.CBID, seq: sf.Seq})
+}
+
+// tell passes a batch's answer to the sender waiting for it, if any.
+func (c *client) tell(o outcome) {
+	if c.outcomes == nil {
+		return
+	}
+	select {
+	case c.outcomes <- o:
+	default:
+		c.run.Errors.Add("protocol:answer nobody waited for")
+	}
 }
 
 // onChanges checks that batches arrive in order without gaps and records

@@ -22,6 +22,16 @@ type Config struct {
 	Burst  BurstConfig
 	Cold   ColdConfig
 	Idle   IdleConfig
+
+	Failover FailoverConfig
+}
+
+// FailoverConfig: one canvas, Clients clients each sending Rate batches/s
+// (one in flight), the owner killed Window/2 into the Window.
+type FailoverConfig struct {
+	Clients int
+	Rate    float64
+	Window  time.Duration
 }
 
 // FanoutConfig: one canvas, Clients clients each sending Rate changes/s.
@@ -69,6 +79,7 @@ func DefaultConfig() Config {
 		Burst:           BurstConfig{Via: "rest", Clients: 16, Batch: 100, Window: 8},
 		Cold:            ColdConfig{Cards: 10_000, Canvases: 3},
 		Idle:            IdleConfig{Conns: 10_000, Canvases: 100},
+		Failover:        FailoverConfig{Clients: 50, Rate: 10, Window: 20 * time.Second},
 	}
 }
 
@@ -92,6 +103,9 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Cold.Canvases, "cold-canvases", c.Cold.Canvases, "cold: canvases opened after the restart")
 	fs.IntVar(&c.Idle.Conns, "idle-conns", c.Idle.Conns, "idle: connections")
 	fs.IntVar(&c.Idle.Canvases, "idle-canvases", c.Idle.Canvases, "idle: canvases the connections join")
+	fs.IntVar(&c.Failover.Clients, "failover-clients", c.Failover.Clients, "failover: clients on the canvas, on the nodes that do not own it")
+	fs.Float64Var(&c.Failover.Rate, "failover-rate", c.Failover.Rate, "failover: batches per second per client (one in flight)")
+	fs.DurationVar(&c.Failover.Window, "failover-window", c.Failover.Window, "failover: measurement window; the owner is killed in its middle")
 }
 
 // Validate checks the sizes.
@@ -111,6 +125,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("-cold-cards must be at least 1, -cold-canvases 1 to 15")
 	case c.Idle.Conns < 1 || c.Idle.Canvases < 1 || c.Idle.Canvases > c.Idle.Conns:
 		return fmt.Errorf("-idle-conns must be at least 1, -idle-canvases 1 to -idle-conns")
+	case c.Failover.Clients < 1 || c.Failover.Rate <= 0 || c.Failover.Window < 2*time.Second:
+		return fmt.Errorf("-failover-clients must be at least 1, -failover-rate positive, -failover-window at least 2s")
 	}
 	return nil
 }

@@ -24,19 +24,104 @@ type env struct {
 	ws   string    // ws://127.0.0.1:<port>/ws
 	out  io.Writer // progress; nil for none
 
+	// cluster is the server's nodes when it has several (nil: one
+	// server); away holds, per canvas placed, the indexes of the nodes
+	// that do not own it (see place).
+	cluster Cluster
+	mu      sync.Mutex
+	away    map[string][]int
+
 	profWG sync.WaitGroup
 }
 
 func newEnv(cfg *Config, srv Server, rest *restClient, out io.Writer) *env {
-	return &env{cfg: cfg, srv: srv, rest: rest, out: out,
-		ws: "ws" + strings.TrimPrefix(srv.BaseURL(), "http") + "/ws"}
+	e := &env{cfg: cfg, srv: srv, rest: rest, out: out, ws: wsURL(srv.BaseURL()), away: map[string][]int{}}
+	if c, ok := srv.(Cluster); ok {
+		e.cluster = c
+	}
+	return e
 }
 
-// connect dials n clients, a few at a time, and runs setup on each (join,
-// first node). A client that fails is counted in the run's errors and left
-// out (nil in the slice); the run goes on with the others, unless ctx
-// ends.
-func (e *env) connect(ctx context.Context, r *Run, n int, o clientOpts, setup func(context.Context, *client, int) error) ([]*client, error) {
+func wsURL(base string) string { return "ws" + strings.TrimPrefix(base, "http") + "/ws" }
+
+// place finds, on a cluster, the owner of each canvas, so that wsFor and
+// restFor can put clients on the other nodes: it writes each canvas once
+// (the write loads it on its owner) and asks GET /cluster/canvases/:id.
+// On one server it does nothing.
+func (e *env) place(ctx context.Context, r *Run, ids []string) error {
+	if e.cluster == nil {
+		return nil
+	}
+	nodes := len(e.cluster.NodeURLs())
+	owned := make([]int, nodes)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for _, id := range ids {
+		g.Go(func() error {
+			body := `{"cbid":"place","ops":[{"op":"node.add","id":"place","kind":"note","x":0,"y":-200}]}`
+			if _, err := e.rest.postOps(gctx, id, []byte(body)); err != nil {
+				return fmt.Errorf("place: first write to %s: %w", id, err)
+			}
+			owner, err := e.cluster.OwnerOf(gctx, id)
+			if err != nil {
+				return fmt.Errorf("place: %w", err)
+			}
+			if owner < 0 {
+				return fmt.Errorf("place: no node owns %s after a write", id)
+			}
+			var away []int
+			for k := range nodes {
+				if k != owner {
+					away = append(away, k)
+				}
+			}
+			e.mu.Lock()
+			e.away[id] = away
+			owned[owner]++
+			e.mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	r.Params["cluster_nodes"] = nodes
+	r.Params["canvases_owned_per_node"] = owned
+	r.Params["clients_on"] = "nodes that do not own their canvas"
+	return nil
+}
+
+// wsFor is the WebSocket address for the k-th client of canvasID: on a
+// cluster, the nodes that do not own it in turn.
+func (e *env) wsFor(canvasID string, k int) string {
+	e.mu.Lock()
+	away := e.away[canvasID]
+	e.mu.Unlock()
+	if len(away) == 0 {
+		return e.ws
+	}
+	return wsURL(e.cluster.NodeURLs()[away[k%len(away)]])
+}
+
+// restFor is a REST client, as the run's user, on a node that does not own
+// canvasID (the run's own client on one server).
+func (e *env) restFor(canvasID string, k int) *restClient {
+	e.mu.Lock()
+	away := e.away[canvasID]
+	e.mu.Unlock()
+	if len(away) == 0 {
+		return e.rest
+	}
+	rc := newRESTClient(e.cluster.NodeURLs()[away[k%len(away)]])
+	rc.token, rc.user = e.rest.token, e.rest.user
+	return rc
+}
+
+// connect dials n clients, a few at a time, the i-th at at(i) (nil: the
+// server's address), and runs setup on each (join, first node). A client
+// that fails is counted in the run's errors and left out (nil in the
+// slice); the run goes on with the others, unless ctx ends.
+func (e *env) connect(ctx context.Context, r *Run, n int, o clientOpts, at func(i int) string, setup func(context.Context, *client, int) error) ([]*client, error) {
 	clients := make([]*client, n)
 	g := new(errgroup.Group)
 	g.SetLimit(max(e.cfg.DialConcurrency, 1))
@@ -45,7 +130,11 @@ func (e *env) connect(ctx context.Context, r *Run, n int, o clientOpts, setup fu
 			break
 		}
 		g.Go(func() error {
-			c, err := dialClient(ctx, r, e.ws, e.rest.token, i, o)
+			addr := e.ws
+			if at != nil {
+				addr = at(i)
+			}
+			c, err := dialClient(ctx, r, addr, e.rest.token, i, o)
 			if err != nil {
 				r.Errors.Add("connect: " + shortErr(err))
 				return nil

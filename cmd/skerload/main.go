@@ -22,10 +22,15 @@ const usage = `skerload — load generator for SKER
 
 Usage:
   skerload [flags] <scenario>...   fanout, spread, burst, cold, idle, or bench (all five)
+  skerload -server-bin bin/sker -cluster 3 <scenario>...   the same against three nodes
+  skerload -server-bin bin/sker -cluster 3 failover        kill -9 of a canvas's owner under load
   skerload -from results.json [-plot f.svg] [-doc f.md]   re-render an earlier run
 
 Each scenario runs against a fresh sker started from -server-bin (or the
-running one at -addr), bounded by -timeout, on loopback only.
+running one at -addr), bounded by -timeout, on loopback only. With
+-cluster N it starts N nodes of one cluster instead (a fresh PostgreSQL
+database on -database-url, dropped afterwards) and puts every client on a
+node that does not own its canvas.
 
 Flags:
 `
@@ -64,6 +69,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if err := o.validate(names); err != nil {
 		return err
 	}
 	if _, err := raiseFileLimit(); err != nil {
@@ -115,6 +123,8 @@ var scenarios = map[string]func(context.Context, *env, *Run) error{
 	"burst":  scenarioBurst,
 	"cold":   scenarioCold,
 	"idle":   scenarioIdle,
+	// Not in the standard set: it needs -cluster.
+	"failover": scenarioFailover,
 }
 
 var standardSet = []string{"fanout", "spread", "burst", "cold", "idle"}
@@ -130,7 +140,7 @@ func scenarioNames(args []string) ([]string, error) {
 			continue
 		}
 		if scenarios[a] == nil {
-			return nil, fmt.Errorf("unknown scenario %q (%s, bench)", a, strings.Join(standardSet, ", "))
+			return nil, fmt.Errorf("unknown scenario %q (%s, failover, bench)", a, strings.Join(standardSet, ", "))
 		}
 		out = append(out, a)
 	}

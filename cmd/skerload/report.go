@@ -145,6 +145,14 @@ func (r *Run) result(started time.Time) Result {
 			}
 			res.Extra["server_write_calls_per_frame"] = s.WriteCallsPerSec / frames
 		}
+		// What one delivery costs the server (all nodes of a cluster):
+		// comparable between one node and a cluster at the same load.
+		if res.Delivered > 0 && res.Scenario != "burst" && res.Scenario != "cold" {
+			if res.Extra == nil {
+				res.Extra = map[string]float64{}
+			}
+			res.Extra["server_cpu_us_per_delivery"] = s.CPUSeconds * 1e6 / float64(res.Delivered)
+		}
 	}
 	if w > 0 {
 		res.OtherCores = max(others/w, 0)
@@ -181,6 +189,10 @@ func target(res *Result) Target {
 		}
 		v := res.OpenLatency.Max
 		return Target{Goal: "open < 200 ms", Value: v, Unit: "ms", Met: v < 200}
+	case "failover":
+		// docs/cluster.md: writable again within the lease TTL plus 2 s.
+		v, ok := res.Extra["failover_s"]
+		return Target{Goal: "writable again < 7 s, no ack lost", Value: v, Unit: "s", Met: ok && v < 7 && clean}
 	case "idle":
 		v, ok := res.Extra["server_bytes_per_conn"]
 		return Target{Goal: "< 20 KiB per connection", Value: v / 1024, Unit: "KiB", Met: ok && v < 20*1024}

@@ -49,10 +49,21 @@ func (rep *Report) rows() [][]string {
 	return out
 }
 
-// size is a scenario's dimensions, short.
+// size is a scenario's dimensions, short, and the cluster's nodes when
+// there were several.
 func size(r Result) string {
+	s := shape(r)
+	if n, ok := r.Params["cluster_nodes"]; ok {
+		s += fmt.Sprintf(", %v nodes", n)
+	}
+	return s
+}
+
+func shape(r Result) string {
 	p := r.Params
 	switch r.Scenario {
+	case "failover":
+		return fmt.Sprintf("%v clients × %v/s, owner killed", p["clients"], p["rate_per_client"])
 	case "fanout":
 		return fmt.Sprintf("%v clients × %v/s", p["clients_per_canvas"], p["rate_per_client"])
 	case "spread":

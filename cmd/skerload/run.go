@@ -21,6 +21,7 @@ type Run struct {
 
 	Errors  Reasons // protocol errors, rejects, error frames, missing deliveries
 	Disc    Reasons // connections that ended without the harness closing them
+	Retries Reasons // failover: batches answered unavailable or outcome_unknown, and sent again
 	Skipped atomic.Int64
 
 	// Params are the scenario's sizes; Extra its own figures (open times,

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -23,6 +24,21 @@ type options struct {
 	cpuProfile            string
 	serverEnv             envList
 	keep, quiet           bool
+	cluster               int    // nodes to start; 0: one server
+	databaseURL           string // PostgreSQL admin URL for a cluster's database
+}
+
+// validate checks the choice of server against the scenarios.
+func (o *options) validate(names []string) error {
+	switch {
+	case o.cluster != 0 && (o.cluster < 3 || o.cluster > 9):
+		return fmt.Errorf("-cluster must be 0 (one server) or 3 to 9 nodes")
+	case o.cluster != 0 && o.addr != "":
+		return fmt.Errorf("-cluster starts its nodes from -server-bin; it cannot be used with -addr")
+	case o.cluster == 0 && slices.Contains(names, "failover"):
+		return fmt.Errorf("failover needs -cluster (3 or more nodes)")
+	}
+	return nil
 }
 
 // envList is the repeatable -server-env flag.
@@ -66,6 +82,8 @@ func (o *options) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the started server's data folder")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of skerload itself (not the server), over the whole run, to this file")
+	fs.IntVar(&o.cluster, "cluster", 0, "start this many nodes of one cluster (3 to 9; JOURNAL_REPLICAS=3, a fresh PostgreSQL database) instead of one server")
+	fs.StringVar(&o.databaseURL, "database-url", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "with -cluster: the PostgreSQL server (an admin connection on loopback) where each run's database is created and dropped")
 	fs.Var(&o.serverEnv, "server-env", "KEY=VALUE added to the started server's environment, e.g. GOGC=200 (repeatable)")
 }
 
@@ -83,7 +101,14 @@ func (o *options) runManaged(ctx context.Context, name string, cfg *Config, prog
 		return Result{}, errNoServer
 	}
 	sopts := ServerOptions{Bin: o.bin, NatsConfig: o.natsConfig, Pprof: cfg.ProfileDir != "", Keep: o.keep, Env: o.serverEnv}
-	srv, err := startServer(ctx, sopts)
+	var srv managedServer
+	var err error
+	if o.cluster > 0 {
+		sopts.Pprof = false // one pprof listener would not say which node
+		srv, err = startCluster(ctx, o.cluster, o.databaseURL, sopts)
+	} else {
+		srv, err = startServer(ctx, sopts)
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -103,6 +128,13 @@ func (o *options) runManaged(ctx context.Context, name string, cfg *Config, prog
 	return res, nil
 }
 
+// managedServer is a server skerload started: one process or a cluster.
+type managedServer interface {
+	Server
+	Stop()
+	Final() ProcStats
+}
+
 // runScenario runs one scenario within cfg.Timeout; rest registers a user
 // first unless it has a token already.
 func runScenario(ctx context.Context, name string, cfg *Config, srv Server, rest *restClient, progress io.Writer) Result {
@@ -111,6 +143,9 @@ func runScenario(ctx context.Context, name string, cfg *Config, srv Server, rest
 	defer cancel()
 	r := NewRun(name)
 	e := newEnv(cfg, srv, rest, progress)
+	if e.cluster != nil {
+		r.Params["cluster_nodes"] = len(e.cluster.NodeURLs())
+	}
 	var err error
 	if rest.token == "" {
 		err = rest.register(ctx)

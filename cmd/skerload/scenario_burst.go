@@ -29,13 +29,16 @@ func scenarioBurst(ctx context.Context, e *env, r *Run) error {
 		return fmt.Errorf("create canvas: %w", err)
 	}
 	id := ids[0]
+	if err := e.place(ctx, r, ids); err != nil {
+		return err
+	}
 	nodes := b.Batch // every batch touches every card once
 	conns := 1
 	if b.Via == "ws" {
 		conns = b.Clients
 		r.Params["connections"] = b.Clients
 	}
-	clients, err := e.connect(ctx, r, conns, clientOpts{buffer: largeBuffer, window: b.Window}, func(ctx context.Context, c *client, i int) error {
+	clients, err := e.connect(ctx, r, conns, clientOpts{buffer: largeBuffer, window: b.Window}, func(i int) string { return e.wsFor(id, i) }, func(ctx context.Context, c *client, i int) error {
 		_, err := c.join(ctx, id)
 		return err
 	})
@@ -62,7 +65,7 @@ func scenarioBurst(ctx context.Context, e *env, r *Run) error {
 	} else {
 		track := r.track(id)
 		for w := range b.Window {
-			wg.Go(func() { restFlood(ctx, sctx, r, e.rest, id, w, b.Batch, nodes, track) })
+			wg.Go(func() { restFlood(ctx, sctx, r, e.restFor(id, w), id, w, b.Batch, nodes, track) })
 		}
 	}
 	if sleepCtx(ctx, e.cfg.Warmup) {

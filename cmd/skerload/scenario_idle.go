@@ -19,11 +19,17 @@ func scenarioIdle(ctx context.Context, e *env, r *Run) error {
 	if err != nil {
 		return fmt.Errorf("create canvases: %w", err)
 	}
+	if err := e.place(ctx, r, ids); err != nil {
+		return err
+	}
+	// The i-th connection joins canvas i mod Canvases, on the canvas's
+	// non-owners in turn.
+	at := func(i int) string { return e.wsFor(ids[i%ic.Canvases], i/ic.Canvases) }
 	join := func(ctx context.Context, c *client, i int) error {
 		_, err := c.join(ctx, ids[i%ic.Canvases])
 		return err
 	}
-	first, err := e.connect(ctx, r, ic.Canvases, clientOpts{buffer: smallBuffer}, join)
+	first, err := e.connect(ctx, r, ic.Canvases, clientOpts{buffer: smallBuffer}, at, join)
 	if err != nil {
 		return err
 	}
@@ -32,7 +38,7 @@ func scenarioIdle(ctx context.Context, e *env, r *Run) error {
 	srv0, hasSrv := e.srv.Stats()
 	self0, _ := selfStats()
 	t := time.Now()
-	rest, err := e.connect(ctx, r, ic.Conns-ic.Canvases, clientOpts{buffer: smallBuffer}, func(ctx context.Context, c *client, i int) error {
+	rest, err := e.connect(ctx, r, ic.Conns-ic.Canvases, clientOpts{buffer: smallBuffer}, func(i int) string { return at(i + ic.Canvases) }, func(ctx context.Context, c *client, i int) error {
 		return join(ctx, c, i+ic.Canvases)
 	})
 	if err != nil {

@@ -43,8 +43,15 @@ func runLive(ctx context.Context, e *env, r *Run, spec liveSpec) error {
 	if err != nil {
 		return fmt.Errorf("create canvases: %w", err)
 	}
-	clients, err := e.connect(ctx, r, n, clientOpts{buffer: smallBuffer}, func(ctx context.Context, c *client, i int) error {
-		id := ids[i%spec.canvases] // consecutive clients on different canvases: joins spread over the rooms
+	if err := e.place(ctx, r, ids); err != nil {
+		return err
+	}
+	// Client i is on canvas i mod canvases (consecutive clients on
+	// different canvases: joins spread over the rooms), on the canvas's
+	// non-owners in turn.
+	at := func(i int) string { return e.wsFor(ids[i%spec.canvases], i/spec.canvases) }
+	clients, err := e.connect(ctx, r, n, clientOpts{buffer: smallBuffer}, at, func(ctx context.Context, c *client, i int) error {
+		id := ids[i%spec.canvases]
 		if _, err := c.join(ctx, id); err != nil {
 			return err
 		}

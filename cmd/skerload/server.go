@@ -59,6 +59,13 @@ type ServerOptions struct {
 	Pprof      bool     // set PPROF_ADDR (skerprof serves net/http/pprof there)
 	Keep       bool     // keep the data folder
 	Env        []string // KEY=VALUE added to the environment (runtime settings)
+
+	// Secret is the JWT_SECRET; empty: a random one. The nodes of a
+	// cluster share one, so that a token from one works on all.
+	Secret string
+	// Node is KEY=VALUE set before Env: a cluster node's name, routes,
+	// replicas and shared database.
+	Node []string
 }
 
 // procServer is a sker the harness started: its own data folder in a
@@ -78,6 +85,20 @@ type procServer struct {
 
 // startServer starts a fresh sker and waits until it answers /health.
 func startServer(ctx context.Context, opts ServerOptions) (*procServer, error) {
+	s, err := newProcServer(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.start(ctx); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// newProcServer prepares a server's folder, port and secret without
+// starting it.
+func newProcServer(opts ServerOptions) (*procServer, error) {
 	// The server runs in its own folder: a relative path would not resolve.
 	bin, err := exec.LookPath(opts.Bin)
 	if err != nil {
@@ -90,9 +111,13 @@ func startServer(ctx context.Context, opts ServerOptions) (*procServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	var b [24]byte
-	_, _ = rand.Read(b[:])
-	s := &procServer{opts: opts, dir: dir, secret: hex.EncodeToString(b[:])}
+	secret := opts.Secret
+	if secret == "" {
+		var b [24]byte
+		_, _ = rand.Read(b[:])
+		secret = hex.EncodeToString(b[:])
+	}
+	s := &procServer{opts: opts, dir: dir, secret: secret}
 	if s.port, err = freePort(); err != nil {
 		return nil, err
 	}
@@ -102,10 +127,6 @@ func startServer(ctx context.Context, opts ServerOptions) (*procServer, error) {
 			return nil, err
 		}
 		s.pprof = "127.0.0.1:" + strconv.Itoa(p)
-	}
-	if err := s.start(ctx); err != nil {
-		s.Stop()
-		return nil, err
 	}
 	return s, nil
 }
@@ -148,6 +169,7 @@ func (s *procServer) env() []string {
 	if s.pprof != "" {
 		env = append(env, "PPROF_ADDR="+s.pprof)
 	}
+	env = append(env, s.opts.Node...)
 	return append(env, s.opts.Env...)
 }
 
@@ -239,6 +261,11 @@ func (s *procServer) stop() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-exited
 	}
+	s.book(cmd)
+}
+
+// book adds an ended process's CPU time and peak RSS to the server's.
+func (s *procServer) book(cmd *exec.Cmd) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ps := cmd.ProcessState; ps != nil {
@@ -248,6 +275,33 @@ func (s *procServer) stop() {
 		}
 	}
 	s.cmd = nil
+}
+
+// kill ends the process with SIGKILL, as a crash would (no checkpoint, no
+// leave), and books its CPU time and peak RSS.
+func (s *procServer) kill() {
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Kill()
+	<-exited
+	s.book(cmd)
+}
+
+// runOnce runs the binary with a sub-command other than serve (migrate)
+// in the server's folder and environment.
+func (s *procServer) runOnce(ctx context.Context, args ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, s.opts.Bin, args...)
+	cmd.Dir, cmd.Env = s.dir, s.env()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("sker %v: %w: %s", args, err, bytes.TrimSpace(out))
+	}
+	return nil
 }
 
 // Restart stops sker and starts it again on the same data and port.

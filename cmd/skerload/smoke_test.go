@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"strconv"
 	"sync"
@@ -32,6 +33,18 @@ type inProcServer struct {
 
 func startInProc(t *testing.T) *inProcServer {
 	t.Helper()
+	s := newInProc(t, nil)
+	if err := s.start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.stop)
+	return s
+}
+
+// newInProc configures a node on a free port and a fresh folder, with
+// extra settings (a cluster node's) on top; it does not start it.
+func newInProc(t *testing.T, extra map[string]string) *inProcServer {
+	t.Helper()
 	port, err := freePort()
 	if err != nil {
 		t.Fatal(err)
@@ -40,16 +53,12 @@ func startInProc(t *testing.T) *inProcServer {
 		"HOST": "127.0.0.1", "PORT": strconv.Itoa(port), "DATA_DIR": t.TempDir(),
 		"JWT_SECRET": "smoke-test-secret-of-at-least-32-bytes", "LOG_LEVEL": "error",
 	}
+	maps.Copy(env, extra)
 	cfg, _, err := config.Load(nil, func(k string) string { return env[k] }, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &inProcServer{cfg: cfg}
-	if err := s.start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.stop)
-	return s
+	return &inProcServer{cfg: cfg}
 }
 
 func (s *inProcServer) start(ctx context.Context) error {
@@ -132,6 +141,7 @@ func smokeConfig() Config {
 		Burst:           BurstConfig{Via: "rest", Clients: 3, Batch: 20, Window: 2},
 		Cold:            ColdConfig{Cards: 600, Canvases: 2},
 		Idle:            IdleConfig{Conns: 60, Canvases: 6},
+		Failover:        FailoverConfig{Clients: 4, Rate: 5, Window: 4 * time.Second},
 	}
 }
 

@@ -33,6 +33,8 @@ export interface CanvasInfo {
   created_at: string;
   updated_at: string;
   role: Role;
+  /** Who is on the canvas now, on every node (one entry per person). */
+  present?: { user_id: string; name: string; connections: number }[];
 }
 
 export interface Member {

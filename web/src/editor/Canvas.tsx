@@ -18,7 +18,9 @@ import {
   type NodeChange,
 } from '@xyflow/react';
 import { forwardRef, useCallback, useEffect, useImperativeHandle, useMemo, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { AIProvider } from '../api/client';
+import { cardData, imageCardSize, isImage, type FileInfo } from '../api/files';
 import type { Peer, SyncClient } from '../sync/client';
 import type { CanvasNode, NodeKind, Op } from '../sync/protocol';
 import { capture, type Before, type UndoManager } from '../undo/undo';
@@ -27,6 +29,7 @@ import { clipboard, copy, pasteOps } from './clipboard';
 import { EditorContext, type EditorApi } from './context';
 import { Cursors } from './Cursors';
 import { newId } from './ids';
+import type { Uploads } from './useUploads';
 
 const nodeTypes = { card: CardNode };
 
@@ -48,6 +51,8 @@ export function facingSides(s: { x: number; y: number }, t: { x: number; y: numb
 
 export interface CanvasHandle {
   addCard(kind: NodeKind): void;
+  /** Uploads files and adds a card for each (image or file) at the centre of the view. */
+  addFiles(files: File[]): void;
   deleteSelection(): void;
   fitView(): void;
   selectedCount(): number;
@@ -62,6 +67,8 @@ interface Props {
   /** The AI providers configured on the server (for the AI cards' model picker); null until known. */
   aiProviders?: AIProvider[] | null;
   onSelectionCount(n: number): void;
+  /** The editor's uploads; without it, files cannot be dropped or pasted. */
+  uploads?: Uploads;
 }
 
 interface Override {
@@ -76,10 +83,11 @@ const sizes: Record<NodeKind, { w: number; h: number }> = {
   note: { w: 200, h: 160 },
   ai: { w: 280, h: 180 },
   image: { w: 240, h: 180 },
-  file: { w: 240, h: 80 },
+  file: { w: 240, h: 104 },
 };
 
-export const Canvas = forwardRef<CanvasHandle, Props>(function Canvas({ client, undo, canEdit, version, peers, aiProviders = null, onSelectionCount }, ref) {
+export const Canvas = forwardRef<CanvasHandle, Props>(function Canvas({ client, undo, canEdit, version, peers, aiProviders = null, onSelectionCount, uploads }, ref) {
+  const { t } = useTranslation();
   const flow = useReactFlow<CardRFNode>();
   // Level of detail: far out, cards are drawn as plain boxes (see styles.css).
   const lowDetail = useStore((s) => s.transform[2] < 0.35);
@@ -310,6 +318,44 @@ export const Canvas = forwardRef<CanvasHandle, Props>(function Canvas({ client, 
     }
   };
 
+  /** Adds the card of an uploaded file, centred on c. */
+  const addFileCard = (f: FileInfo, c: { x: number; y: number }) => {
+    if (!canEdit) return;
+    const image = isImage(f);
+    const size = image ? imageCardSize(f.width, f.height) : sizes.file;
+    const id = newId('n');
+    const op: Op = {
+      op: 'node.add',
+      id,
+      kind: image ? 'image' : 'file',
+      x: Math.round(c.x - size.w / 2),
+      y: Math.round(c.y - size.h / 2),
+      w: size.w,
+      h: size.h,
+      z: topZ() + 1,
+      data: { ...cardData(f) },
+    };
+    if (undo.apply([op])) {
+      setSelected(new Set([id]));
+      setSelectedEdges(new Set());
+    }
+  };
+
+  /** Uploads files side by side (each with its progress bar), adding a card for each at `at` (the view's centre by default), 24 px apart. */
+  const addFiles = (files: File[], at?: { x: number; y: number }) => {
+    if (!canEdit || !uploads || files.length === 0) return;
+    const jitter = at ? 0 : (client.doc.nodes.size % 5) * 24;
+    const c0 = at ?? centre();
+    const c = { x: c0.x + jitter, y: c0.y + jitter };
+    files.forEach((file, i) => {
+      void uploads.start(file).then((f) => {
+        if (f) addFileCard(f, { x: c.x + i * 24, y: c.y + i * 24 });
+      });
+    });
+  };
+  const addFilesRef = useRef(addFiles);
+  addFilesRef.current = addFiles;
+
   const deleteSelection = () => {
     if (!canEdit) return;
     const ops: Op[] = [];
@@ -328,6 +374,7 @@ export const Canvas = forwardRef<CanvasHandle, Props>(function Canvas({ client, 
 
   useImperativeHandle(ref, () => ({
     addCard: (kind) => addCard(kind),
+    addFiles: (files) => addFiles(files),
     deleteSelection,
     fitView: () => void flow.fitView({ padding: 0.2, duration: 200, maxZoom: 1 }),
     selectedCount: () => selectedRef.current.size + selectedEdgesRef.current.size,
@@ -362,10 +409,15 @@ export const Canvas = forwardRef<CanvasHandle, Props>(function Canvas({ client, 
       } else if (mod && k === 'v' && canEdit) {
         const clip = clipboard();
         if (!clip || clip.nodes.length === 0) return;
-        e.preventDefault();
-        const step = 32 * ++pasteCount.current;
-        const { ops, ids } = pasteOps(clip, step, step, topZ());
-        if (undo.apply(ops)) setSelected(new Set(ids));
+        // The browser's paste event follows this key: when it carries files,
+        // they are pasted instead of the copied cards (see onPaste).
+        if (pendingPaste.current) clearTimeout(pendingPaste.current);
+        pendingPaste.current = setTimeout(() => {
+          pendingPaste.current = null;
+          const step = 32 * ++pasteCount.current;
+          const { ops, ids } = pasteOps(clip, step, step, topZ());
+          if (undo.apply(ops)) setSelected(new Set(ids));
+        }, 0);
       } else if (e.key === 'Escape') {
         setSelected(new Set());
         setSelectedEdges(new Set());
@@ -374,6 +426,38 @@ export const Canvas = forwardRef<CanvasHandle, Props>(function Canvas({ client, 
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   });
+
+  // Files pasted (a screenshot, a file copied in the file manager) are uploaded.
+  const pendingPaste = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(() => {
+    const onPaste = (e: ClipboardEvent) => {
+      const el = e.target as HTMLElement | null;
+      if (el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.isContentEditable)) return;
+      const files = [...(e.clipboardData?.files ?? [])];
+      if (files.length === 0) return;
+      e.preventDefault();
+      if (pendingPaste.current) clearTimeout(pendingPaste.current);
+      pendingPaste.current = null;
+      addFilesRef.current(files);
+    };
+    document.addEventListener('paste', onPaste);
+    return () => {
+      document.removeEventListener('paste', onPaste);
+      if (pendingPaste.current) clearTimeout(pendingPaste.current);
+    };
+  }, []);
+
+  const hasFiles = (e: React.DragEvent) => [...e.dataTransfer.types].includes('Files');
+  const onDragOver = (e: React.DragEvent) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = canEdit && uploads ? 'copy' : 'none';
+  };
+  const onDrop = (e: React.DragEvent) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    addFiles([...e.dataTransfer.files], flow.screenToFlowPosition({ x: e.clientX, y: e.clientY }));
+  };
 
   const onPointerMove = (e: React.PointerEvent) => {
     client.setPresence({ cursor: flow.screenToFlowPosition({ x: e.clientX, y: e.clientY }) });
@@ -387,6 +471,8 @@ export const Canvas = forwardRef<CanvasHandle, Props>(function Canvas({ client, 
         data-testid="canvas"
         onPointerMove={onPointerMove}
         onPointerLeave={() => client.setPresence({ cursor: null })}
+        onDragOver={onDragOver}
+        onDrop={onDrop}
         onDoubleClick={(e) => {
           if ((e.target as HTMLElement).classList.contains('react-flow__pane')) {
             addCard('text', flow.screenToFlowPosition({ x: e.clientX, y: e.clientY }));
@@ -425,6 +511,16 @@ export const Canvas = forwardRef<CanvasHandle, Props>(function Canvas({ client, 
           <Controls showInteractive={false} />
           <Cursors peers={peers} />
         </ReactFlow>
+        {uploads && uploads.items.length > 0 && (
+          <div className="uploads" aria-live="polite">
+            {uploads.items.map((u) => (
+              <div key={u.key} className="upload" data-testid="upload-progress">
+                <span className="upload-name">{t('editor.uploading', { name: u.name })}</span>
+                <progress max={u.total || 1} value={u.loaded} aria-label={t('editor.uploading', { name: u.name })} />
+              </div>
+            ))}
+          </div>
+        )}
       </div>
     </EditorContext.Provider>
   );

@@ -1,5 +1,5 @@
-// A card on the canvas: text, note, AI prompt (image and file cards show
-// their name until uploads exist). Double-click edits its text in place;
+// A card on the canvas: text, note, AI prompt, image, file (the bodies of
+// the last two are in FileCard.tsx). Double-click edits its text in place;
 // typing is sent as it goes (debounced), one undo step per burst. An AI
 // card adds its model picker, Run/Stop, its status, the answer (streaming
 // while it runs), the tokens used and how many upstream cards were left out.
@@ -10,7 +10,9 @@ import { useTranslation } from 'react-i18next';
 import type { SyncClient } from '../sync/client';
 import type { CanvasNode } from '../sync/protocol';
 import { capture } from '../undo/undo';
+import { fileCardData } from '../api/files';
 import { useEditor } from './context';
+import { FileBody, ImageBody } from './FileCard';
 import { ModelPicker } from './ModelPicker';
 
 export interface CardData extends Record<string, unknown> {
@@ -111,6 +113,8 @@ function CardNodeView({ id, data, selected }: NodeProps<CardRFNode>) {
   const usage = aiStatus === 'done' ? aiUsage(n.data) : null;
   // ai_context describes the current run (a run refused before it started leaves an older one).
   const omitted = aiStatus && aiStatus !== 'error' ? aiOmitted(n.data) : 0;
+  const file = n.kind === 'image' || n.kind === 'file' ? fileCardData(n.data) : null;
+  const textual = n.kind !== 'image' && n.kind !== 'file';
 
   return (
     <div
@@ -118,7 +122,7 @@ function CardNodeView({ id, data, selected }: NodeProps<CardRFNode>) {
       data-testid={`card-${id}`}
       data-kind={n.kind}
       onDoubleClick={(e) => {
-        if (!canEdit) return;
+        if (!canEdit || !textual) return;
         e.stopPropagation();
         setEditing(true);
       }}
@@ -126,7 +130,8 @@ function CardNodeView({ id, data, selected }: NodeProps<CardRFNode>) {
       <NodeResizer
         isVisible={selected && canEdit}
         minWidth={80}
-        minHeight={48}
+        minHeight={n.kind === 'image' ? 24 : 48}
+        keepAspectRatio={n.kind === 'image'}
         onResizeStart={() => {
           resizeBefore.current = capture([{ op: 'node.update', id }], client.doc);
         }}
@@ -148,7 +153,17 @@ function CardNodeView({ id, data, selected }: NodeProps<CardRFNode>) {
           </span>
         )}
         <div className="card-kind">{n.kind === 'ai' ? t('editor.aiLabel') : t(`editor.kind.${n.kind}`)}</div>
-        {editing ? (
+        {!textual ? (
+          file ? (
+            n.kind === 'image' ? (
+              <ImageBody canvasId={client.canvas} file={file} />
+            ) : (
+              <FileBody canvasId={client.canvas} file={file} />
+            )
+          ) : (
+            <div className="card-text is-empty">{t('editor.noFile')}</div>
+          )
+        ) : editing ? (
           <textarea
             ref={area}
             className="card-edit nodrag nowheel nopan"

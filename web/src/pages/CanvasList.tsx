@@ -1,11 +1,12 @@
 // The canvas list: create, rename, delete (or leave), share, open; my role
-// on canvases others shared; who is on each canvas now, when known.
+// on canvases others shared; who is on each canvas now: live for those this
+// browser opened before, and as the server lists it (every node) for all.
 
 import { useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate } from 'react-router';
 import { accessToken, canvases, wsURL, type CanvasInfo, type User } from '../api/client';
-import { initials } from '../editor/ids';
+import { colorFor, initials } from '../editor/ids';
 import { Connection } from '../sync/connection';
 import { CanvasWatcher, type Presence } from '../sync/watcher';
 import { errorText } from './errors';
@@ -20,7 +21,7 @@ function knownSeq(id: string): number | undefined {
   }
 }
 
-/** Presence on the listed canvases, for those this browser has opened before. */
+/** Live presence on the listed canvases this browser has opened before. */
 function usePresence(list: CanvasInfo[] | null): Presence {
   const [presence, setPresence] = useState<Presence>(new Map());
   const watcher = useMemo(() => {
@@ -46,6 +47,20 @@ function usePresence(list: CanvasInfo[] | null): Presence {
   return presence;
 }
 
+/** How often the list is read again, for who is on each canvas. */
+const refreshEvery = 15_000;
+
+/**
+ * Who is on canvas c: the people the live watcher sees (with the colour
+ * they chose), then those the server lists that it does not.
+ */
+export function whoIsHere(c: CanvasInfo, live: Presence): { user: string; name: string; color: string }[] {
+  const out: { user: string; name: string; color: string }[] = [];
+  for (const p of live.get(c.id)?.values() ?? []) if (!out.some((q) => q.user === p.user)) out.push(p);
+  for (const p of c.present ?? []) if (!out.some((q) => q.user === p.user_id)) out.push({ user: p.user_id, name: p.name, color: colorFor(p.user_id) });
+  return out;
+}
+
 export function CanvasList({ user }: { user: User }) {
   const { t, i18n } = useTranslation();
   const navigate = useNavigate();
@@ -65,6 +80,15 @@ export function CanvasList({ user }: { user: User }) {
   useEffect(() => {
     document.title = 'SKER';
     void load();
+    // Read again now and then, for who is on each canvas; quietly.
+    const timer = setInterval(() => {
+      if (document.visibilityState !== 'visible') return;
+      canvases
+        .list()
+        .then((l) => setList(l.sort((a, b) => b.updated_at.localeCompare(a.updated_at))))
+        .catch(() => {});
+    }, refreshEvery);
+    return () => clearInterval(timer);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
@@ -115,7 +139,7 @@ export function CanvasList({ user }: { user: User }) {
       {list?.length === 0 && <p className="empty">{t('list.empty')}</p>}
       <ul className="canvas-list">
         {list?.map((c) => {
-          const here = [...(presence.get(c.id)?.values() ?? [])].filter((p, i, all) => all.findIndex((q) => q.user === p.user) === i);
+          const here = whoIsHere(c, presence);
           const shared = c.created_by !== user.id;
           return (
             <li key={c.id} className="canvas-item" data-testid="canvas-item" data-id={c.id}>

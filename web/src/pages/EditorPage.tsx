@@ -2,7 +2,7 @@
 // toolbar, the canvas, and messages for changes the server refused.
 
 import { ReactFlowProvider } from '@xyflow/react';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
 import type { User } from '../api/client';
@@ -10,6 +10,7 @@ import { Canvas, type CanvasHandle } from '../editor/Canvas';
 import { initials } from '../editor/ids';
 import { useAIProviders } from '../editor/ModelPicker';
 import { useCanvasSync, type CanvasSync } from '../editor/useCanvasSync';
+import { useUploads, type Uploads } from '../editor/useUploads';
 import { LanguageSwitch } from './LanguageSwitch';
 import { ShareDialog } from './ShareDialog';
 
@@ -26,6 +27,9 @@ function Editor({ canvasId, user }: { canvasId: string; user: User }) {
   const [sharing, setSharing] = useState(false);
   const [selCount, setSelCount] = useState(0);
   const aiProviders = useAIProviders();
+  const uploads = useUploads(canvasId);
+  const imageInput = useRef<HTMLInputElement>(null);
+  const fileInput = useRef<HTMLInputElement>(null);
   const canEdit = role === 'owner' || role === 'editor';
   const title = client.doc.title;
 
@@ -74,9 +78,14 @@ function Editor({ canvasId, user }: { canvasId: string; user: User }) {
         <button type="button" disabled={!canEdit} onClick={() => canvas.current?.addCard('ai')} data-testid="add-ai">
           {t('editor.addAI')}
         </button>
-        <button type="button" disabled title={t('editor.imageSoon')}>
+        <button type="button" disabled={!canEdit} onClick={() => imageInput.current?.click()} data-testid="add-image">
           {t('editor.addImage')}
         </button>
+        <button type="button" disabled={!canEdit} onClick={() => fileInput.current?.click()} data-testid="add-file">
+          {t('editor.addFile')}
+        </button>
+        <FilePicker inputRef={imageInput} accept="image/*" testId="image-input" label={t('editor.addImage')} canvas={canvas} disabled={!canEdit} />
+        <FilePicker inputRef={fileInput} testId="file-input" label={t('editor.addFile')} canvas={canvas} disabled={!canEdit} />
         <span className="sep" />
         <button type="button" disabled={!canEdit || selCount === 0} onClick={() => canvas.current?.deleteSelection()} data-testid="delete">
           {t('editor.delete')}
@@ -107,11 +116,12 @@ function Editor({ canvasId, user }: { canvasId: string; user: User }) {
               peers={sync.peers}
               aiProviders={aiProviders}
               onSelectionCount={onSelectionCount}
+              uploads={uploads}
             />
           </ReactFlowProvider>
         )}
       </main>
-      <Toasts sync={sync} />
+      <Toasts sync={sync} uploads={uploads} />
       {sharing && <ShareDialog canvasId={canvasId} title={title} myRole={role} me={user} onClose={() => setSharing(false)} />}
     </div>
   );
@@ -192,7 +202,35 @@ function StatusIndicator({ sync }: { sync: CanvasSync }) {
   );
 }
 
-function Toasts({ sync }: { sync: CanvasSync }) {
+/** A hidden file input whose chosen files the canvas uploads. */
+function FilePicker(props: {
+  inputRef: RefObject<HTMLInputElement | null>;
+  accept?: string;
+  testId: string;
+  label: string;
+  canvas: RefObject<CanvasHandle | null>;
+  disabled: boolean;
+}) {
+  return (
+    <input
+      ref={props.inputRef}
+      type="file"
+      multiple
+      hidden
+      accept={props.accept}
+      aria-label={props.label}
+      disabled={props.disabled}
+      data-testid={props.testId}
+      onChange={(e) => {
+        const files = [...(e.target.files ?? [])];
+        e.target.value = '';
+        props.canvas.current?.addFiles(files);
+      }}
+    />
+  );
+}
+
+function Toasts({ sync, uploads }: { sync: CanvasSync; uploads: Uploads }) {
   const { t } = useTranslation();
   useEffect(() => {
     if (sync.rejects.length === 0) return;
@@ -200,8 +238,23 @@ function Toasts({ sync }: { sync: CanvasSync }) {
     const timer = setTimeout(() => sync.dismissReject(first.cbid), 6000);
     return () => clearTimeout(timer);
   }, [sync]);
+  const firstFailure = uploads.failures[0]?.key;
+  const { dismiss } = uploads;
+  useEffect(() => {
+    if (!firstFailure) return;
+    const timer = setTimeout(() => dismiss(firstFailure), 10000);
+    return () => clearTimeout(timer);
+  }, [firstFailure, dismiss]);
   return (
     <div className="toasts" aria-live="polite">
+      {uploads.failures.map((f) => (
+        <div key={f.key} className="toast" role="alert" data-testid="upload-error">
+          {t('errors.uploadFailed', { name: f.name, reason: f.reason })}
+          <button type="button" aria-label="×" onClick={() => uploads.dismiss(f.key)}>
+            ×
+          </button>
+        </div>
+      ))}
       {sync.rejects.map((r) => (
         <div key={r.cbid} className="toast" role="alert" data-testid="reject-toast" data-code={r.code}>
           {t('errors.rejected', { reason: t(`errors.${r.code}`, { defaultValue: r.message }) })}
