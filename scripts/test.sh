@@ -131,9 +131,10 @@ passed
 # tests, the production build (embedded by package ui), and the browser
 # end-to-end scenarios (web/e2e/studio.e2e.mjs, web/e2e/files.e2e.mjs for
 # image and file cards, web/e2e/ai.e2e.mjs with
-# a fake OpenAI-compatible server, web/e2e/cluster.e2e.mjs, and
+# a fake OpenAI-compatible server, web/e2e/cluster.e2e.mjs,
 # web/e2e/bridge.e2e.mjs with the machine's RabbitMQ and the AI worker's
-# amqplib: playwright-core driving Debian's Chromium
+# amqplib, and web/e2e/nginx.e2e.mjs through Debian's nginx with
+# deploy/nginx/sker.conf: playwright-core driving Debian's Chromium
 # against the real sker binary on a free port).
 # SKIP_WEB=1 skips them (for quick Go-only runs; CI never sets it).
 # ---------------------------------------------------------------------------
@@ -179,5 +180,6 @@ if [ -f web/package.json ] && [ "${SKIP_WEB:-}" != 1 ]; then
 	(cd web && CHROMIUM_PATH="$CHROMIUM" node e2e/files.e2e.mjs)
 	(cd web && CHROMIUM_PATH="$CHROMIUM" node e2e/cluster.e2e.mjs)
 	(cd web && CHROMIUM_PATH="$CHROMIUM" node e2e/bridge.e2e.mjs)
+	(cd web && CHROMIUM_PATH="$CHROMIUM" node e2e/nginx.e2e.mjs)
 	passed
 fi
