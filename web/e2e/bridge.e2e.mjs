@@ -6,8 +6,10 @@
 // the API. A script publishes an op batch to the commands queue with that
 // token: the card appears in A's studio, and the ack comes back on the
 // script's reply queue with its correlation id. A then adds a card, types
-// in it and moves it; sker stops (SIGTERM) in the middle, A adds a card
-// while it is away, and sker starts again on the same data. A consumer
+// in it and moves it; sker stops (SIGTERM) in the middle of a burst of
+// commands, A adds a card while it is away, and sker starts again on the
+// same data: every command of the burst is acked, applied once and on
+// A's canvas. A consumer
 // bound to the events exchange before sker started has received a changes
 // event for every committed batch, each seq from 1 to the last, first in
 // seq order, each the batch the history lists, under the message id
@@ -27,6 +29,7 @@ import { join } from 'node:path';
 import { artifacts, buildSker, launchBrowser, log, repoRoot, Sker, sleep, waitFor, scenario } from './lib.mjs';
 
 const liveMs = 2000; // a command's card must be in the studio within this of its publish
+const burstSize = 60; // commands published just before sker gets SIGTERM
 
 const { results, step, assert } = scenario(liveMs);
 
@@ -187,9 +190,18 @@ async function main() {
       assert(Math.abs(node.x - at.x) < 1 && Math.abs(node.y - at.y) < 1, `the server has the card at ${node.x},${node.y}; the studio at ${at.x},${at.y}`);
     });
 
-    await step('sker stops (SIGTERM); A adds a card meanwhile; sker starts again on the same data', async () => {
+    await step('sker stops (SIGTERM) with commands in flight; A adds a card meanwhile; sker starts again on the same data', async () => {
       const before = (await history(sker, canvasId, session)).length;
+      // A burst of commands still arriving when SIGTERM comes: each is
+      // applied once, before the stop or after the restart.
+      const burst = Array.from({ length: burstSize }, (_, i) => `burst-${i}`);
+      burst.forEach((id, i) => publish(canvasId, apiToken, id, [{ op: 'node.add', id, kind: 'note', x: 40 + 30 * (i % 10), y: 400 + 30 * Math.floor(i / 10) }]));
+      await waitFor('the first of the burst acked', async () => replies.some((m) => m.properties.correlationId?.startsWith('burst-')), 10000, 5);
+      const ackedAtStop = new Set(replies.map((m) => m.properties.correlationId).filter((id) => id?.startsWith('burst-'))).size;
       await sker.stop();
+      assert(sker.proc.exitCode === 0, `sker exited with ${sker.proc.exitCode ?? sker.proc.signalCode} on SIGTERM; want 0 (see ${sker.logPath})`);
+      const ackedBefore = new Set(replies.map((m) => m.properties.correlationId).filter((id) => id?.startsWith('burst-'))).size;
+      log(`      ${ackedAtStop} of ${burstSize} commands acked at SIGTERM, ${ackedBefore} once sker had stopped`);
       await waitFor('A to notice', async () => ['reconnecting', 'offline'].includes(await status(a)), 10000);
       await a.click('.react-flow__pane', { position: { x: 5, y: 5 } });
       await a.click('[data-testid="add-note"]');
@@ -207,8 +219,21 @@ async function main() {
       const body = JSON.parse((await reply('cmd-2')).value.content.toString());
       assert(body.type === 'ack', `cmd-2: reply ${JSON.stringify(body)}`);
       await waitFor('the second command in the studio', async () => (await nodeIds(a)).includes('after-restart'), 5000);
+      await waitFor('every command of the burst acked', async () => burst.every((id) => replies.some((m) => m.properties.correlationId === id)), 20000);
+      const seqs = new Map();
+      for (const m of replies) {
+        const id = m.properties.correlationId;
+        if (!id?.startsWith('burst-')) continue;
+        const r = JSON.parse(m.content.toString());
+        assert(r.type === 'ack', `${id}: reply ${m.content}`);
+        assert(!seqs.has(id) || seqs.get(id) === r.seq, `${id} acked with seq ${seqs.get(id)}, then ${r.seq}: applied twice`);
+        seqs.set(id, r.seq);
+      }
+      const ids = await nodeIds(a);
+      const missing = burst.filter((id) => !ids.includes(id));
+      assert(missing.length === 0, `the studio lacks ${missing.length} cards of the burst: ${missing.slice(0, 5).join(', ')}…`);
       const after = (await history(sker, canvasId, session)).length;
-      assert(after >= before + 3, `history went from ${before} to ${after} batches; want at least 3 more`);
+      assert(after === before + burstSize + 3, `history went from ${before} to ${after} batches; want ${burstSize + 3} more (the burst once each, the offline card, the text, cmd-2)`);
     });
 
     await step('the events consumer received every committed batch, in seq order, with stable message ids', async () => {
@@ -242,8 +267,9 @@ async function main() {
         assert(JSON.stringify(got.ops) === JSON.stringify(want.ops) && got.author === want.author && got.at === want.at,
           `event of seq ${got.seq}: ${JSON.stringify(got)}; history has ${JSON.stringify(want)}`);
       });
-      const kinds = firsts.map((b) => b.ops.map((o) => o.op).join('+'));
-      log(`      ${firsts.length} batches (${kinds.join(', ')}), ${dups} published again`);
+      const kinds = {};
+      for (const b of firsts) for (const o of b.ops) kinds[o.op] = (kinds[o.op] ?? 0) + 1;
+      log(`      ${firsts.length} batches, seqs 1..${last} (ops ${JSON.stringify(kinds)}), ${dups} published again`);
     });
 
     await step("a viewer's token gets a forbidden reject and changes nothing", async () => {
