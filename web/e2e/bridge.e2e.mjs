@@ -100,7 +100,9 @@ async function main() {
   } catch (err) {
     throw new Error(`RabbitMQ does not answer at ${rabbitURL} (${err.message}): start it with rabbitmq-server -detached (scripts/services.sh starts every service) or set SKER_TEST_RABBITMQ_URL`);
   }
+  conn.on('error', (err) => log(`RabbitMQ connection: ${err.message}`));
   const ch = await conn.createChannel();
+  ch.on('error', (err) => log(`RabbitMQ channel: ${err.message}`));
   // Bound before sker starts, so that this consumer hears every batch.
   await ch.assertExchange(names.events, 'topic', { durable: true });
   const evq = (await ch.assertQueue('', { exclusive: true, autoDelete: true })).queue;
@@ -134,7 +136,14 @@ async function main() {
     { logName: 'sker-bridge.log' },
   );
   log(`sker on ${sker.url}, data in ${sker.dataDir}, RabbitMQ names ${base}.*`);
-  const browser = await launchBrowser();
+  let browser;
+  try {
+    browser = await launchBrowser();
+  } catch (err) {
+    await sker.close();
+    await conn.close().catch(() => {});
+    throw err;
+  }
   const ctx = await browser.newContext({ locale: 'en-US' });
   const a = await ctx.newPage();
   a.on('pageerror', (e) => log(`A page error: ${e.message}`));

@@ -176,7 +176,14 @@ async function main() {
   }
   const base = front.url;
   log(`nginx on ${base} in front of sker on ${sker.url} (CORS_ORIGIN=${foreignOrigin})`);
-  const browser = await launchBrowser();
+  let browser;
+  try {
+    browser = await launchBrowser();
+  } catch (err) {
+    await front.close(false);
+    await sker.close();
+    throw err;
+  }
   const pages = {};
   const sockets = { A: [], B: [] };
   for (const who of ['A', 'B']) {
