@@ -207,6 +207,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	}, skerhttp.Deps{
 		Store: roles, Auth: a.auth, Canvases: a.canvases, Logger: log, Registry: registry,
 		Checks: a.checks(), AI: a.ai, Members: a.gateway, MemberEvents: bridge.NewMemberLog(js, a.names, log),
+		LoadFailures: a.loadFailures,
 	})
 	a.opsRoutes()
 	a.clusterRoutes()

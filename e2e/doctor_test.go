@@ -39,7 +39,8 @@ type doctorReport struct {
 // start (SQLite: an old copy of sker.db put back; PostgreSQL: the
 // canvas's checkpoint rows deleted) leaves the canvas unable to load. The
 // node says so (a log line naming the canvas, the load failure metrics,
-// GET /cluster/canvases/:id) while /ready stays 200; `sker doctor` names
+// GET /cluster/canvases/:id, /ready's canvases_load_failing) while /ready
+// stays 200; `sker doctor` names
 // the canvas and the seqs lost and changes nothing; `sker doctor --repair`
 // removes its journal, after which the canvas loads from its checkpoint
 // and takes its next change at the next seq, and the doctor finds nothing.
@@ -123,6 +124,10 @@ func doctorGap(t *testing.T, s *Sker, cp uint64, keep func(), rewind func(canvas
 	}
 	if code, checks, err := c.Ready(ctx); err != nil || code != http.StatusOK {
 		t.Errorf("/ready with one canvas that cannot load: %d %v %v; want 200 (one canvas does not take the node out)", code, checks, err)
+	}
+	if ready := getText(t, s, "/ready"); !strings.Contains(ready, `"canvases_load_failing":{"count":1`) ||
+		!strings.Contains(ready, `"id":"`+cv.ID+`"`) || !strings.Contains(ready, `"reason":"journal_gap"`) {
+		t.Errorf("/ready = %s; want canvases_load_failing naming %s with reason journal_gap", ready, cv.ID)
 	}
 	place := getText(t, s, "/cluster/canvases/"+cv.ID)
 	if !strings.Contains(place, `"load_failure"`) || !strings.Contains(place, `"journal_gap"`) {

@@ -69,11 +69,15 @@ func (s *Server) health(c *fiber.Ctx) error {
 type readyResponse struct {
 	Status string            `json:"status"`
 	Checks map[string]string `json:"checks"`
-	Error  *apierr.Error     `json:"error,omitempty"`
+	// CanvasesLoadFailing lists the canvases this node cannot load; it
+	// is reported, and does not make the answer 503.
+	CanvasesLoadFailing *canvasesFailing `json:"canvases_load_failing,omitempty"`
+	Error               *apierr.Error    `json:"error,omitempty"`
 }
 
 // ready runs every Check in parallel, each with ReadyTimeout, and answers
-// 503 naming the dependencies that failed.
+// 503 naming the dependencies that failed. Canvases that cannot load are
+// listed either way and do not change the status.
 func (s *Server) ready(c *fiber.Ctx) error {
 	results := make(map[string]string, len(s.deps.Checks))
 	var mu sync.Mutex // guards results
@@ -100,14 +104,16 @@ func (s *Server) ready(c *fiber.Ctx) error {
 			failed = append(failed, name)
 		}
 	}
+	failing := s.failingDetail()
 	if len(failed) == 0 {
-		return c.JSON(readyResponse{Status: "ready", Checks: results})
+		return c.JSON(readyResponse{Status: "ready", Checks: results, CanvasesLoadFailing: failing})
 	}
 	sort.Strings(failed)
 	Logger(c).Warn("not ready", "failed", failed)
 	return c.Status(http.StatusServiceUnavailable).JSON(readyResponse{
-		Status: "unavailable",
-		Checks: results,
+		Status:              "unavailable",
+		Checks:              results,
+		CanvasesLoadFailing: failing,
 		Error: apierr.New(http.StatusServiceUnavailable, apierr.CodeUnavailable,
 			"unavailable: "+strings.Join(failed, ", ")),
 	})

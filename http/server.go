@@ -129,6 +129,9 @@ type Deps struct {
 	Registry *prometheus.Registry
 	// Checks are probed by /ready.
 	Checks []Check
+	// LoadFailures lists the canvases whose last load on this node
+	// failed, for /ready's detail (they do not make it 503); nil: none.
+	LoadFailures func() []FailingCanvas
 }
 
 // Server is SKER's HTTP server.
