@@ -227,6 +227,9 @@ func (b *Bridge) declare(conn *amqp.Connection) error {
 		if err := ch.ExchangeDeclare(b.cfg.EventsExchange, amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
 			return fmt.Errorf("bridge: declare exchange %s: %w", b.cfg.EventsExchange, err)
 		}
+		if _, err := ch.QueueDeclare(b.cfg.EventsDeadLetterQueue, true, false, false, false, nil); err != nil {
+			return fmt.Errorf("bridge: declare queue %s: %w", b.cfg.EventsDeadLetterQueue, err)
+		}
 	}
 	return b.declareGeneric(ch)
 }

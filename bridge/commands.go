@@ -192,6 +192,8 @@ func (c *commands) deadLetter(j *job, o outcome) amqp.Publishing {
 	h[HeaderMessage] = o.rej.Message
 	h[HeaderAttempts] = int32(o.attempts)
 	h[HeaderQueue] = c.cfg.CommandsQueue
+	h[HeaderReason] = o.rej.Code + ": " + o.rej.Message
+	h[HeaderMapping] = MappingCommands
 	return amqp.Publishing{
 		Headers: h, ContentType: j.d.ContentType, ContentEncoding: j.d.ContentEncoding, DeliveryMode: amqp.Persistent,
 		CorrelationId: j.d.CorrelationId, ReplyTo: j.d.ReplyTo, MessageId: j.d.MessageId, Timestamp: j.d.Timestamp,

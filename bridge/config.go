@@ -111,6 +111,11 @@ type Config struct {
 	// EventsConsumer is the durable JetStream consumer that keeps the
 	// bridge's place in the journal; default DefaultEventsConsumer.
 	EventsConsumer string
+	// EventsDeadLetterQueue is the durable queue that receives a record of
+	// the journal or the members stream that cannot be read (with the
+	// reason in its headers) instead of the events exchange; default
+	// EventsExchange + ".dead".
+	EventsDeadLetterQueue string
 	// MaxInFlight caps the journal records published and not yet
 	// confirmed; default 256.
 	MaxInFlight int
@@ -168,6 +173,7 @@ func (c *Config) setDefaults() {
 	def(&c.DeadLetterQueue, DefaultDeadLetterQueue)
 	def(&c.EventsExchange, DefaultEventsExchange)
 	def(&c.EventsConsumer, DefaultEventsConsumer)
+	def(&c.EventsDeadLetterQueue, c.EventsExchange+".dead")
 	defInt := func(n *int, v int) {
 		if *n <= 0 {
 			*n = v
@@ -236,6 +242,12 @@ func (c *Config) Validate() error {
 		}
 		if err := checkName("EventsExchange", c.EventsExchange); err != nil {
 			return err
+		}
+		if err := checkName("EventsDeadLetterQueue", c.EventsDeadLetterQueue); err != nil {
+			return err
+		}
+		if !c.DisableCommands && c.EventsDeadLetterQueue == c.CommandsQueue {
+			return errors.New("bridge: EventsDeadLetterQueue: must differ from CommandsQueue")
 		}
 		if c.Leases != nil && c.Node == "" {
 			return errors.New("bridge: Node is required with Leases: it names the events lease's holder")

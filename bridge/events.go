@@ -54,8 +54,9 @@ type feed struct {
 }
 
 // newEvents creates or updates the durable consumers, and the members
-// stream. Created, a consumer starts at its stream's end: the bridge
-// publishes what is committed from then on.
+// stream. Created, a consumer starts at its stream's end (by start
+// sequence, so that an operator can reset it to publish again from an
+// earlier record): the bridge publishes what is committed from then on.
 func newEvents(ctx context.Context, cfg *Config, log *slog.Logger) (*events, error) {
 	e := &events{cfg: cfg, log: log.With("mapping", MappingEvents), st: newStats(MappingEvents), last: map[string]uint64{}}
 	if err := ensureMembersStream(ctx, cfg.JS, cfg.Names); err != nil {
@@ -63,12 +64,11 @@ func newEvents(ctx context.Context, cfg *Config, log *slog.Logger) (*events, err
 	}
 	for _, f := range []*feed{
 		{stream: cfg.Names.JournalStream(), consumer: cfg.EventsConsumer, send: e.send},
-		{stream: cfg.Names.MembersStream(), consumer: membersConsumer(cfg.EventsConsumer), send: e.sendMember},
+		{stream: cfg.Names.MembersStream(), consumer: MembersConsumer(cfg.EventsConsumer), send: e.sendMember},
 	} {
-		cons, err := cfg.JS.CreateOrUpdateConsumer(ctx, f.stream, jetstream.ConsumerConfig{
-			Durable:       f.consumer,
-			Description:   "SKER bridge: events to RabbitMQ",
-			DeliverPolicy: jetstream.DeliverNewPolicy,
+		cons, err := durableFrom(ctx, cfg.JS, f.stream, jetstream.ConsumerConfig{
+			Durable:     f.consumer,
+			Description: "SKER bridge: events to RabbitMQ",
 			// Records are acked in order, each once all before it are
 			// confirmed: an ack covers every record before it.
 			AckPolicy:     jetstream.AckAllPolicy,
@@ -92,6 +92,7 @@ type pending struct {
 	msg   jetstream.Msg
 	seq   uint64 // stream sequence
 	confs []*amqp.DeferredConfirmation
+	dead  int // of confs, the dead letters
 }
 
 // EventsLeaseKey is the key of the events lease in the lease bucket, one
@@ -383,19 +384,19 @@ func (e *events) publish(ctx context.Context, ch *amqp.Channel, stop <-chan stru
 // the lease and another node take over.
 func (e *events) send(ctx context.Context, ch *amqp.Channel, lease *cluster.Lease, msg jetstream.Msg, meta *jetstream.MsgMetadata) (*pending, error) {
 	p, canvasID := e.take(msg, meta)
-	subject := msg.Subject()
 	var rec journal.Record
 	if err := json.Unmarshal(msg.Data(), &rec); err != nil {
-		e.log.Error("corrupt journal record; skipped", "subject", subject, "stream_seq", p.seq, "err", err)
-		return p, nil
+		return p, e.deadLetter(ctx, ch, lease, p, msg, meta, "", msg.Data(), "corrupt journal record: "+err.Error())
 	}
-	for _, raw := range rec.Batches {
+	for i, raw := range rec.Batches {
 		var head struct {
 			Seq uint64 `json:"seq"`
 			At  int64  `json:"at"`
 		}
 		if err := json.Unmarshal(raw, &head); err != nil {
-			e.log.Error("corrupt batch in the journal; skipped", "canvas_id", canvasID, "stream_seq", p.seq, "err", err)
+			if err := e.deadLetter(ctx, ch, lease, p, msg, meta, ":"+strconv.Itoa(i), raw, "corrupt batch in the journal: "+err.Error()); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		if lease != nil && !lease.Valid() {
@@ -429,8 +430,33 @@ func (e *events) send(ctx context.Context, ch *amqp.Channel, lease *cluster.Leas
 			p.confs = append(p.confs, dc)
 		}
 	}
-	e.st.out.Add(uint64(len(p.confs)))
+	e.st.out.Add(uint64(len(p.confs) - p.dead))
 	return p, nil
+}
+
+// deadLetter publishes body, a record (or, with part ":<index>", one batch
+// of a record) that cannot be read, to the events dead-letter queue with
+// the reason, the mapping, the subject and the stream sequence in its
+// headers; message_id "<stream>:<stream seq><part>". The record is acked
+// once RabbitMQ confirmed it, as a published one is: it is never read
+// again, and what follows it flows.
+func (e *events) deadLetter(ctx context.Context, ch *amqp.Channel, lease *cluster.Lease, p *pending, msg jetstream.Msg, meta *jetstream.MsgMetadata, part string, body []byte, reason string) error {
+	if lease != nil && !lease.Valid() {
+		return errLeaseEnded
+	}
+	e.log.Error("record dead-lettered", "queue", e.cfg.EventsDeadLetterQueue, "subject", msg.Subject(), "stream_seq", p.seq, "reason", reason)
+	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", e.cfg.EventsDeadLetterQueue, false, false, amqp.Publishing{
+		ContentType: "application/json", DeliveryMode: amqp.Persistent, AppId: "sker",
+		MessageId: meta.Stream + ":" + strconv.FormatUint(p.seq, 10) + part, Timestamp: meta.Timestamp,
+		Headers: amqp.Table{HeaderReason: reason, HeaderMapping: MappingEvents, HeaderSubject: msg.Subject(), HeaderStreamSeq: int64(p.seq)},
+		Body:    body,
+	})
+	if err != nil {
+		return fmt.Errorf("bridge: events: dead-letter: %w", err)
+	}
+	p.confs = append(p.confs, dc)
+	p.dead++
+	return nil
 }
 
 // take counts a record taken from a feed and names its canvas: the last
@@ -448,11 +474,9 @@ func (e *events) take(msg jetstream.Msg, meta *jetstream.MsgMetadata) (*pending,
 // journal record's.
 func (e *events) sendMember(ctx context.Context, ch *amqp.Channel, lease *cluster.Lease, msg jetstream.Msg, meta *jetstream.MsgMetadata) (*pending, error) {
 	p, canvasID := e.take(msg, meta)
-	subject := msg.Subject()
 	ev, err := decodeMemberEvent(canvasID, msg.Data())
 	if err != nil {
-		e.log.Error("corrupt membership change; skipped", "subject", subject, "stream_seq", p.seq, "err", err)
-		return p, nil
+		return p, e.deadLetter(ctx, ch, lease, p, msg, meta, "", msg.Data(), "corrupt membership change: "+err.Error())
 	}
 	if lease != nil && !lease.Valid() {
 		return nil, errLeaseEnded
@@ -503,6 +527,7 @@ func (e *events) confirm(ctx context.Context, window <-chan *pending, failed cha
 			continue
 		}
 		e.st.acked.Add(1)
+		e.st.deadLettered.Add(uint64(p.dead))
 		e.st.moved()
 	}
 }

@@ -55,9 +55,9 @@ type MemberEvent struct {
 // the bridge has not published: a bridge away longer loses the oldest.
 const MembersStreamMaxAge = 7 * 24 * time.Hour
 
-// membersConsumer is the durable consumer of the members stream of the
+// MembersConsumer is the durable consumer of the members stream of the
 // events mapping whose journal consumer is events.
-func membersConsumer(events string) string { return events + "-members" }
+func MembersConsumer(events string) string { return events + "-members" }
 
 var (
 	eventIDPattern  = regexp.MustCompile(`^[0-9a-f]{32}$`)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -206,9 +207,9 @@ func TestMemberLogWithoutStream(t *testing.T) {
 	}
 }
 
-// A corrupt record in the members stream is skipped and logged; the
-// changes after it are published.
-func TestEventsMembersSkipCorrupt(t *testing.T) {
+// A corrupt record in the members stream goes to the events dead-letter
+// queue with its reason; the changes after it are published.
+func TestEventsMembersDeadLetterCorrupt(t *testing.T) {
 	f := newFixture(t)
 	log := &memberLog{t: t, d: f.bindEvents("canvas.*.members"), seen: map[string]string{}}
 	cfg := f.config()
@@ -224,4 +225,18 @@ func TestEventsMembersSkipCorrupt(t *testing.T) {
 	f.record(ml, 1)
 	log.take(2, 20*time.Second)
 	log.check(f.canvas, f.owner, 2)
+	var dead []amqp.Delivery
+	for deadline := time.Now().Add(10 * time.Second); len(dead) < 3 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		dead = append(dead, f.getAll(f.exchange+".dead")...)
+	}
+	if len(dead) != 3 {
+		t.Fatalf("dead-letter queue: got %d records; want the 3 corrupt ones", len(dead))
+	}
+	for i, d := range dead {
+		reason, _ := d.Headers[bridge.HeaderReason].(string)
+		if !strings.HasPrefix(reason, "corrupt membership change: ") || d.Headers[bridge.HeaderSubject] != natsname.Default().MemberEvents(f.canvas) ||
+			d.Headers[bridge.HeaderMapping] != bridge.MappingEvents || d.Headers[bridge.HeaderStreamSeq] == nil {
+			t.Errorf("dead letter %d (%s): headers %v; want the reason, the subject, the mapping and the stream seq", i, d.Body, d.Headers)
+		}
+	}
 }

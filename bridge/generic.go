@@ -11,7 +11,9 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
-// Headers of a generic mapping's dead letter, besides the message's own.
+// Headers of every mapping's dead letter, besides the message's own (a
+// generic mapping's; a command's, with those of HeaderCode; a journal
+// record's, with HeaderStreamSeq).
 const (
 	HeaderReason  = "x-sker-reason"  // why it could not be moved
 	HeaderMapping = "x-sker-mapping" // the mapping's name

@@ -210,7 +210,7 @@ func TestGenericRefusedByStream(t *testing.T) {
 	if n := info.CachedInfo().State.Msgs; n != 2 {
 		t.Errorf("stream %s holds %d messages; want 2", own, n)
 	}
-	dead := f.getAll(s.deadLetterQueue())
+	dead := f.getAll(s.deadQueue)
 	if len(dead) != 1 {
 		t.Fatalf("dead-letter queue: got %d; want 1", len(dead))
 	}

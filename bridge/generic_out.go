@@ -58,27 +58,9 @@ func (g *genericOut) ensure(ctx context.Context) error {
 		MaxDeliver:    -1,
 		MaxAckPending: g.cfg.MaxInFlight,
 	}
-	// A new consumer starts after the stream's last message, as "deliver
-	// new" would, but by start sequence: an operator can then reset it to
-	// an earlier message to publish again from there. An existing one
-	// keeps its start.
-	old, err := g.cfg.JS.Consumer(cctx, stream, name)
-	switch {
-	case err == nil:
-		info := old.CachedInfo()
-		ccfg.DeliverPolicy, ccfg.OptStartSeq, ccfg.OptStartTime = info.Config.DeliverPolicy, info.Config.OptStartSeq, info.Config.OptStartTime
-	case errors.Is(err, jetstream.ErrConsumerNotFound):
-		st, err := g.cfg.JS.Stream(cctx, stream)
-		if err != nil {
-			return fmt.Errorf("bridge: %s: stream %s: %w", g.m.Name, stream, err)
-		}
-		ccfg.DeliverPolicy, ccfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, st.CachedInfo().State.LastSeq+1
-	default:
-		return fmt.Errorf("bridge: %s: consumer %s on %s: %w", g.m.Name, name, stream, err)
-	}
-	cons, err := g.cfg.JS.CreateOrUpdateConsumer(cctx, stream, ccfg)
+	cons, err := durableFrom(cctx, g.cfg.JS, stream, ccfg)
 	if err != nil {
-		return fmt.Errorf("bridge: %s: consumer %s on %s: %w", g.m.Name, GenericConsumer(g.m.Name), stream, err)
+		return fmt.Errorf("bridge: %s: consumer %s on %s: %w", g.m.Name, name, stream, err)
 	}
 	g.stream, g.cons = stream, cons
 	return nil

@@ -3,7 +3,6 @@ package bridge_test
 import (
 	"context"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,51 +16,6 @@ import (
 	"github.com/skerhq/sker/natsname"
 	"github.com/skerhq/sker/testkit"
 )
-
-// genericLimit is the body limit (MaxBodyBytes) of the suite's bridges: a
-// body over it is poison.
-const genericLimit = 1024
-
-// moved is a message as the suite reads it at a mapping's destination.
-type moved struct {
-	id     string // message_id, or Nats-Msg-Id
-	body   string
-	header string // the test header "x-test", as it arrived
-}
-
-// genericSide is one kind of generic mapping as the conformance suite
-// drives it: a source the suite publishes to, a destination it reads,
-// and the dead-letter queue.
-type genericSide struct {
-	kind string
-	f    *fixture
-	m    bridge.GenericMapping
-	// send publishes body at the source with message id id (kept by a
-	// queue; a stream's message ids are its own) and the test header.
-	send func(id, body string)
-	// open starts reading the destination; called once the bridge is
-	// ready (its stream, exchange and queues exist).
-	open func()
-	// next is the next message at the destination.
-	next func(timeout time.Duration) (moved, bool)
-	// flush waits until the source has what was sent.
-	flush func()
-	// again makes the source deliver the messages sent so far once more,
-	// as a redelivery would: restart restarts the bridge.
-	again func(restart func())
-	// exactlyOnce: the destination drops duplicates by id itself
-	// (JetStream's duplicate window); otherwise they carry the same id.
-	exactlyOnce bool
-}
-
-// genericKinds are the kinds the suite runs against.
-var genericKinds = []struct {
-	name  string
-	setup func(f *fixture) *genericSide
-}{
-	{"QueueToSubject", queueToSubject},
-	{"SubjectToExchange", subjectToExchange},
-}
 
 func genericBase(f *fixture) (name, token string) {
 	id := strings.ReplaceAll(uuid.NewString()[:13], "-", "")
@@ -81,19 +35,19 @@ func (f *fixture) deleteQueues(names ...string) {
 	})
 }
 
-func queueToSubject(f *fixture) *genericSide {
+func queueToSubject(f *fixture) *side {
 	name, tok := genericBase(f)
-	s := &genericSide{kind: "in", f: f, exactlyOnce: true, flush: func() {}, m: bridge.GenericMapping{
-		Name: name, FromQueue: "sker-test." + tok, ToSubject: "sker.ext." + tok,
-	}}
-	f.deleteQueues(s.m.FromQueue, s.m.FromQueue+".dead")
+	m := bridge.GenericMapping{Name: name, FromQueue: "sker-test." + tok, ToSubject: "sker.ext." + tok}
+	s := &side{kind: "in", f: f, m: m, mapping: name, records: 1, exactlyOnce: true, headers: true, flush: func() {},
+		config: func() bridge.Config { return f.genericConfig(m) }, deadQueue: m.FromQueue + ".dead", sourceQueue: m.FromQueue}
+	f.deleteQueues(m.FromQueue, m.FromQueue+".dead")
 	var sent []amqp.Publishing
 	s.send = func(id, body string) {
 		f.t.Helper()
 		p := amqp.Publishing{MessageId: id, Body: []byte(body), DeliveryMode: amqp.Persistent, ContentType: "text/plain",
 			Headers: amqp.Table{"x-test": "v-" + id}}
 		sent = append(sent, p)
-		if err := f.admin.PublishWithContext(context.Background(), "", s.m.FromQueue, false, false, p); err != nil {
+		if err := f.admin.PublishWithContext(context.Background(), "", m.FromQueue, false, false, p); err != nil {
 			f.t.Fatalf("publish: %v", err)
 		}
 	}
@@ -126,9 +80,9 @@ func queueToSubject(f *fixture) *genericSide {
 			return moved{}, false
 		}
 	}
-	s.again = func(func()) {
+	s.again = func(func(stream, consumer string)) {
 		for _, p := range sent {
-			if err := f.admin.PublishWithContext(context.Background(), "", s.m.FromQueue, false, false, p); err != nil {
+			if err := f.admin.PublishWithContext(context.Background(), "", m.FromQueue, false, false, p); err != nil {
 				f.t.Fatalf("publish again: %v", err)
 			}
 		}
@@ -136,16 +90,18 @@ func queueToSubject(f *fixture) *genericSide {
 	return s
 }
 
-func subjectToExchange(f *fixture) *genericSide {
+func subjectToExchange(f *fixture) *side {
 	name, tok := genericBase(f)
-	s := &genericSide{kind: "out", f: f, m: bridge.GenericMapping{
+	m := bridge.GenericMapping{
 		Name: name, FromSubject: "sker.ext." + tok + ".>", ToExchange: "sker-test." + tok,
 		RoutingKey: "out.{{subject 3}}.{{header x-kind}}",
-	}}
-	f.deleteQueues(s.m.ToExchange + ".dead")
+	}
+	s := &side{kind: "out", f: f, m: m, mapping: name, records: 1, headers: true,
+		config: func() bridge.Config { return f.genericConfig(m) }, deadQueue: m.ToExchange + ".dead"}
+	f.deleteQueues(m.ToExchange + ".dead")
 	f.t.Cleanup(func() {
 		if ch, err := f.rabbit.Channel(); err == nil {
-			_ = ch.ExchangeDelete(s.m.ToExchange, false, false)
+			_ = ch.ExchangeDelete(m.ToExchange, false, false)
 			_ = ch.Close()
 		}
 	})
@@ -180,7 +136,7 @@ func subjectToExchange(f *fixture) *genericSide {
 		if err != nil {
 			f.t.Fatal(err)
 		}
-		if err := ch.QueueBind(q.Name, "out.#", s.m.ToExchange, false, nil); err != nil {
+		if err := ch.QueueBind(q.Name, "out.#", m.ToExchange, false, nil); err != nil {
 			f.t.Fatal(err)
 		}
 		if d, err = ch.Consume(q.Name, "", true, true, false, false, nil); err != nil {
@@ -200,10 +156,8 @@ func subjectToExchange(f *fixture) *genericSide {
 			return moved{}, false
 		}
 	}
-	s.again = func(restart func()) {
-		// Put the consumer back to the stream's start while no bridge
-		// runs: every message comes again, as after a lost ack.
-		restart()
+	s.again = func(restart func(stream, consumer string)) {
+		restart(bridge.GenericStream(natsname.DefaultPrefix, name), bridge.GenericConsumer(name))
 	}
 	return s
 }
@@ -243,211 +197,6 @@ func waitStatus(t *testing.T, r *running, name, want string, ok func(bridge.Mapp
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// collector reads a destination and checks what the suite promises: each
-// id carries one body, and each body its own test header.
-type collector struct {
-	t     *testing.T
-	s     *genericSide
-	order []string          // bodies in the order first seen
-	ids   map[string]string // id → body
-	seen  map[string]bool   // bodies seen
-	dups  int
-}
-
-func newCollector(t *testing.T, s *genericSide) *collector {
-	return &collector{t: t, s: s, ids: map[string]string{}, seen: map[string]bool{}}
-}
-
-// take reads until n distinct bodies have arrived.
-func (c *collector) take(n int, timeout time.Duration) {
-	c.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for len(c.order) < n {
-		m, ok := c.s.next(time.Until(deadline))
-		if !ok {
-			c.t.Fatalf("%d of %d messages arrived in %v (last: %v)", len(c.order), n, timeout, c.order[max(0, len(c.order)-3):])
-		}
-		c.add(m)
-	}
-}
-
-func (c *collector) add(m moved) {
-	if m.id == "" {
-		c.t.Errorf("message %q has no id", m.body)
-	}
-	if prev, ok := c.ids[m.id]; ok && prev != m.body {
-		c.t.Errorf("id %s carried %q, then %q", m.id, prev, m.body)
-	}
-	c.ids[m.id] = m.body
-	if want := "v-id-" + strings.TrimPrefix(m.body, "msg-"); m.header != want {
-		c.t.Errorf("message %q: header x-test %q; want %q", m.body, m.header, want)
-	}
-	if c.seen[m.body] {
-		c.dups++
-		return
-	}
-	c.seen[m.body] = true
-	c.order = append(c.order, m.body)
-}
-
-// quiet checks that nothing more arrives for a while.
-func (c *collector) quiet(d time.Duration) {
-	c.t.Helper()
-	if m, ok := c.s.next(d); ok {
-		c.t.Errorf("got %q (id %s) after the last message; want nothing", m.body, m.id)
-	}
-}
-
-func body(i int) string { return "msg-" + strconv.Itoa(i) }
-
-// TestGenericConformance runs the suite against each kind of generic
-// mapping.
-func TestGenericConformance(t *testing.T) {
-	for _, k := range genericKinds {
-		t.Run(k.name, func(t *testing.T) {
-			t.Run("OrderAcrossCut", func(t *testing.T) { genericOrderAcrossCut(t, k.setup) })
-			t.Run("RedeliveryNotDuplicated", func(t *testing.T) { genericRedelivery(t, k.setup) })
-			t.Run("PoisonToDeadLetters", func(t *testing.T) { genericPoison(t, k.setup) })
-		})
-	}
-}
-
-// genericOrderAcrossCut: messages sent before and after a cut of the
-// bridge's connection all arrive, in the order sent, with their headers.
-func genericOrderAcrossCut(t *testing.T, setup func(*fixture) *genericSide) {
-	f := newFixture(t)
-	s := setup(f)
-	r := f.start(f.genericConfig(s.m))
-	s.open()
-	c := newCollector(t, s)
-	const n = 300
-	for i := range n {
-		s.send("id-"+strconv.Itoa(i), body(i))
-	}
-	s.flush()
-	c.take(n/10, 20*time.Second)
-	atCut := genericStatus(t, r, s.m.Name).Acked
-	f.cut(r) // while the rest of the first half is moving
-	for i := n; i < 2*n; i++ {
-		s.send("id-"+strconv.Itoa(i), body(i))
-	}
-	s.flush()
-	c.take(2*n, 30*time.Second)
-	for i, b := range c.order {
-		if b != body(i) {
-			t.Fatalf("message %d: got %q; want %q (out of order or lost)", i, b, body(i))
-		}
-	}
-	c.quiet(300 * time.Millisecond)
-	if s.exactlyOnce && c.dups != 0 {
-		t.Errorf("got %d duplicates; want none: the destination drops them by id", c.dups)
-	}
-	waitStatus(t, r, s.m.Name, "every message acked, a reconnect, consuming", func(st bridge.MappingStatus) bool {
-		return st.Acked >= 2*n && st.Reconnects >= 1 && st.Consuming
-	})
-	t.Logf("%s: %d messages, cut after %d acked, %d duplicates with their ids", s.kind, 2*n, atCut, c.dups)
-}
-
-// genericRedelivery: messages delivered again by the source are dropped
-// by id (JetStream) or come again with the same id (RabbitMQ); what is
-// sent afterwards still flows.
-func genericRedelivery(t *testing.T, setup func(*fixture) *genericSide) {
-	f := newFixture(t)
-	s := setup(f)
-	cfg := f.genericConfig(s.m)
-	r := f.start(cfg)
-	s.open()
-	c := newCollector(t, s)
-	for i := range 5 {
-		s.send("id-"+strconv.Itoa(i), body(i))
-	}
-	s.flush()
-	c.take(5, 20*time.Second)
-	before := map[string]string{}
-	for id, b := range c.ids {
-		before[id] = b
-	}
-	s.again(func() {
-		r.shutdown(t)
-		stream := bridge.GenericStream(natsname.DefaultPrefix, s.m.Name)
-		if _, err := f.js.ResetConsumerToSequence(context.Background(), stream, bridge.GenericConsumer(s.m.Name), 1); err != nil {
-			t.Fatalf("reset the consumer: %v", err)
-		}
-		r = f.start(cfg)
-	})
-	s.send("id-5", body(5))
-	s.flush()
-	if s.exactlyOnce {
-		c.take(6, 20*time.Second)
-		if c.dups != 0 {
-			t.Errorf("got %d duplicates; want none", c.dups)
-		}
-		waitStatus(t, r, s.m.Name, "5 duplicates counted", func(st bridge.MappingStatus) bool { return st.Duplicates == 5 })
-	} else {
-		for c.dups < 5 {
-			m, ok := s.next(20 * time.Second)
-			if !ok {
-				t.Fatalf("got %d of 5 messages again", c.dups)
-			}
-			if before[m.id] != m.body && m.body != body(5) {
-				t.Errorf("message %q came again with id %s; first with another id", m.body, m.id)
-			}
-			c.add(m)
-		}
-		c.take(6, 20*time.Second)
-		waitStatus(t, r, s.m.Name, "6 in and acked since the restart", func(st bridge.MappingStatus) bool { return st.In == 6 && st.Acked == 6 })
-	}
-	if c.order[5] != body(5) {
-		t.Errorf("got %v; want %s last", c.order, body(5))
-	}
-	c.quiet(300 * time.Millisecond)
-}
-
-// genericPoison: a message over the limit goes to the dead-letter queue
-// with its reason and mapping, is acked, and the next one still flows.
-func genericPoison(t *testing.T, setup func(*fixture) *genericSide) {
-	f := newFixture(t)
-	s := setup(f)
-	r := f.start(f.genericConfig(s.m))
-	s.open()
-	c := newCollector(t, s)
-	s.send("id-0", body(0))
-	poison := strings.Repeat("p", genericLimit+1)
-	s.send("poison", poison)
-	s.send("id-1", body(1))
-	s.flush()
-	c.take(2, 20*time.Second)
-	if c.order[0] != body(0) || c.order[1] != body(1) {
-		t.Errorf("got %v; want msg-0, msg-1", c.order)
-	}
-	c.quiet(300 * time.Millisecond)
-	var dead []amqp.Delivery
-	deadline := time.Now().Add(10 * time.Second)
-	for len(dead) == 0 && time.Now().Before(deadline) {
-		dead = f.getAll(s.deadLetterQueue())
-		time.Sleep(20 * time.Millisecond)
-	}
-	if len(dead) != 1 {
-		t.Fatalf("dead-letter queue: got %d messages; want 1", len(dead))
-	}
-	d := dead[0]
-	reason, _ := d.Headers[bridge.HeaderReason].(string)
-	if string(d.Body) != poison || !strings.Contains(reason, "over the limit") || d.Headers[bridge.HeaderMapping] != s.m.Name {
-		t.Errorf("dead letter: body of %d bytes, headers %v; want the poison, its reason and mapping %s", len(d.Body), d.Headers, s.m.Name)
-	}
-	waitStatus(t, r, s.m.Name, "1 dead-lettered, 3 acked", func(st bridge.MappingStatus) bool { return st.DeadLettered == 1 && st.Acked == 3 })
-	if got := f.queuedIn(s.m.FromQueue); s.kind == "in" && got != 0 {
-		t.Errorf("queue %s holds %d messages; want none (no requeue loop)", s.m.FromQueue, got)
-	}
-}
-
-func (s *genericSide) deadLetterQueue() string {
-	if s.m.FromQueue != "" {
-		return s.m.FromQueue + ".dead"
-	}
-	return s.m.ToExchange + ".dead"
 }
 
 // getAll takes every message from a queue.

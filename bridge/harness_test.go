@@ -66,6 +66,7 @@ func newFixture(t *testing.T) *fixture {
 		defer ch.Close()
 		_, _ = ch.QueueDelete(f.commands, false, false, false)
 		_, _ = ch.QueueDelete(f.dead, false, false, false)
+		_, _ = ch.QueueDelete(f.exchange+".dead", false, false, false)
 		_ = ch.ExchangeDelete(f.exchange, false, false)
 	})
 	ctx := context.Background()
