@@ -58,6 +58,11 @@ type Store interface {
 	Stat(ctx context.Context, id string) (FileInfo, error)
 	// Delete removes the content with id; ErrNotFound when there is none.
 	Delete(ctx context.Context, id string) error
+	// List calls fn with the id of every content stored, in no set order,
+	// and stops at fn's first error, which it returns. Content put or
+	// deleted while List runs may or may not be listed; an upload in
+	// progress never is.
+	List(ctx context.Context, fn func(id string) error) error
 }
 
 var (

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -57,6 +58,45 @@ func conformance(t *testing.T, open func(t *testing.T) files.Store) {
 	t.Run("FailedPutInvisible", func(t *testing.T) { testFailedPut(t, open(t)) })
 	t.Run("Sniff", func(t *testing.T) { testSniffed(t, open(t)) })
 	t.Run("BadIDs", func(t *testing.T) { testBadIDs(t, open(t)) })
+	t.Run("List", func(t *testing.T) { testList(t, open(t)) })
+}
+
+// testList: List names every content stored once, no deleted one, nothing
+// else, and stops at fn's error.
+func testList(t *testing.T, s files.Store) {
+	listed := func() []string {
+		t.Helper()
+		var ids []string
+		if err := s.List(t.Context(), func(id string) error { ids = append(ids, id); return nil }); err != nil {
+			t.Fatalf("List: %v", err)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	if got := listed(); len(got) != 0 {
+		t.Fatalf("List of an empty store: got %v; want none", got)
+	}
+	var want []string
+	for _, body := range []string{"one", "two", "three", "two"} {
+		info := put(t, s, []byte(body))
+		if !slices.Contains(want, info.ID) {
+			want = append(want, info.ID)
+		}
+	}
+	gone := put(t, s, []byte("deleted again"))
+	if err := s.Delete(t.Context(), gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(want)
+	if got := listed(); !slices.Equal(got, want) {
+		t.Fatalf("List: got %v; want %v", got, want)
+	}
+	stop := errors.New("stop")
+	n := 0
+	err := s.List(t.Context(), func(string) error { n++; return stop })
+	if !errors.Is(err, stop) || n != 1 {
+		t.Fatalf("List whose fn fails: got %v after %d calls; want stop after 1", err, n)
+	}
 }
 
 func id(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }

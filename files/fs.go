@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -134,6 +135,39 @@ func (s *FS) Delete(_ context.Context, id string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("files: delete %s: %w", id, err)
+	}
+	return nil
+}
+
+// List implements Store: it walks the two levels of folders, skipping
+// anything whose name is not a valid id (the spool among them).
+func (s *FS) List(ctx context.Context, fn func(id string) error) error {
+	err := filepath.WalkDir(s.root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // removed while walking
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(s.root, path)
+		depth := strings.Count(rel, string(filepath.Separator)) + 1 // ab=1, ab/cd=2, ab/cd/<id>=3
+		switch {
+		case d.IsDir() && path == s.root:
+			return nil
+		case d.IsDir() && (depth > 2 || len(d.Name()) != 2):
+			return filepath.SkipDir
+		case d.IsDir():
+			return nil
+		case depth == 3 && d.Type().IsRegular() && ValidID(d.Name()) && s.path(d.Name()) == path:
+			return fn(d.Name())
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("files: list: %w", err)
 	}
 	return nil
 }

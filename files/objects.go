@@ -172,3 +172,23 @@ func (s *Objects) Delete(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// List implements Store.
+func (s *Objects) List(ctx context.Context, fn func(id string) error) error {
+	list, err := s.obs.List(ctx)
+	if errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("files: list: %w", err)
+	}
+	for _, oi := range list {
+		if oi.Deleted || !ValidID(oi.Name) {
+			continue
+		}
+		if err := fn(oi.Name); err != nil {
+			return fmt.Errorf("files: list: %w", err)
+		}
+	}
+	return nil
+}

@@ -91,7 +91,7 @@ var tables = []table{
 		cols(colInt, "input_tokens", "output_tokens", "duration_ms"), cols(colText, "outcome", "error"),
 		cols(colTime, "created_at")), "id"},
 	{"files", join(cols(colText, "canvas_id", "id"), cols(colInt, "size"), cols(colText, "type"), cols(colInt, "width", "height"),
-		cols(colText, "name", "created_by"), cols(colTime, "created_at")), "canvas_id, id"},
+		cols(colText, "name", "created_by"), cols(colTime, "created_at"), cols(colNullTime, "unreferenced_at")), "canvas_id, id"},
 }
 
 // Tables lists the tables a dump holds, in the order it holds them.

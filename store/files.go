@@ -19,15 +19,21 @@ type File struct {
 	Name      string
 	CreatedBy string
 	CreatedAt time.Time
+	// UnreferencedAt is when the file sweep first found no card and
+	// nothing the canvas's journal keeps referring to it; nil while
+	// something does (store/files_sweep.go).
+	UnreferencedAt *time.Time
 }
 
 // AddFile records that f.CanvasID holds f. When the canvas holds that
-// content already, the File recorded first is returned unchanged (an
-// upload of the same bytes again adds nothing); otherwise f as stored.
+// content already, the File recorded first is returned unchanged but for
+// its UnreferencedAt, which is cleared (an upload of the same bytes again
+// adds nothing, and restarts the grace period of a file waiting to be
+// deleted); otherwise f as stored (f.UnreferencedAt is not stored).
 // ErrNotFound when there is no such canvas.
 func (s *sqlStore) AddFile(ctx context.Context, f File) (File, error) {
 	_, err := s.write.exec(ctx, "INSERT INTO files (canvas_id, id, size, type, width, height, name, created_by, created_at)"+
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (canvas_id, id) DO NOTHING",
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (canvas_id, id) DO UPDATE SET unreferenced_at = NULL",
 		f.CanvasID, f.ID, f.Size, f.Type, f.Width, f.Height, f.Name, f.CreatedBy, f.CreatedAt.UTC())
 	if err != nil {
 		return File{}, s.fail(err, "add file %s to canvas %s", f.ID, f.CanvasID)
@@ -35,10 +41,10 @@ func (s *sqlStore) AddFile(ctx context.Context, f File) (File, error) {
 	return s.CanvasFile(ctx, f.CanvasID, f.ID)
 }
 
-const fileCols = "canvas_id, id, size, type, width, height, name, created_by, created_at"
+const fileCols = "canvas_id, id, size, type, width, height, name, created_by, created_at, unreferenced_at"
 
 func scanFile(r interface{ Scan(...any) error }, f *File) error {
-	return r.Scan(&f.CanvasID, &f.ID, &f.Size, &f.Type, &f.Width, &f.Height, &f.Name, &f.CreatedBy, timeCol{&f.CreatedAt})
+	return r.Scan(&f.CanvasID, &f.ID, &f.Size, &f.Type, &f.Width, &f.Height, &f.Name, &f.CreatedBy, timeCol{&f.CreatedAt}, nullTimeCol{&f.UnreferencedAt})
 }
 
 // CanvasFile returns the file id of a canvas; ErrNotFound when the canvas

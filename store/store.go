@@ -123,6 +123,13 @@ type Store interface {
 	// FileUsage sums the sizes of a canvas's files and of the files a
 	// user uploaded, on every canvas (store/files.go).
 	FileUsage(ctx context.Context, canvasID, userID string) (canvasBytes, userBytes int64, err error)
+	// FileCanvases lists the canvases holding files, SweepCanvasFiles
+	// marks a canvas's files referenced or not and deletes those
+	// unreferenced since cutoff, and FileHeld reports whether any canvas
+	// holds a content: the file sweep's queries (store/files_sweep.go).
+	FileCanvases(ctx context.Context) ([]string, error)
+	SweepCanvasFiles(ctx context.Context, canvasID string, referenced []string, now, cutoff time.Time) ([]File, error)
+	FileHeld(ctx context.Context, id string) (bool, error)
 
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error

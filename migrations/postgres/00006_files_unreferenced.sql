@@ -1,0 +1,12 @@
+-- When a file of a canvas was first found referenced by no card of the
+-- canvas's state and by nothing its journal still keeps (NULL: referenced,
+-- or not looked at yet). The file sweep deletes the row once this is older
+-- than FILE_GRACE, and clears it when a card refers to the file again.
+
+-- +goose Up
+ALTER TABLE files ADD COLUMN unreferenced_at TIMESTAMPTZ;
+CREATE INDEX files_unreferenced_idx ON files (unreferenced_at) WHERE unreferenced_at IS NOT NULL;
+
+-- +goose Down
+DROP INDEX files_unreferenced_idx;
+ALTER TABLE files DROP COLUMN unreferenced_at;
