@@ -70,7 +70,8 @@ type App struct {
 	rebalance  *cluster.Rebalancer // from Run on, on a clustered node with the canvases role
 	canvases   canvases.Canvases   // the canvas contract every part uses: the router, or the hub alone
 	ln         net.Listener
-	backups    backups // one backup at a time; the scheduled ones
+	backups    backups   // one backup at a time; the scheduled ones
+	sweep      fileSweep // FILE_SWEEP_INTERVAL's sweep of unreferenced files
 }
 
 // New builds every component but serves nothing until Run. On error, what was built is closed again.
@@ -423,6 +424,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	go func() { errc <- a.http.Serve(skerhttp.Lingering(ln)) }()
 	a.startBackups(ctx)
+	a.startFileSweep(ctx)
 	a.startBridge(ctx)
 	var err error
 	select {
@@ -469,6 +471,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 		errs = append(errs, a.bridge.Shutdown(ctx))
 	}
 	a.backups.stop() // a scheduled backup in progress is abandoned
+	a.sweep.stop()
 	if a.router != nil {
 		// No more requests from the other nodes: they retry theirs until
 		// the leases below are released, then go to the new owners.

@@ -88,6 +88,9 @@ type Config struct {
 	FileQuotaCanvas int64 // FILE_QUOTA_CANVAS: bytes of files one canvas may hold; 0: no quota; default 1GB
 	FileQuotaUser   int64 // FILE_QUOTA_USER: bytes one user may upload to all canvases; 0: no quota; default 5GB
 
+	FileGrace         time.Duration // FILE_GRACE: how long a file no card refers to is kept before it is deleted; default 168h
+	FileSweepInterval time.Duration // FILE_SWEEP_INTERVAL: how often each node sweeps unreferenced files; default 1h
+
 	HeaderTimeout time.Duration // HEADER_TIMEOUT: longest wait for a request's header; default 20s
 	BodyTimeout   time.Duration // BODY_TIMEOUT: longest wait for a request's body once its header is in; default 60s
 
@@ -217,6 +220,8 @@ var settings = []setting{
 	{"MAX_FILE_SIZE", "10MB", "largest upload", size(func(c *Config) *int64 { return &c.MaxFileSize })},
 	{"FILE_QUOTA_CANVAS", "1GB", "bytes of files one canvas may hold (0: no quota)", size(func(c *Config) *int64 { return &c.FileQuotaCanvas })},
 	{"FILE_QUOTA_USER", "5GB", "bytes one user may upload, all canvases together (0: no quota)", size(func(c *Config) *int64 { return &c.FileQuotaUser })},
+	{"FILE_GRACE", "168h", "how long a file no card (nor the journal) refers to any more is kept before it is deleted", duration(time.Second, 24*365*time.Hour, func(c *Config) *time.Duration { return &c.FileGrace })},
+	{"FILE_SWEEP_INTERVAL", "1h", "how often each node looks for unreferenced files and for content no canvas holds", duration(time.Second, 24*time.Hour, func(c *Config) *time.Duration { return &c.FileSweepInterval })},
 	{"FILE_STORE", "fs", "where uploads live: fs (UPLOAD_PATH) or nats (JetStream, for nodes that share no disk)", oneOf([]string{"fs", "nats"}, func(c *Config) *string { return &c.FileStore })},
 	{"BODY_LIMIT", "4MB", "largest request body", size(func(c *Config) *int64 { return &c.BodyLimit })},
 	{"HEADER_TIMEOUT", "20s", "longest wait for a request's header", duration(time.Second, time.Hour, func(c *Config) *time.Duration { return &c.HeaderTimeout })},

@@ -51,9 +51,12 @@ type Journal interface {
 
 // Config configures New.
 type Config struct {
-	Store   Store
+	Store Store
+	// Journal is read for the batches the checkpoints do not cover yet;
+	// required, or a card only the journal holds would not count.
 	Journal Journal
-	Files   files.Store
+	// Files is the file store; nil: contents are not swept.
+	Files files.Store
 	// Grace is how long a file stays unreferenced before its row is
 	// deleted (FILE_GRACE); zero means DefaultGrace.
 	Grace time.Duration
@@ -161,16 +164,14 @@ func (s *Sweeper) References(ctx context.Context, canvasID string) ([]string, er
 			seen[string(m)] = true
 		}
 	}
-	if s.cfg.Journal != nil {
-		_, err := s.cfg.Journal.Read(ctx, canvasID, func(_ uint64, rec journal.Record) error {
-			for _, b := range rec.Batches {
-				add(b)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("filesweep: journal of canvas %s: %w", canvasID, err)
+	_, err := s.cfg.Journal.Read(ctx, canvasID, func(_ uint64, rec journal.Record) error {
+		for _, b := range rec.Batches {
+			add(b)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("filesweep: journal of canvas %s: %w", canvasID, err)
 	}
 	cp, err := s.cfg.Store.LoadCheckpoint(ctx, canvasID)
 	if err != nil {

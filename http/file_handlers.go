@@ -237,9 +237,13 @@ func (fr *fileRoutes) upload(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	body, name, err := fr.uploadBody(c)
+	open, name, err := fr.uploadBody(c)
 	if err != nil {
 		return err
+	}
+	body, err := open()
+	if err != nil {
+		return fmt.Errorf("upload: open form file: %w", err)
 	}
 	defer body.Close()
 	if err := validName(name); err != nil {
@@ -267,7 +271,29 @@ func (fr *fileRoutes) upload(c *fiber.Ctx) error {
 	if err != nil {
 		return notFound(err, "canvas", "upload: record file")
 	}
+	if err := fr.keepContent(c, info.ID, open); err != nil {
+		return err
+	}
 	return c.Status(http.StatusCreated).JSON(viewFile(f))
+}
+
+// keepContent puts the content of an upload again when it is gone now that
+// its row is recorded: content held by no canvas when the upload found it
+// stored may have been removed by the file sweep (package filesweep) in
+// between.
+func (fr *fileRoutes) keepContent(c *fiber.Ctx, id string, open func() (io.ReadCloser, error)) error {
+	if _, err := fr.store.Stat(c.UserContext(), id); !errors.Is(err, files.ErrNotFound) {
+		return nil
+	}
+	body, err := open()
+	if err != nil {
+		return fmt.Errorf("upload: open form file: %w", err)
+	}
+	defer body.Close()
+	if _, err := fr.store.Put(c.UserContext(), body, fr.max); err != nil {
+		return fmt.Errorf("upload: put again: %w", err)
+	}
+	return nil
 }
 
 // checkQuota refuses an upload of size more bytes that would take the
@@ -298,10 +324,11 @@ func (fr *fileRoutes) checkQuota(c *fiber.Ctx, canvasID, userID string, size int
 	return nil
 }
 
-// uploadBody is the uploaded file and its name: the multipart form's file
-// part (named as the part says, unless ?name= is given), or the raw body.
-func (fr *fileRoutes) uploadBody(c *fiber.Ctx) (io.ReadCloser, string, error) {
-	name := c.Query("name")
+// uploadBody opens the uploaded file (each call of open from its start)
+// and gives its name: the multipart form's file part (named as the part
+// says, unless ?name= is given), or the raw body.
+func (fr *fileRoutes) uploadBody(c *fiber.Ctx) (open func() (io.ReadCloser, error), name string, err error) {
+	name = c.Query("name")
 	if !isMultipart(c.Request().Header.ContentType()) {
 		raw := c.Request().Body()
 		if int64(len(raw)) > fr.max {
@@ -310,7 +337,7 @@ func (fr *fileRoutes) uploadBody(c *fiber.Ctx) (io.ReadCloser, string, error) {
 		if len(raw) == 0 {
 			return nil, "", apierr.Invalid("file", "the request body is the file, and it is empty")
 		}
-		return io.NopCloser(bytes.NewReader(raw)), name, nil
+		return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil }, name, nil
 	}
 	form, err := c.MultipartForm()
 	if err != nil {
@@ -330,11 +357,7 @@ func (fr *fileRoutes) uploadBody(c *fiber.Ctx) (io.ReadCloser, string, error) {
 	if _, ok := c.Queries()["name"]; !ok {
 		name = part.Filename
 	}
-	f, err := part.Open()
-	if err != nil {
-		return nil, "", fmt.Errorf("upload: open form file: %w", err)
-	}
-	return f, name, nil
+	return func() (io.ReadCloser, error) { return part.Open() }, name, nil
 }
 
 // validName checks a file's original name, which is metadata only (never
