@@ -39,7 +39,11 @@ type Manifest struct {
 	Store         string              `json:"store"` // "sqlite" or "postgres"
 	SchemaVersion int64               `json:"schema_version"`
 	Files         map[string]FileInfo `json:"files"`
-	Canvases      map[string]uint64   `json:"canvases"`
+	// Uploads lists the uploaded files' bytes the backup holds, by id,
+	// in its folder uploads (app/backup_files.go); none in a backup of a
+	// sker that did not copy them.
+	Uploads  map[string]FileInfo `json:"uploads,omitempty"`
+	Canvases map[string]uint64   `json:"canvases"`
 	// Checkpointed is how many canvases had changes only in the journal
 	// and were checkpointed for the backup.
 	Checkpointed int `json:"checkpointed"`
@@ -115,6 +119,10 @@ func (a *App) Backup(ctx context.Context, out string) (Manifest, error) {
 	if err := coversJournal(info.Canvases, journalSeqs); err != nil {
 		return Manifest{}, err
 	}
+	uploads, err := a.backupUploads(ctx, tmp)
+	if err != nil {
+		return Manifest{}, err
+	}
 	if a.cfg.JWTSecret == "" {
 		// The development secret signs the sessions: with it, they survive
 		// a restore.
@@ -129,7 +137,7 @@ func (a *App) Backup(ctx context.Context, out string) (Manifest, error) {
 	m := Manifest{
 		Format: ManifestFormat, Version: a.version, CreatedAt: start.UTC(), Store: storeKind(a.cfg),
 		SchemaVersion: info.SchemaVersion, Files: map[string]FileInfo{}, Canvases: info.Canvases,
-		Checkpointed: checkpointed,
+		Checkpointed: checkpointed, Uploads: uploads,
 	}
 	for _, f := range files {
 		if m.Files[f], err = fileInfo(filepath.Join(tmp, f)); err != nil {
@@ -143,7 +151,7 @@ func (a *App) Backup(ctx context.Context, out string) (Manifest, error) {
 	if err := placeBackup(tmp, out); err != nil {
 		return Manifest{}, err
 	}
-	a.log.Info("backup written", "path", out, "store", m.Store, "canvases", len(m.Canvases),
+	a.log.Info("backup written", "path", out, "store", m.Store, "canvases", len(m.Canvases), "uploads", len(m.Uploads),
 		"checkpointed", checkpointed, "duration", time.Since(start).Round(time.Millisecond))
 	return m, nil
 }
@@ -369,6 +377,9 @@ func ReadManifest(dir string) (Manifest, error) {
 			return Manifest{}, fmt.Errorf("backup file %s: %d bytes with SHA-256 %s; the manifest says %d bytes, %s: the backup is damaged",
 				name, got.Size, got.SHA256, want.Size, want.SHA256)
 		}
+	}
+	if err := checkUploads(dir, m); err != nil {
+		return Manifest{}, err
 	}
 	return m, nil
 }

@@ -92,6 +92,9 @@ func (a *App) openFiles(ctx context.Context, js jetstream.JetStream) (files.Stor
 		if err != nil {
 			return nil, fmt.Errorf("app: FILE_STORE=nats: %w", err)
 		}
+		if err := a.importRestored(ctx, st); err != nil {
+			return nil, err
+		}
 		return st, nil
 	}
 	dir := a.cfg.UploadPath
@@ -105,6 +108,9 @@ func (a *App) openFiles(ctx context.Context, js jetstream.JetStream) (files.Stor
 	st, err := files.NewFS(dir)
 	if err != nil {
 		return nil, fmt.Errorf("app: UPLOAD_PATH: %w", err)
+	}
+	if err := a.importRestored(ctx, st); err != nil {
+		return nil, err
 	}
 	return st, nil
 }

@@ -85,6 +85,10 @@ func restoreInto(ctx context.Context, cfg config.Config, from string, m Manifest
 			return fmt.Errorf("app: restore: %w", err)
 		}
 	}
+	// The uploads too, for the node to put into its file store at start.
+	if err := restoreUploads(from, cfg.DataDir, m); err != nil {
+		return fmt.Errorf("app: restore: %w", err)
+	}
 	var err error
 	if cfg.DatabaseURL == "" {
 		var got store.BackupInfo
