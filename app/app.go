@@ -72,6 +72,7 @@ type App struct {
 	ln         net.Listener
 	backups    backups   // one backup at a time; the scheduled ones
 	sweep      fileSweep // FILE_SWEEP_INTERVAL's sweep of unreferenced files
+	accessFile *os.File  // ACCESS_LOG's file, when it names one
 }
 
 // New builds every component but serves nothing until Run. On error, what was built is closed again.
@@ -201,14 +202,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if a.bridge, err = a.newBridge(ctx, js, registry); err != nil {
 		return nil, err
 	}
+	accessLog, err := a.openAccessLog()
+	if err != nil {
+		return nil, err
+	}
 	a.http = skerhttp.New(skerhttp.Config{
 		BodyLimit: cfg.BodyLimit, CORSOrigin: cfg.CORSOrigin, TrustedProxies: cfg.TrustProxy, Version: version, StartedAt: time.Now(),
 		HeaderTimeout: cfg.HeaderTimeout, BodyTimeout: cfg.BodyTimeout,
 		NoClients: !a.hasRole(cluster.RoleGateway), Presence: a.presence,
+		AccessLogOff: cfg.AccessLog == config.AccessLogOff,
 	}, skerhttp.Deps{
 		Store: roles, Auth: a.auth, Canvases: a.canvases, Logger: log, Registry: registry,
 		Checks: a.checks(), AI: a.ai, Members: a.gateway, MemberEvents: bridge.NewMemberLog(js, a.names, log),
-		LoadFailures: a.loadFailures,
+		LoadFailures: a.loadFailures, AccessLogger: accessLog,
 	})
 	a.opsRoutes()
 	a.clusterRoutes()
@@ -509,6 +515,9 @@ func (a *App) close() {
 	}
 	if a.store != nil {
 		_ = a.store.Close()
+	}
+	if a.accessFile != nil {
+		_ = a.accessFile.Close()
 	}
 	// Last: the journal and the store are closed.
 	_ = a.lock.Release()

@@ -107,6 +107,11 @@ type Config struct {
 
 	LogLevel  string // LOG_LEVEL: debug | info (default) | warn | error
 	LogFormat string // LOG_FORMAT: text (default) | json; the guide's combined (and other morgan formats) read as text
+	// AccessLog is ACCESS_LOG: "on" (the default: one line per request
+	// in the process log), "off" (none, except requests answered 5xx) or
+	// an absolute file path the lines are appended to instead, in
+	// LOG_FORMAT.
+	AccessLog string
 
 	// Notices are start-up messages about the deployment guide's names
 	// (config/guide.go): aliases read and settings ignored. LogNotices.
@@ -242,6 +247,7 @@ var settings = []setting{
 	}},
 	{"LOG_LEVEL", "info", "debug, info, warn or error", oneOf([]string{"debug", "info", "warn", "error"}, func(c *Config) *string { return &c.LogLevel })},
 	{"LOG_FORMAT", "text", "text or json (the guide's combined: text)", logFormat},
+	{"ACCESS_LOG", "on", "one line per request: on (in the log), off, or an absolute file path to append them to", accessLog},
 }
 
 // Load reads .env (from envFile, when it exists), then the environment

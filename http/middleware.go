@@ -58,7 +58,8 @@ func (s *Server) middleware() {
 
 // observe is the outermost middleware: it gives the request an id and a
 // logger, recovers panics, writes errors in the JSON shape (so their status
-// is known here), then records metrics and one access-log line.
+// is known here), then records metrics and one access-log line (to
+// Deps.AccessLogger; none with Config.AccessLogOff unless it is a 5xx).
 func (s *Server) observe(c *fiber.Ctx) error {
 	start := time.Now()
 	rid := requestID(c.Get(HeaderRequestID))
@@ -86,7 +87,11 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	case quietPaths[c.Path()] && status < 400:
 		level = slog.LevelDebug
 	}
+	if s.cfg.AccessLogOff && level < slog.LevelError {
+		return nil
+	}
 	attrs := []slog.Attr{
+		slog.String("request_id", rid),
 		slog.String("method", c.Method()), slog.String("route", route),
 		slog.Int("status", status), slog.Duration("duration", elapsed),
 	}
@@ -94,7 +99,7 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	if p, ok := PrincipalFrom(c); ok {
 		attrs = append(attrs, slog.String("user_id", p.UserID))
 	}
-	log.LogAttrs(c.UserContext(), level, "http request", attrs...)
+	s.deps.AccessLogger.LogAttrs(c.UserContext(), level, "http request", attrs...)
 	return nil
 }
 

@@ -81,6 +81,9 @@ type Config struct {
 	// its header is in; as HeaderTimeout otherwise. Zero means
 	// DefaultBodyTimeout (60 s: BODY_LIMIT's 4 MB at about 70 KB/s).
 	BodyTimeout time.Duration
+	// AccessLogOff drops the access log's line per request, except for
+	// requests answered 5xx, which are errors (ACCESS_LOG=off).
+	AccessLogOff bool
 	// NoClients answers every /api/v1 request 404 not_found, saying that
 	// this node serves no clients: a cluster node without the gateway
 	// role (SKER_ROLES). /health, /ready and /metrics still answer.
@@ -121,8 +124,12 @@ type Deps struct {
 	// AI lists the configured AI providers for GET /api/v1/ai/providers;
 	// nil lists none.
 	AI AIProviders
-	// Logger receives access and error logs. Nil discards.
+	// Logger receives error logs, and access logs unless AccessLogger
+	// is set. Nil discards.
 	Logger *slog.Logger
+	// AccessLogger receives the line per request ("http request"); nil
+	// means Logger (ACCESS_LOG=on; a file for ACCESS_LOG=<path>).
+	AccessLogger *slog.Logger
 	// Registry receives the HTTP metrics and, if not already there, the Go
 	// runtime and process collectors; /metrics serves it. Nil means a new
 	// registry.
@@ -171,6 +178,9 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if deps.AccessLogger == nil {
+		deps.AccessLogger = deps.Logger
 	}
 	if deps.Registry == nil {
 		deps.Registry = prometheus.NewRegistry()

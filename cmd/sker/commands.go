@@ -76,6 +76,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 
 func serve(ctx context.Context, cfg config.Config) error {
 	log := app.NewLogger(cfg, os.Stderr)
+	app.CaptureLibraryLogs(log)
 	a, err := app.New(ctx, cfg, log, version)
 	if err != nil {
 		return err

@@ -6,9 +6,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/skerhq/sker/config"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -18,7 +22,18 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv); err != nil {
-		fmt.Fprintln(os.Stderr, "sker:", err)
+		exitError(os.Stderr, os.Args[1:], os.Getenv, err)
 		os.Exit(1)
 	}
+}
+
+// exitError writes the error a command ends with: with LOG_FORMAT=json
+// as a JSON record like every other line (even when the configuration
+// itself is what failed), else as "sker: <error>".
+func exitError(w io.Writer, args []string, getenv func(string) string, err error) {
+	if config.LogFormatOf(args, getenv, ".env") == "json" {
+		slog.New(slog.NewJSONHandler(w, nil)).Error("sker exits", "err", err.Error())
+		return
+	}
+	fmt.Fprintln(w, "sker:", err)
 }
