@@ -63,8 +63,8 @@ func TestSchemasMatch(t *testing.T) {
 	}
 	for _, db := range dbs {
 		applied, err := migrations.Up(ctx, db.db, db.dialect, db.fsys)
-		if err != nil || !slices.Equal(applied, []string{"00001_init.sql", "00002_ai_runs.sql", "00003_sessions_revoked.sql", "00004_refresh_sessions.sql", "00005_files.sql", "00006_files_unreferenced.sql"}) {
-			t.Fatalf("Up(%s): got %v, %v; want [00001_init.sql 00002_ai_runs.sql 00003_sessions_revoked.sql 00004_refresh_sessions.sql 00005_files.sql 00006_files_unreferenced.sql], nil", db.name, applied, err)
+		if err != nil || !slices.Equal(applied, []string{"00001_init.sql", "00002_ai_runs.sql", "00003_sessions_revoked.sql", "00004_refresh_sessions.sql", "00005_files.sql", "00006_files_unreferenced.sql", "00007_canvas_versions.sql"}) {
+			t.Fatalf("Up(%s): got %v, %v; want [00001_init.sql 00002_ai_runs.sql 00003_sessions_revoked.sql 00004_refresh_sessions.sql 00005_files.sql 00006_files_unreferenced.sql 00007_canvas_versions.sql], nil", db.name, applied, err)
 		}
 	}
 	const liteCols = "SELECT m.name, p.name FROM sqlite_schema m, pragma_table_info(m.name) p" +

@@ -131,6 +131,15 @@ type Store interface {
 	SweepCanvasFiles(ctx context.Context, canvasID string, referenced []string, now, cutoff time.Time) ([]File, error)
 	FileHeld(ctx context.Context, id string) (bool, error)
 
+	// SaveVersion, ListVersions, VersionAtOrBefore, DeleteVersions and
+	// VersionCanvases keep the points of a canvas's history
+	// (store/versions.go).
+	SaveVersion(ctx context.Context, v Version) error
+	ListVersions(ctx context.Context, canvasID string) ([]Version, error)
+	VersionAtOrBefore(ctx context.Context, canvasID string, seq uint64) (Version, error)
+	DeleteVersions(ctx context.Context, canvasID string, seqs []uint64, kind string) (int64, error)
+	VersionCanvases(ctx context.Context, cutoff time.Time) ([]string, error)
+
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.

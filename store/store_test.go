@@ -71,6 +71,7 @@ func runContract(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CheckpointLarge", testCheckpointLarge},
 		{"DeleteWhileSaving", testDeleteWhileSaving},
 		{"AIRuns", testAIRuns},
+		{"Versions", testVersions},
 		{"Ping", func(t *testing.T, s store.Store) {
 			if err := s.Ping(t.Context()); err != nil {
 				t.Errorf("Ping: got %v; want nil", err)
