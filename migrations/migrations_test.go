@@ -31,8 +31,8 @@ func TestDialectsInStep(t *testing.T) {
 	}
 	for name, fsys := range map[string]fs.FS{"postgres": migrations.Postgres(), "sqlite": migrations.SQLite()} {
 		latest, err := migrations.Latest(fsys)
-		if err != nil || latest != 6 {
-			t.Errorf("Latest(%s): got %d, %v; want 6, nil", name, latest, err)
+		if err != nil || latest != 7 {
+			t.Errorf("Latest(%s): got %d, %v; want 7, nil", name, latest, err)
 		}
 	}
 }
