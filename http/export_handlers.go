@@ -35,6 +35,9 @@ func (s *Server) exportCanvas(c *fiber.Ctx) error {
 	if err != nil {
 		return canvasError(err)
 	}
+	if c.Query("files") == "1" {
+		return s.exportBundle(c, ex)
+	}
 	c.Set(fiber.HeaderContentDisposition, exportDisposition(ex.Title))
 	return c.JSON(ex)
 }
@@ -52,7 +55,15 @@ func (s *Server) importCanvas(c *fiber.Ctx) error {
 		return err
 	}
 	var ex canvas.ImportFile
-	if err := DecodeJSON(c, &ex); err != nil {
+	var b bundle
+	if body := c.Body(); isZip(body) {
+		if b, err = s.decodeImportBundle(body); err != nil {
+			return err
+		}
+		if err := decodeJSONBytes(b.JSON, &ex); err != nil {
+			return err
+		}
+	} else if err := DecodeJSON(c, &ex); err != nil {
 		return err
 	}
 	if ex.Version != canvas.ExportVersion {
@@ -75,6 +86,10 @@ func (s *Server) importCanvas(c *fiber.Ctx) error {
 	if err := s.st.CreateCanvas(ctx, cv, p.UserID); err != nil {
 		return fmt.Errorf("import canvas: %w", err)
 	}
+	if err := s.importBundleFiles(c, id, p.UserID, b, ex); err != nil {
+		s.discardImport(c, id, err)
+		return err
+	}
 	seq, err := s.importContent(ctx, id, p.UserID, ex)
 	if err != nil {
 		s.discardImport(c, id, err)
@@ -83,7 +98,7 @@ func (s *Server) importCanvas(c *fiber.Ctx) error {
 	if len(ex.Settings) > 0 {
 		cv.Settings = appliedSettings(ex.Settings)
 	}
-	Logger(c).Info("canvas imported", "canvas_id", id, "nodes", len(ex.Nodes), "edges", len(ex.Edges), "seq", seq)
+	Logger(c).Info("canvas imported", "canvas_id", id, "nodes", len(ex.Nodes), "edges", len(ex.Edges), "files", len(b.Files), "seq", seq)
 	c.Location("/api/v1/canvases/" + id)
 	return c.Status(http.StatusCreated).JSON(stateView{canvasView: viewCanvas(cv, store.RoleOwner), Seq: seq})
 }

@@ -94,6 +94,7 @@ func (s *Server) ServeFiles(cfg FilesConfig) {
 		cfg.MaxSize = DefaultMaxFileSize
 	}
 	fr := &fileRoutes{s: s, store: cfg.Store, max: cfg.MaxSize, previews: cfg.Previews, quotas: [2]int64{cfg.CanvasQuota, cfg.UserQuota}}
+	s.files = fr
 	fr.limitBodies()
 	authed := s.RequireAuth()
 	s.api.Get("/canvases/:id/files", authed, fr.list)

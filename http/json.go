@@ -29,6 +29,12 @@ func DecodeJSON(c *fiber.Ctx, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return apierr.BadRequest("request body is required")
 	}
+	return decodeJSONBytes(body, dst)
+}
+
+// decodeJSONBytes decodes body as DecodeJSON does a request's: one object,
+// no unknown field, text checked.
+func decodeJSONBytes(body []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {

@@ -152,6 +152,7 @@ type Server struct {
 	app     *fiber.App
 	api     fiber.Router
 	metrics *metrics
+	files   *fileRoutes // set by ServeFiles; nil: no files (and no bundles)
 }
 
 // New builds the Fiber app with its middleware and routes. It panics when
