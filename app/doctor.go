@@ -92,6 +92,11 @@ type DoctorReport struct {
 	Problems         []Problem `json:"problems"`
 	RepairRequested  bool      `json:"repair"`
 	ProblemsRemained int       `json:"problems_remaining"`
+	// Streams are the deployment's JetStream streams with their
+	// replicas and leader; a warning there does not change the exit
+	// status (no repair mends it: NATS does, or the operator).
+	Streams      []StreamHealth `json:"streams"`
+	StreamsError string         `json:"streams_error,omitempty"`
 }
 
 // doctorStore is what the doctor reads of the store.
@@ -293,6 +298,9 @@ func Doctor(ctx context.Context, cfg config.Config, repair bool, log *slog.Logge
 		return DoctorReport{}, err
 	}
 	rep.Store, rep.Journal = storeKind(cfg), names.JournalStream()
+	if rep.Streams, err = streamHealth(ctx, js, names); err != nil {
+		rep.StreamsError = err.Error()
+	}
 	if repair && j != nil && len(rep.Problems) > 0 {
 		Repair(ctx, ds, j, &rep)
 		for _, p := range rep.Problems {
@@ -358,6 +366,12 @@ func (r DoctorReport) WriteText(w io.Writer) error {
 		default:
 			fmt.Fprintf(&b, "  --repair would %s\n", p.Repair)
 		}
+	}
+	for _, st := range r.Streams {
+		fmt.Fprintln(&b, st)
+	}
+	if r.StreamsError != "" {
+		fmt.Fprintf(&b, "streams: %s\n", r.StreamsError)
 	}
 	if r.Replays > 0 {
 		fmt.Fprintf(&b, "%d canvases have changes beyond their checkpoint in the journal: they replay (fine)\n", r.Replays)
