@@ -13,7 +13,6 @@ import (
 	"github.com/skerhq/sker/apierr"
 )
 
-
 // zipOf builds a zip of the entries, in order.
 func zipOf(t *testing.T, entries ...[2]string) []byte {
 	t.Helper()
