@@ -187,3 +187,5 @@ func FuzzDecodeState(f *testing.F) {
 		}
 	})
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
