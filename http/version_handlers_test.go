@@ -1,0 +1,84 @@
+package skerhttp_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/skerhq/sker/versions"
+)
+
+func versionHarness(t *testing.T) *harness {
+	t.Helper()
+	h := newHarness(t)
+	svc, err := versions.New(versions.Config{Store: h.st, Journal: h.journal, Canvases: h.hub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.srv.ServeVersions(svc)
+	return h
+}
+
+func TestVersionRoutes(t *testing.T) {
+	h := versionHarness(t)
+	owner := h.user("owner@example.com").AccessToken
+	viewer := h.user("viewer@example.com").AccessToken
+	stranger := h.user("stranger@example.com").AccessToken
+	c := h.canvas(owner, "Plan")
+	h.addMember(owner, c.ID, "viewer@example.com", "viewer")
+	base := "/api/v1/canvases/" + c.ID
+	for i := range 3 {
+		ops := []map[string]any{{"op": "node.add", "id": fmt.Sprintf("n%d", i), "kind": "note"}}
+		h.post(base+"/ops", owner, map[string]any{"ops": ops}).decode(t, http.StatusOK, nil)
+	}
+	var named struct{ Seq uint64 }
+	h.post(base+"/versions", owner, map[string]string{"name": "three cards"}).decode(t, http.StatusCreated, &named)
+	if named.Seq != 3 {
+		t.Fatalf("named version: got seq %d; want 3", named.Seq)
+	}
+	h.post(base+"/ops", owner, map[string]any{"ops": []map[string]any{{"op": "node.delete", "id": "n0"}}}).decode(t, http.StatusOK, nil)
+
+	var tl struct {
+		Versions []struct {
+			Seq  uint64
+			Kind string
+			Name string
+		}
+	}
+	h.get(base+"/versions", viewer).decode(t, http.StatusOK, &tl)
+	if len(tl.Versions) != 1 || tl.Versions[0].Name != "three cards" || tl.Versions[0].Kind != "named" {
+		t.Errorf("timeline: got %+v; want the named version", tl.Versions)
+	}
+	var at struct {
+		Seq   uint64
+		Nodes []struct{ ID string }
+	}
+	h.get(base+"/versions/2", viewer).decode(t, http.StatusOK, &at)
+	if at.Seq != 2 || len(at.Nodes) != 2 {
+		t.Errorf("versions/2: got seq %d with %d nodes; want 2 with 2", at.Seq, len(at.Nodes))
+	}
+	var d versions.Diff
+	h.get(base+"/versions/diff?from=3&to=4", viewer).decode(t, http.StatusOK, &d)
+	if fmt.Sprint(d.NodesRemoved) != "[n0]" {
+		t.Errorf("diff 3..4: got removed %v; want [n0]", d.NodesRemoved)
+	}
+	h.get(base+"/versions/99", viewer).wantError(t, http.StatusBadRequest, "invalid_field", "seq")
+	h.get(base+"/versions/x", viewer).wantError(t, http.StatusBadRequest, "invalid_field", "seq")
+	h.get(base+"/versions", stranger).wantError(t, http.StatusNotFound, "not_found", "")
+	h.get(base+"/versions/1", stranger).wantError(t, http.StatusNotFound, "not_found", "")
+	h.post(base+"/restore", stranger, map[string]any{"seq": 3}).wantError(t, http.StatusNotFound, "not_found", "")
+	h.post(base+"/restore", viewer, map[string]any{"seq": 3}).wantError(t, http.StatusForbidden, "forbidden", "")
+	h.post(base+"/versions", viewer, map[string]string{"name": "x"}).wantError(t, http.StatusForbidden, "forbidden", "")
+	h.post(base+"/versions", owner, map[string]string{"name": " "}).wantError(t, http.StatusBadRequest, "invalid_field", "name")
+	h.post(base+"/restore", owner, map[string]any{}).wantError(t, http.StatusBadRequest, "invalid_field", "seq")
+
+	var restored struct{ Seq uint64 }
+	h.post(base+"/restore", owner, map[string]any{"seq": 3}).decode(t, http.StatusOK, &restored)
+	if restored.Seq != 5 {
+		t.Fatalf("restore: got seq %d; want 5", restored.Seq)
+	}
+	h.get(base+"/versions/5", viewer).decode(t, http.StatusOK, &at)
+	if len(at.Nodes) != 3 {
+		t.Errorf("after restore: got %d nodes; want 3", len(at.Nodes))
+	}
+}
