@@ -14,9 +14,11 @@
 //
 // What counts as a reference is conservative: any SHA-256-shaped string
 // (64 lower-case hex digits) anywhere in a card's data in the canvas's
-// checkpoint or in any batch its journal retains (the journal keeps what
+// checkpoint, in any batch its journal retains (the journal keeps what
 // the checkpoint does not cover yet), read in that order (journal first,
-// so that a checkpoint taken in between covers what a trim removed).
+// so that a checkpoint taken in between covers what a trim removed), or
+// in the state of any version of the canvas its history keeps
+// (canvas_versions), which a restore would bring back.
 package filesweep
 
 import (
@@ -42,6 +44,7 @@ type Store interface {
 	SweepCanvasFiles(ctx context.Context, canvasID string, referenced []string, now, cutoff time.Time) ([]store.File, error)
 	FileHeld(ctx context.Context, id string) (bool, error)
 	LoadCheckpoint(ctx context.Context, canvasID string) (store.Checkpoint, error)
+	VersionStates(ctx context.Context, canvasID string, fn func(state []byte) error) error
 }
 
 // Journal is what a Sweeper reads of the journal (*journal.Journal).
@@ -182,6 +185,11 @@ func (s *Sweeper) References(ctx context.Context, canvasID string) ([]string, er
 	}
 	for _, e := range cp.Edges {
 		add(e.Data)
+	}
+	// A kept version brings its cards back when restored.
+	err = s.cfg.Store.VersionStates(ctx, canvasID, func(state []byte) error { add(state); return nil })
+	if err != nil {
+		return nil, fmt.Errorf("filesweep: versions of canvas %s: %w", canvasID, err)
 	}
 	out := make([]string, 0, len(seen))
 	for id := range seen {

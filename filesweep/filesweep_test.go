@@ -106,6 +106,9 @@ func testSweep(t *testing.T, st store.Store, fs files.Store, j *journal.Journal)
 	}
 	inCheckpoint, inJournal, unused, shared, undone := hold(a, "checkpoint"), hold(a, "journal"), hold(a, "unused"), hold(a, "shared"), hold(a, "undone")
 	hold(b, "shared")
+	versioned := hold(a, "versioned")
+	must(t, st.SaveVersion(ctx, store.Version{CanvasID: a, Seq: 1, Kind: "named", Name: "before", CreatedAt: t0,
+		State: []byte(`{"version":1,"nodes":[{"id":"v","kind":"image","data":{"file":"` + versioned + `"}}],"edges":[]}`)}))
 	deleted := hold(c, "deleted")
 	card := func(id, file string) store.Node {
 		return store.Node{ID: id, Kind: "image", W: 10, H: 10, Data: json.RawMessage(`{"file":"` + file + `","name":"x.png"}`), CreatedAt: t0, UpdatedAt: t0}
@@ -164,7 +167,7 @@ func testSweep(t *testing.T, st store.Store, fs files.Store, j *journal.Journal)
 	holds(a, unused, false)
 	holds(a, shared, false)
 	holds(b, shared, true)
-	for _, id := range []string{inCheckpoint, inJournal, undone} {
+	for _, id := range []string{inCheckpoint, inJournal, undone, versioned} {
 		holds(a, id, true)
 	}
 	stored(unused, true) // one sweep has seen it unheld
@@ -178,7 +181,7 @@ func testSweep(t *testing.T, st store.Store, fs files.Store, j *journal.Journal)
 	sweep(200*grace, 0, 0)
 	var ids []string
 	must(t, fs.List(ctx, func(id string) error { ids = append(ids, id); return nil }))
-	want := []string{inCheckpoint, inJournal, undone, shared}
+	want := []string{inCheckpoint, inJournal, undone, shared, versioned}
 	slices.Sort(ids)
 	slices.Sort(want)
 	if !slices.Equal(ids, want) {

@@ -82,3 +82,18 @@ func (s *sqlStore) FileHeld(ctx context.Context, id string) (bool, error) {
 	}
 	return n > 0, nil
 }
+
+// VersionStates calls fn with the state of every kept version of canvasID
+// (table canvas_versions), in no set order: the file sweep counts the
+// files they refer to as referenced, since restoring a version brings its
+// cards back.
+func (s *sqlStore) VersionStates(ctx context.Context, canvasID string, fn func(state []byte) error) error {
+	err := queryAll(ctx, s.read, "SELECT state FROM canvas_versions WHERE canvas_id = ?", []any{canvasID}, func(r rows) error {
+		var state []byte
+		if err := r.Scan(&state); err != nil {
+			return err
+		}
+		return fn(state)
+	})
+	return s.fail(err, "version states of canvas %s", canvasID)
+}

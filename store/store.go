@@ -130,6 +130,9 @@ type Store interface {
 	FileCanvases(ctx context.Context) ([]string, error)
 	SweepCanvasFiles(ctx context.Context, canvasID string, referenced []string, now, cutoff time.Time) ([]File, error)
 	FileHeld(ctx context.Context, id string) (bool, error)
+	// VersionStates calls fn with the state of each kept version of a
+	// canvas, for the file sweep (store/files_sweep.go).
+	VersionStates(ctx context.Context, canvasID string, fn func(state []byte) error) error
 
 	// SaveVersion, ListVersions, VersionAtOrBefore, DeleteVersions and
 	// VersionCanvases keep the points of a canvas's history
