@@ -98,6 +98,7 @@ type Config struct {
 	CanvasIdleTimeout        time.Duration // CANVAS_IDLE_TIMEOUT: passivate a canvas with no request for this long (checked every period: it stops within two); default 5m
 	CanvasHistory            int           // CANVAS_HISTORY: recent batches each live canvas keeps for catch-up; default 1000
 	CanvasHistorySize        int64         // CANVAS_HISTORY_SIZE: at most this many bytes of them; default 8MB
+	VersionRetention         time.Duration // VERSION_RETENTION: how long a canvas's history (its kept versions) is kept; default 720h (30 days)
 	ShutdownTimeout          time.Duration // SHUTDOWN_TIMEOUT: how long shutdown waits for in-flight work; default 15s
 
 	BackupInterval  time.Duration // BACKUP_INTERVAL: a scheduled backup this often; zero (the default) means none
@@ -234,6 +235,7 @@ var settings = []setting{
 	{"CANVAS_IDLE_TIMEOUT", "5m", "passivate a canvas idle this long", duration(time.Second, 24*time.Hour, func(c *Config) *time.Duration { return &c.CanvasIdleTimeout })},
 	{"CANVAS_HISTORY", "1000", "recent batches each live canvas keeps for catch-up", intRange(10, 100_000, func(c *Config) *int { return &c.CanvasHistory })},
 	{"CANVAS_HISTORY_SIZE", "8MB", "at most this much of them, encoded", size(func(c *Config) *int64 { return &c.CanvasHistorySize })},
+	{"VERSION_RETENTION", "720h", "how long a canvas's version history is kept", duration(time.Hour, 87600*time.Hour, func(c *Config) *time.Duration { return &c.VersionRetention })},
 	{"SHUTDOWN_TIMEOUT", "15s", "how long shutdown waits for in-flight work", duration(0, time.Hour, func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{"BACKUP_INTERVAL", "", "a scheduled backup this often, like 6h or 1d (empty or 0: none)", days(10*time.Second, func(c *Config) *time.Duration { return &c.BackupInterval })},
 	{"BACKUP_DIR", "", "folder of the scheduled backups (default DATA_DIR/backups)", str(func(c *Config) *string { return &c.BackupDir })},
