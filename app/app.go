@@ -36,6 +36,7 @@ import (
 	"github.com/skerhq/sker/presence"
 	"github.com/skerhq/sker/store"
 	"github.com/skerhq/sker/ui"
+	"github.com/skerhq/sker/versions"
 )
 
 // App is one running sker process.
@@ -69,6 +70,7 @@ type App struct {
 	router     *cluster.Router     // a clustered node's: routes canvas calls to their owners
 	rebalance  *cluster.Rebalancer // from Run on, on a clustered node with the canvases role
 	canvases   canvases.Canvases   // the canvas contract every part uses: the router, or the hub alone
+	versions   *versions.Service   // the canvases' history (docs/history.md)
 	ln         net.Listener
 	backups    backups   // one backup at a time; the scheduled ones
 	sweep      fileSweep // FILE_SWEEP_INTERVAL's sweep of unreferenced files
@@ -173,12 +175,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		a.canvases = a.router
 		a.rebalance = a.newRebalancer(registry)
 	}
+	a.versions, err = versions.New(versions.Config{Store: a.store, Journal: a.journal, Canvases: a.canvases, Retention: cfg.VersionRetention, Logger: log})
+	if err != nil {
+		return nil, err
+	}
 	if cfg.AIWorkerQueue != "" && a.aiWorkers == nil && cfg.AIWorkers > 0 && a.hasRole(cluster.RoleAI) {
 		log.Warn("AI_WORKER_QUEUE is set and this node has no bridge role: it takes no AI jobs; the nodes with both the ai and bridge roles do")
 	} else if cfg.AIWorkers > 0 && a.hasRole(cluster.RoleAI) {
 		// Its consumer is a JetStream request: while the cluster elects
 		// after a restart of every node, it may go unanswered.
-		err := a.whenFormed(ctx, "AI workers", func(ctx context.Context) error { return a.ai.Start(ctx, a.canvases) })
+		err := a.whenFormed(ctx, "AI workers", func(ctx context.Context) error { return a.ai.Start(ctx, versions.AIFinisher{Service: a.versions, Next: a.canvases}) })
 		if err != nil {
 			return nil, err
 		}
@@ -220,6 +226,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	a.clusterRoutes()
 	a.bridgeRoutes()
 	a.fileRoutes()
+	a.http.ServeVersions(a.versions)
 	if a.hasRole(cluster.RoleGateway) {
 		a.http.App().Get("/ws", a.gateway.Handler())
 		a.http.App().Use(ui.Handler()) // the studio; after every other route

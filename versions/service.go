@@ -242,14 +242,18 @@ func (s *Service) authorsSince(ctx context.Context, canvasID string, seq uint64)
 	return out
 }
 
-// FinishAIRun keeps a version of the canvas just before an AI run writes
-// its answer, then commits the answer (next's FinishAIRun). A version that
-// cannot be kept is logged; the answer is committed anyway.
-func (s *Service) FinishAIRun(next canvases.Canvases) func(ctx context.Context, canvasID, nodeID, runID string, r canvases.AIResult) error {
-	return func(ctx context.Context, canvasID, nodeID, runID string, r canvases.AIResult) error {
-		if _, err := s.Keep(ctx, canvasID, store.VersionAI, "", ""); err != nil {
-			s.cfg.Logger.Warn("versions: no version before an AI answer", "canvas_id", canvasID, "run", runID, "err", err)
-		}
-		return next.FinishAIRun(ctx, canvasID, nodeID, runID, r)
+// AIFinisher keeps a version of the canvas just before an AI run writes
+// its answer, then commits the answer through Next. A version that cannot
+// be kept is logged; the answer is committed anyway.
+type AIFinisher struct {
+	Service *Service
+	Next    canvases.Canvases
+}
+
+// FinishAIRun implements aiengine.Finisher.
+func (f AIFinisher) FinishAIRun(ctx context.Context, canvasID, nodeID, runID string, r canvases.AIResult) error {
+	if _, err := f.Service.Keep(ctx, canvasID, store.VersionAI, "", ""); err != nil {
+		f.Service.cfg.Logger.Warn("versions: no version before an AI answer", "canvas_id", canvasID, "run", runID, "err", err)
 	}
+	return f.Next.FinishAIRun(ctx, canvasID, nodeID, runID, r)
 }

@@ -223,7 +223,7 @@ func testRestoreTwice(t *testing.T, e *env) {
 func testAIVersion(t *testing.T, e *env) {
 	batches := randomHistory(t, rand.New(rand.NewPCG(17, 18)), 10)
 	e.commit(t, batches, nil)
-	finish := e.svc.FinishAIRun(e.hub)
+	finish := versions.AIFinisher{Service: e.svc, Next: e.hub}.FinishAIRun
 	// No card runs this run: the answer is dropped, the version is kept.
 	err := finish(t.Context(), e.id, "n1", "run-1", canvases.AIResult{Status: "done", Text: "hi"})
 	if !errors.Is(err, canvases.ErrStaleRun) {
