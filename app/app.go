@@ -184,7 +184,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	} else if cfg.AIWorkers > 0 && a.hasRole(cluster.RoleAI) {
 		// Its consumer is a JetStream request: while the cluster elects
 		// after a restart of every node, it may go unanswered.
-		err := a.whenFormed(ctx, "AI workers", func(ctx context.Context) error { return a.ai.Start(ctx, versions.AIFinisher{Service: a.versions, Next: a.canvases}) })
+		err := a.whenFormed(ctx, "AI workers", func(ctx context.Context) error {
+			return a.ai.Start(ctx, versions.AIFinisher{Service: a.versions, Next: a.canvases})
+		})
 		if err != nil {
 			return nil, err
 		}
