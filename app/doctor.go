@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -289,7 +290,7 @@ func Doctor(ctx context.Context, cfg config.Config, repair bool, log *slog.Logge
 	if err != nil {
 		return DoctorReport{}, fmt.Errorf("app: doctor: jetstream: %w", err)
 	}
-	j, err := journal.OpenExisting(ctx, js, journal.Config{Names: names})
+	j, err := openJournalForDoctor(ctx, js, names)
 	if err != nil && !errors.Is(err, journal.ErrNoStream) {
 		return DoctorReport{}, fmt.Errorf("app: doctor: %w", err)
 	}
@@ -386,4 +387,26 @@ func (r DoctorReport) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// doctorJoinTimeout bounds how long the doctor waits for the journal to
+// answer: a clustered embedded server it just started must first meet
+// its cluster and learn the stream's leader.
+const doctorJoinTimeout = 45 * time.Second
+
+// openJournalForDoctor opens the journal, trying again while a request
+// times out (a server that has not yet joined its cluster).
+func openJournalForDoctor(ctx context.Context, js jetstream.JetStream, names natsname.Names) (*journal.Journal, error) {
+	deadline := time.Now().Add(doctorJoinTimeout)
+	for {
+		j, err := journal.OpenExisting(ctx, js, journal.Config{Names: names})
+		if err == nil || !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil || time.Now().After(deadline) {
+			return j, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
