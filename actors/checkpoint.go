@@ -28,6 +28,8 @@ type checkpointer struct {
 	finalTried  bool
 	// trimmed is the canvas seq up to which the journal was last trimmed.
 	trimmed uint64
+	// lastPoint is when the last automatic version was taken.
+	lastPoint time.Time
 }
 
 // dirtySet is the ids of the nodes and edges to write or delete at the next
@@ -136,11 +138,19 @@ func (a *canvasActor) startCheckpoint() {
 	epoch, st, timeout := a.epoch, a.hub.cfg.Store, a.hub.cfg.CheckpointTimeout
 	self, root := a.self, a.hub.system.Root
 	m := a.hub.metrics
+	keep, point := a.pointDue(d.At)
+	id, log := a.id, a.log
 	a.hub.background(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		start := time.Now()
 		err := st.SaveCheckpoint(ctx, d)
+		if err == nil && point != nil {
+			// Before checkpointDone, so before the trim that follows it.
+			if perr := keep(ctx, id, *point); perr != nil {
+				log.Warn("automatic version not kept", "err", perr, "seq", point.Seq)
+			}
+		}
 		m.checkpointTime.Observe(time.Since(start).Seconds())
 		outcome := "ok"
 		if err != nil {
@@ -149,6 +159,18 @@ func (a *canvasActor) startCheckpoint() {
 		m.checkpoints.WithLabelValues(outcome).Inc()
 		root.Send(self, &checkpointDone{epoch: epoch, seq: d.Seq, err: err})
 	})
+}
+
+// pointDue returns, when an automatic version is due at now, the hook and
+// the committed state to keep.
+func (a *canvasActor) pointDue(now time.Time) (func(context.Context, string, canvas.Export) error, *canvas.Export) {
+	keep := a.hub.cfg.KeepPoint
+	if keep == nil || (!a.cp.lastPoint.IsZero() && now.Sub(a.cp.lastPoint) < a.hub.cfg.PointSpacing) {
+		return nil, nil
+	}
+	a.cp.lastPoint = now
+	ex := a.committedExport()
+	return keep, &ex
 }
 
 func (a *canvasActor) onCheckpointDone(ctx actor.Context, m *checkpointDone) {

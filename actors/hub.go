@@ -94,6 +94,14 @@ type Config struct {
 	// AIContextTokens is the budget of upstream context per run, estimated
 	// at four bytes a token; default 6000.
 	AIContextTokens int
+	// KeepPoint keeps an automatic version of a canvas's history (package
+	// versions) from a checkpoint: called with the committed state the
+	// checkpoint wrote, once it is saved and before the journal is trimmed
+	// after it, at most once per PointSpacing per canvas. Nil keeps none.
+	KeepPoint func(ctx context.Context, canvasID string, ex canvas.Export) error
+	// PointSpacing is the least time between two automatic points of a
+	// canvas; default 10m.
+	PointSpacing time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -155,6 +163,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.PointSpacing <= 0 {
+		c.PointSpacing = 10 * time.Minute
 	}
 }
 

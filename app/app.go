@@ -23,6 +23,7 @@ import (
 	"github.com/skerhq/sker/aiengine"
 	"github.com/skerhq/sker/auth"
 	"github.com/skerhq/sker/bridge"
+	"github.com/skerhq/sker/canvas"
 	"github.com/skerhq/sker/canvases"
 	"github.com/skerhq/sker/cluster"
 	"github.com/skerhq/sker/config"
@@ -163,6 +164,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		Registerer: registry,
 		AI:         a.ai, AIRunTimeout: cfg.AIRunTimeout, AIContextTokens: cfg.AIContextTokens,
 		Ownership: a.ownership(),
+		// a.versions is set below, before any canvas can be activated.
+		KeepPoint: func(ctx context.Context, id string, ex canvas.Export) error { return a.versions.KeepPoint(ctx, id, ex) },
 	})
 	if err != nil {
 		return nil, err

@@ -257,3 +257,9 @@ func (f AIFinisher) FinishAIRun(ctx context.Context, canvasID, nodeID, runID str
 	}
 	return f.Next.FinishAIRun(ctx, canvasID, nodeID, runID, r)
 }
+
+// KeepPoint keeps an automatic version from a checkpoint's state
+// (actors.Config.KeepPoint); one already kept at that seq is not an error.
+func (s *Service) KeepPoint(ctx context.Context, canvasID string, ex canvas.Export) error {
+	return s.keep(ctx, canvasID, ex, store.VersionAuto, "", "")
+}

@@ -27,7 +27,7 @@ type env struct {
 	id  string
 }
 
-func newEnv(t *testing.T, kind string) *env {
+func newEnv(t *testing.T, kind string, hubEdit ...func(*actors.Config, **versions.Service)) *env {
 	t.Helper()
 	ctx := context.Background()
 	nc, js := testkit.JetStream(t)
@@ -49,7 +49,12 @@ func newEnv(t *testing.T, kind string) *env {
 		t.Fatalf("store %s: %v", kind, err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	hub, err := actors.NewHub(actors.Config{Store: st, Journal: j, Conn: nc, Logger: testkit.Logger()})
+	var svc *versions.Service
+	cfg := actors.Config{Store: st, Journal: j, Conn: nc, Logger: testkit.Logger()}
+	for _, e := range hubEdit {
+		e(&cfg, &svc)
+	}
+	hub, err := actors.NewHub(cfg)
 	if err != nil {
 		t.Fatalf("NewHub: %v", err)
 	}
@@ -63,7 +68,7 @@ func newEnv(t *testing.T, kind string) *env {
 	if err := st.CreateCanvas(ctx, store.Canvas{ID: id, Title: "Start", CreatedBy: u.ID, CreatedAt: now, UpdatedAt: now}, u.ID); err != nil {
 		t.Fatalf("CreateCanvas: %v", err)
 	}
-	svc, err := versions.New(versions.Config{Store: st, Journal: j, Canvases: hub, Logger: testkit.Logger()})
+	svc, err = versions.New(versions.Config{Store: st, Journal: j, Canvases: hub, Logger: testkit.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +124,7 @@ func TestService(t *testing.T) {
 			t.Run("AfterTrim", func(t *testing.T) { testAfterTrim(t, newEnv(t, kind)) })
 			t.Run("RestoreTwice", func(t *testing.T) { testRestoreTwice(t, newEnv(t, kind)) })
 			t.Run("AIVersion", func(t *testing.T) { testAIVersion(t, newEnv(t, kind)) })
+			t.Run("CheckpointPoints", func(t *testing.T) { testCheckpointPoints(t, kind) })
 		})
 	}
 }
@@ -242,4 +248,42 @@ func mustState(t *testing.T, ex canvas.Export) *canvas.State {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// testCheckpointPoints: checkpoints keep automatic versions, at most one
+// per spacing, before the journal is trimmed.
+func testCheckpointPoints(t *testing.T, kind string) {
+	e := newEnv(t, kind, func(c *actors.Config, svc **versions.Service) {
+		c.CheckpointInterval = 50 * time.Millisecond
+		c.PointSpacing = time.Hour
+		c.KeepPoint = func(ctx context.Context, id string, ex canvas.Export) error { return (*svc).KeepPoint(ctx, id, ex) }
+	})
+	batches := randomHistory(t, rand.New(rand.NewPCG(19, 20)), 20)
+	for _, b := range batches {
+		if _, err := e.hub.Submit(t.Context(), e.id, b.Author, "", b.Ops); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tl, err := e.svc.Timeline(t.Context(), e.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tl) == 1 && tl[0].Kind == store.VersionAuto && tl[0].Seq > 0 {
+			break
+		}
+		if len(tl) > 1 || time.Now().After(deadline) {
+			t.Fatalf("Timeline: got %+v; want one automatic point", tl)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// More checkpoints within the spacing keep no other point.
+	for _, b := range randomHistory(t, rand.New(rand.NewPCG(21, 22)), 1) {
+		_, _ = e.hub.Submit(t.Context(), e.id, b.Author, "", b.Ops)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if tl, _ := e.svc.Timeline(t.Context(), e.id); len(tl) != 1 {
+		t.Errorf("Timeline after another checkpoint within the spacing: got %d points; want 1", len(tl))
+	}
 }
