@@ -39,6 +39,7 @@ const (
 	colFloat            // a 64-bit float
 	colTime             // NOT NULL timestamptz, or unix microseconds
 	colNullTime         // the same, nullable
+	colBytes            // bytes (BYTEA, BLOB), base64 in the dump
 )
 
 type column struct {
@@ -92,6 +93,8 @@ var tables = []table{
 		cols(colTime, "created_at")), "id"},
 	{"files", join(cols(colText, "canvas_id", "id"), cols(colInt, "size"), cols(colText, "type"), cols(colInt, "width", "height"),
 		cols(colText, "name", "created_by"), cols(colTime, "created_at"), cols(colNullTime, "unreferenced_at")), "canvas_id, id"},
+	{"canvas_versions", join(cols(colText, "canvas_id"), cols(colInt, "seq"), cols(colText, "kind", "name", "created_by"),
+		cols(colTime, "created_at"), cols(colText, "authors"), cols(colBytes, "state")), "canvas_id, seq, kind"},
 }
 
 // Tables lists the tables a dump holds, in the order it holds them.
@@ -269,8 +272,11 @@ func scanRow(r rows, cs []column) ([]any, error) {
 	floats := make([]float64, len(cs))
 	times := make([]time.Time, len(cs))
 	nullTimes := make([]*time.Time, len(cs))
+	blobs := make([][]byte, len(cs))
 	for i, c := range cs {
 		switch c.typ {
+		case colBytes:
+			dest[i] = &blobs[i]
 		case colText:
 			dest[i] = &texts[i]
 		case colInt:
@@ -298,6 +304,8 @@ func scanRow(r rows, cs []column) ([]any, error) {
 			vals[i] = texts[i]
 		case colInt:
 			vals[i] = ints[i]
+		case colBytes:
+			vals[i] = blobs[i] // encoding/json writes base64
 		case colFloat:
 			if math.IsNaN(floats[i]) || math.IsInf(floats[i], 0) {
 				return nil, fmt.Errorf("column %s: %v has no JSON form", c.name, floats[i])
@@ -518,6 +526,15 @@ func decodeValue(raw json.RawMessage, typ colType) (any, error) {
 		var s string
 		err := json.Unmarshal(raw, &s)
 		return s, err
+	case colBytes:
+		var b []byte
+		if err := json.Unmarshal(raw, &b); err != nil {
+			return nil, fmt.Errorf("want base64 text, got %.40s", raw)
+		}
+		if b == nil {
+			b = []byte{} // NOT NULL: an empty value, never NULL
+		}
+		return b, nil
 	case colInt, colTime, colNullTime:
 		n, err := strconv.ParseInt(string(raw), 10, 64)
 		if err != nil {

@@ -298,3 +298,28 @@ func TestCheckpointSeqs(t *testing.T) {
 		}
 	}
 }
+
+// TestDumpKeepsVersions: a PostgreSQL backup holds the kept versions of
+// a canvas, their states byte for byte, and a restore serves them.
+func TestDumpKeepsVersions(t *testing.T) {
+	ctx := t.Context()
+	s := openPostgres(t)
+	u := mkUser(t, s, "historian")
+	c := mkCanvas(t, s, u.ID, 0)
+	state := []byte("{\"nodes\":[]}\x00\xff\xfe not text")
+	v := store.Version{CanvasID: c.ID, Seq: 7, Kind: store.VersionNamed, Name: "Tuesday", CreatedBy: u.ID,
+		CreatedAt: at(0), Authors: []string{u.ID}, State: state}
+	must(t, "SaveVersion", s.SaveVersion(ctx, v))
+	dir := t.TempDir()
+	_, files, err := s.Backup(ctx, dir)
+	must(t, "Backup", err)
+	restored := openSQLite(t)
+	_, err = store.ReadDump(ctx, restored, filepath.Join(dir, files[0]))
+	must(t, "ReadDump", err)
+	got, err := restored.VersionAtOrBefore(ctx, c.ID, 100)
+	must(t, "VersionAtOrBefore", err)
+	if got.Seq != 7 || got.Kind != store.VersionNamed || got.Name != "Tuesday" || string(got.State) != string(state) ||
+		len(got.Authors) != 1 || got.Authors[0] != u.ID || !got.CreatedAt.Equal(v.CreatedAt) {
+		t.Errorf("restored version %+v; want %+v", got, v)
+	}
+}
