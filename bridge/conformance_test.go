@@ -187,6 +187,16 @@ func (s *side) counts(got, sent uint64) bool { return got == sent || s.extra && 
 
 func body(i int) string { return "msg-" + strconv.Itoa(i) }
 
+// begin runs a side's mapping alone on a fixture of its own and starts
+// reading its destination.
+func begin(t *testing.T, setup func(*fixture) *side) (*fixture, *side, *running, *collector) {
+	f := newFixture(t)
+	s := setup(f)
+	r := f.start(s.config())
+	s.open()
+	return f, s, r, newCollector(t, s)
+}
+
 func sendRange(s *side, from, to int) {
 	for i := from; i < to; i++ {
 		s.send("id-"+strconv.Itoa(i), body(i))
@@ -195,11 +205,7 @@ func sendRange(s *side, from, to int) {
 }
 
 func conformOrderAcrossCut(t *testing.T, setup func(*fixture) *side) {
-	f := newFixture(t)
-	s := setup(f)
-	r := f.start(s.config())
-	s.open()
-	c := newCollector(t, s)
+	f, s, r, c := begin(t, setup)
 	const n = 300
 	sendRange(s, 0, n)
 	c.take(n/10, 20*time.Second)
@@ -219,18 +225,13 @@ func conformOrderAcrossCut(t *testing.T, setup func(*fixture) *side) {
 }
 
 func conformResumeAfterKill(t *testing.T, setup func(*fixture) *side) {
-	f := newFixture(t)
-	s := setup(f)
-	cfg := s.config()
-	r := f.start(cfg)
-	s.open()
-	c := newCollector(t, s)
+	f, s, r, c := begin(t, setup)
 	const n = 200
 	sendRange(s, 0, n)
 	c.take(n/10, 20*time.Second)
 	r.kill(t) // in the middle: what is in flight is neither finished nor acked
 	sendRange(s, n, 2*n)
-	r = f.start(cfg)
+	r = f.start(s.config())
 	c.take(2*n, 30*time.Second)
 	c.inOrder()
 	c.quiet(300 * time.Millisecond)
@@ -242,12 +243,7 @@ func conformResumeAfterKill(t *testing.T, setup func(*fixture) *side) {
 }
 
 func conformRedelivery(t *testing.T, setup func(*fixture) *side) {
-	f := newFixture(t)
-	s := setup(f)
-	cfg := s.config()
-	r := f.start(cfg)
-	s.open()
-	c := newCollector(t, s)
+	f, s, r, c := begin(t, setup)
 	sendRange(s, 0, 5)
 	c.take(5, 20*time.Second)
 	before := map[string]string{}
@@ -259,7 +255,7 @@ func conformRedelivery(t *testing.T, setup func(*fixture) *side) {
 		if _, err := f.js.ResetConsumerToSequence(context.Background(), stream, consumer, 1); err != nil {
 			t.Fatalf("reset the consumer %s on %s: %v", consumer, stream, err)
 		}
-		r = f.start(cfg)
+		r = f.start(s.config())
 	})
 	sendRange(s, 5, 6)
 	if s.exactlyOnce {
@@ -292,11 +288,7 @@ func conformRedelivery(t *testing.T, setup func(*fixture) *side) {
 }
 
 func conformPoison(t *testing.T, setup func(*fixture) *side) {
-	f := newFixture(t)
-	s := setup(f)
-	r := f.start(s.config())
-	s.open()
-	c := newCollector(t, s)
+	f, s, r, c := begin(t, setup)
 	s.send("id-0", body(0))
 	var poison, reasonWord string
 	if s.poison != nil {
