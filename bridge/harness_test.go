@@ -40,18 +40,12 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	return newFixtureWith(t, testnode.NodeConfig{})
-}
-
-// newFixtureWith is newFixture with a node configured by nc.
-func newFixtureWith(t *testing.T, nc testnode.NodeConfig) *fixture {
-	t.Helper()
 	direct := testkit.RabbitMQURL(t)
 	u, err := url.Parse(direct)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, node: testnode.StartNode(t, nc), rabbit: testkit.RabbitMQ(t)}
+	f := &fixture{t: t, node: testnode.StartNode(t, testnode.NodeConfig{}), rabbit: testkit.RabbitMQ(t)}
 	f.proxy = testkit.StartProxy(t, u.Host)
 	u.Host = f.proxy.Addr()
 	f.url = u.String()

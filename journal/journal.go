@@ -55,9 +55,10 @@ func (c *Config) setDefaults() {
 
 // Journal appends and reads canvas records.
 type Journal struct {
-	cfg    Config
-	js     jetstream.JetStream
-	stream jetstream.Stream
+	cfg     Config
+	js      jetstream.JetStream
+	stream  jetstream.Stream
+	readers readers
 }
 
 // Open creates or updates the journal stream and returns the Journal.
@@ -265,14 +266,22 @@ func waitForInterest(ctx context.Context) error {
 	}
 }
 
-// Trim removes the canvas's records with a stream sequence below keepFrom.
-// The caller passes a sequence no higher than the first record that its
-// durable checkpoint does not cover.
+// Trim removes the canvas's records with a stream sequence below keepFrom,
+// but none that a durable consumer of the journal has not acked (see
+// holdBack). The caller passes a sequence no higher than the first record
+// that its durable checkpoint does not cover.
 func (j *Journal) Trim(ctx context.Context, canvasID string, keepFrom uint64) error {
 	if keepFrom <= 1 {
 		return nil
 	}
-	err := j.stream.Purge(ctx, jetstream.WithPurgeSubject(j.Subject(canvasID)), jetstream.WithPurgeSequence(keepFrom))
+	keepFrom, err := j.holdBack(ctx, keepFrom)
+	if err != nil {
+		return fmt.Errorf("journal: trim %s: %w", canvasID, err)
+	}
+	if keepFrom <= 1 {
+		return nil
+	}
+	err = j.stream.Purge(ctx, jetstream.WithPurgeSubject(j.Subject(canvasID)), jetstream.WithPurgeSequence(keepFrom))
 	if err != nil {
 		return fmt.Errorf("journal: trim %s below %d: %w", canvasID, keepFrom, err)
 	}
