@@ -114,73 +114,17 @@ func (e *events) run(ctx context.Context, conn *amqp.Connection, stop <-chan str
 	}
 	defer e.st.lease.Store(nil)
 	for {
-		l, err := e.claim(ctx, stop)
+		l, err := claimLease(ctx, stop, e.cfg, EventsLeaseKey(e.cfg.EventsConsumer), e.st, e.log, e.updateLag)
 		if l == nil {
 			return err // stop, or ctx ended
 		}
 		err = e.runOn(ctx, conn, stop, l)
-		e.release(l)
+		releaseLease(l, e.st, e.log)
 		if !errors.Is(err, errLeaseEnded) {
 			return err
 		}
 		e.log.Warn("events lease no longer valid: publishing stopped; standing by", "why", l.Err())
 	}
-}
-
-// claim stands by until this node holds the events lease (the lease), or
-// stop (nil, nil) or ctx (nil and its error) ends the wait. Meanwhile it
-// records who holds the lease, and the lag, for Status.
-func (e *events) claim(ctx context.Context, stop <-chan struct{}) (*cluster.Lease, error) {
-	key := EventsLeaseKey(e.cfg.EventsConsumer)
-	since := time.Now()
-	tick := time.NewTicker(e.cfg.StandbyPoll)
-	defer tick.Stop()
-	var lagAt time.Time
-	logged := "\x00"
-	for {
-		l, err := e.cfg.Leases.Claim(ctx, key, e.cfg.Node)
-		if err == nil {
-			e.st.takeovers.Add(1)
-			e.st.lease.Store(&LeaseStatus{Key: key, Held: true, Holder: e.cfg.Node, Since: time.Now()})
-			e.log.Info("events lease taken: publishing from this node", "key", key, "stood_by", time.Since(since).Round(time.Millisecond))
-			return l, nil
-		}
-		holder := ""
-		var taken *cluster.TakenError
-		if errors.As(err, &taken) {
-			holder = taken.Holder
-		} else if ctx.Err() == nil {
-			e.log.Warn("claim the events lease", "key", key, "err", err)
-		}
-		e.st.lease.Store(&LeaseStatus{Key: key, Holder: holder, Since: since})
-		if holder != logged {
-			e.log.Info("events: standing by", "key", key, "holder", holder)
-			logged = holder
-		}
-		if time.Since(lagAt) > 2*time.Second {
-			e.updateLag(ctx)
-			lagAt = time.Now()
-		}
-		select {
-		case <-stop:
-			return nil, nil
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-tick.C:
-		}
-	}
-}
-
-// release gives the lease back at once, so that a node standing by takes
-// over without waiting for it to lapse (a drain). A lease already lapsed
-// or taken over is not this node's to release: ErrLost is expected then.
-func (e *events) release(l *cluster.Lease) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := l.Release(ctx); err != nil && !errors.Is(err, cluster.ErrLost) {
-		e.log.Warn("release the events lease; it lapses on its own", "err", err)
-	}
-	e.st.lease.Store(&LeaseStatus{Key: l.CanvasID(), Since: time.Now()})
 }
 
 // runOn publishes every feed, each on a channel of conn of its own, until

@@ -74,64 +74,17 @@ func (g *genericOut) run(ctx context.Context, conn *amqp.Connection, stop <-chan
 	}
 	defer g.st.lease.Store(nil)
 	for {
-		l, err := g.claim(ctx, stop)
+		l, err := claimLease(ctx, stop, g.cfg, GenericLeaseKey(g.m.Name), g.st, g.log, g.updateLag)
 		if l == nil {
 			return err
 		}
 		err = g.runOn(ctx, conn, stop, l)
-		g.release(l)
+		releaseLease(l, g.st, g.log)
 		if !errors.Is(err, errLeaseEnded) {
 			return err
 		}
 		g.log.Warn("lease no longer valid: publishing stopped; standing by", "why", l.Err())
 	}
-}
-
-// claim stands by until this node holds the lease, or stop (nil, nil) or
-// ctx (nil and its error) ends the wait.
-func (g *genericOut) claim(ctx context.Context, stop <-chan struct{}) (*cluster.Lease, error) {
-	key := GenericLeaseKey(g.m.Name)
-	since := time.Now()
-	tick := time.NewTicker(g.cfg.StandbyPoll)
-	defer tick.Stop()
-	var lagAt time.Time
-	for {
-		l, err := g.cfg.Leases.Claim(ctx, key, g.cfg.Node)
-		if err == nil {
-			g.st.takeovers.Add(1)
-			g.st.lease.Store(&LeaseStatus{Key: key, Held: true, Holder: g.cfg.Node, Since: time.Now()})
-			g.log.Info("lease taken: publishing from this node", "key", key)
-			return l, nil
-		}
-		holder := ""
-		var taken *cluster.TakenError
-		if errors.As(err, &taken) {
-			holder = taken.Holder
-		} else if ctx.Err() == nil {
-			g.log.Warn("claim the lease", "key", key, "err", err)
-		}
-		g.st.lease.Store(&LeaseStatus{Key: key, Holder: holder, Since: since})
-		if time.Since(lagAt) > 2*time.Second {
-			g.updateLag(ctx)
-			lagAt = time.Now()
-		}
-		select {
-		case <-stop:
-			return nil, nil
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-tick.C:
-		}
-	}
-}
-
-func (g *genericOut) release(l *cluster.Lease) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := l.Release(ctx); err != nil && !errors.Is(err, cluster.ErrLost) {
-		g.log.Warn("release the lease; it lapses on its own", "err", err)
-	}
-	g.st.lease.Store(&LeaseStatus{Key: l.CanvasID(), Since: time.Now()})
 }
 
 // outPending is a message published (to the exchange, or as a dead
