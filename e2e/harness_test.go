@@ -33,7 +33,7 @@ const testJWTSecret = "e2e-test-secret-0123456789abcdef-0123456789"
 
 // Timeouts of the harness.
 const (
-	startTimeout = 30 * time.Second // until /health answers
+	startTimeout = 60 * time.Second // until /health answers: a node of a three-node cluster on a busy machine waits up to ~20 s for its NATS servers to elect a meta leader
 	stopTimeout  = 25 * time.Second // SIGTERM until exit (SHUTDOWN_TIMEOUT is 10s)
 	killTimeout  = 10 * time.Second // SIGKILL until the exit is observed
 	cmdTimeout   = 60 * time.Second // one-shot commands: version, migrate, seed
