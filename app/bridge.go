@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,7 +33,7 @@ func (a *App) newBridge(ctx context.Context, js jetstream.JetStream, reg prometh
 	if !c.BridgeCommands && !c.BridgeEvents && a.aiWorkers == nil && len(generic) == 0 {
 		return nil, nil // only AI jobs, and this node runs none
 	}
-	return bridge.New(ctx, bridge.Config{
+	cfg := bridge.Config{
 		URL: c.RabbitMQURL, Logger: a.log, Registerer: reg,
 		DisableCommands: !c.BridgeCommands, Canvases: a.canvases, Auth: a.auth, Roles: a.store,
 		CommandsQueue: c.BridgeCommandsQueue, DeadLetterQueue: c.BridgeDeadLetterQueue,
@@ -40,8 +41,20 @@ func (a *App) newBridge(ctx context.Context, js jetstream.JetStream, reg prometh
 		DisableEvents: !c.BridgeEvents, JS: js, Names: a.names,
 		EventsExchange: c.BridgeEventsExchange, EventsConsumer: c.BridgeEventsConsumer, MaxInFlight: c.BridgeMaxInFlight,
 		Leases: a.leases, Node: c.NodeName, AIWorkers: a.aiWorkers,
-		Generic: generic, GenericReplicas: c.JournalReplicas,
+		Generic: generic, Replicas: c.JournalReplicas,
+	}
+	// New creates the members stream and the events' durable consumers:
+	// JetStream requests, which go unanswered while the cluster elects.
+	var b *bridge.Bridge
+	err := a.whenFormed(ctx, "RabbitMQ bridge", func(ctx context.Context) (err error) {
+		b, err = bridge.New(ctx, cfg)
+		var bad *bridge.ConfigError
+		if errors.As(err, &bad) {
+			return finalError{err}
+		}
+		return err
 	})
+	return b, err
 }
 
 // startBridge runs the bridge until Shutdown drains it (not until ctx

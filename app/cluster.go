@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -15,7 +16,8 @@ const clusterFormTimeout = 2 * time.Minute
 // succeeds. A single node runs it once. A clustered node retries while the
 // cluster forms: until a meta leader is elected and JOURNAL_REPLICAS nodes
 // have joined, stream requests time out or find too few peers, and nodes
-// of a cluster start in any order.
+// of a cluster start in any order. An error open marks final (a wrong
+// setting, which no waiting mends) ends it at once.
 func (a *App) whenFormed(ctx context.Context, what string, open func(context.Context) error) error {
 	if !a.cfg.Clustered() {
 		return open(ctx)
@@ -29,6 +31,10 @@ func (a *App) whenFormed(ctx context.Context, what string, open func(context.Con
 		if err == nil {
 			return nil
 		}
+		var f finalError
+		if errors.As(err, &f) {
+			return f.error
+		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("app: %s: the NATS cluster did not form within %v (NATS_CLUSTER_ROUTES, JOURNAL_REPLICAS): %w", what, clusterFormTimeout, err)
 		}
@@ -41,3 +47,8 @@ func (a *App) whenFormed(ctx context.Context, what string, open func(context.Con
 		}
 	}
 }
+
+// finalError marks an error of a whenFormed open as one to return at once.
+type finalError struct{ error }
+
+func (e finalError) Unwrap() error { return e.error }

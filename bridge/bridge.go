@@ -41,6 +41,14 @@ type Bridge struct {
 	connects  int
 }
 
+// ConfigError is New's error for a Config the bridge cannot run, as
+// against a JetStream that does not answer yet (a cluster still electing),
+// which a later New may find answering.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
 // New returns a Bridge for cfg; it connects when Run is called. It creates
 // the events mapping's durable JetStream consumer, so that every batch
 // committed after New returns reaches the exchange, even when RabbitMQ
@@ -48,7 +56,7 @@ type Bridge struct {
 func New(ctx context.Context, cfg Config) (*Bridge, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, &ConfigError{Err: err}
 	}
 	b := &Bridge{cfg: cfg, log: cfg.Logger.With("component", "bridge"), stop: make(chan struct{}), done: make(chan struct{})}
 	if !cfg.DisableCommands {

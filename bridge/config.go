@@ -142,9 +142,10 @@ type Config struct {
 	// those from a subject run, on a cluster, on the holder of their lease
 	// GenericLeaseKey(name) in Leases.
 	Generic []GenericMapping
-	// GenericReplicas is the replicas of a stream the bridge creates for
-	// a generic mapping whose subject no stream captures; default 1.
-	GenericReplicas int
+	// Replicas is the replicas of the streams the bridge creates: the
+	// members stream, and the stream of a generic mapping whose subject no
+	// stream captures; by default the journal's (1 where there is none).
+	Replicas int
 
 	// ConfirmTimeout bounds the wait for one publisher confirm (a wait
 	// that does not end is amqp091-go#92); after it the connection is

@@ -59,7 +59,7 @@ type feed struct {
 // earlier record): the bridge publishes what is committed from then on.
 func newEvents(ctx context.Context, cfg *Config, log *slog.Logger) (*events, error) {
 	e := &events{cfg: cfg, log: log.With("mapping", MappingEvents), st: newStats(MappingEvents), last: map[string]uint64{}}
-	if err := ensureMembersStream(ctx, cfg.JS, cfg.Names); err != nil {
+	if err := ensureMembersStream(ctx, cfg.JS, cfg.Names, cfg.Replicas); err != nil {
 		return nil, err
 	}
 	for _, f := range []*feed{

@@ -110,12 +110,19 @@ func decodeMemberEvent(canvasID string, data []byte) (MemberEvent, error) {
 // MemberMessageID is the message_id of the member event ev.
 func MemberMessageID(ev MemberEvent) string { return ev.Canvas + ":members:" + ev.ID }
 
-// ensureMembersStream creates or updates the members stream, replicated
-// like the journal.
-func ensureMembersStream(ctx context.Context, js jetstream.JetStream, names natsname.Names) error {
-	replicas := 1
-	if s, err := js.Stream(ctx, names.JournalStream()); err == nil {
-		replicas = s.CachedInfo().Config.Replicas
+// ensureMembersStream creates or updates the members stream with replicas,
+// or, when replicas is 0, replicated like the journal.
+func ensureMembersStream(ctx context.Context, js jetstream.JetStream, names natsname.Names, replicas int) error {
+	if replicas <= 0 {
+		replicas = 1
+		s, err := js.Stream(ctx, names.JournalStream())
+		switch {
+		case err == nil:
+			replicas = s.CachedInfo().Config.Replicas
+		case !errors.Is(err, jetstream.ErrStreamNotFound):
+			// Not 1 by mistake: a cluster still electing answers late.
+			return fmt.Errorf("bridge: events: members stream %s: the journal's replicas: %w", names.MembersStream(), err)
+		}
 	}
 	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        names.MembersStream(),

@@ -111,7 +111,7 @@ func ensureStream(ctx context.Context, cfg *Config, m *GenericMapping, subject s
 	_, err = cfg.JS.CreateStream(ctx, jetstream.StreamConfig{
 		Name: name, Description: "SKER bridge: mapping " + m.Name, Subjects: []string{subject},
 		Storage: jetstream.FileStorage, MaxAge: GenericStreamMaxAge, Duplicates: GenericDuplicateWindow,
-		Replicas: max(cfg.GenericReplicas, 1),
+		Replicas: max(cfg.Replicas, 1),
 	})
 	if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 		return "", fmt.Errorf("bridge: %s: create stream %s for %s: %w", m.Name, name, subject, err)
