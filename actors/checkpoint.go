@@ -32,15 +32,15 @@ type checkpointer struct {
 	lastPoint time.Time
 }
 
-// dirtySet is the ids of the nodes and edges to write or delete at the next
-// checkpoint, and whether the metadata changed.
+// dirtySet is the ids of the nodes, edges and comments to write or delete
+// at the next checkpoint, and whether the metadata changed.
 type dirtySet struct {
-	nodes, edges map[string]struct{}
-	meta         bool
+	nodes, edges, comments map[string]struct{}
+	meta                   bool
 }
 
 func newDirtySet() dirtySet {
-	return dirtySet{nodes: map[string]struct{}{}, edges: map[string]struct{}{}}
+	return dirtySet{nodes: map[string]struct{}{}, edges: map[string]struct{}{}, comments: map[string]struct{}{}}
 }
 
 // mark records the ids a batch touched, deleted ones included.
@@ -50,6 +50,9 @@ func (d *dirtySet) mark(u *canvas.Undo) {
 	}
 	for _, id := range u.EdgeIDs() {
 		d.edges[id] = struct{}{}
+	}
+	for _, id := range u.CommentIDs() {
+		d.comments[id] = struct{}{}
 	}
 	d.meta = d.meta || u.PrevMeta() != nil
 }
@@ -63,6 +66,9 @@ func (d *dirtySet) merge(o *dirtySet) {
 	}
 	for id := range o.edges {
 		d.edges[id] = struct{}{}
+	}
+	for id := range o.comments {
+		d.comments[id] = struct{}{}
 	}
 	d.meta = d.meta || o.meta
 }
@@ -122,6 +128,13 @@ func (a *canvasActor) startCheckpoint() {
 			d.PutEdges = append(d.PutEdges, edgeToStore(e))
 		} else {
 			d.DeleteEdges = append(d.DeleteEdges, id)
+		}
+	}
+	for id := range taken.comments {
+		if c := a.committedComment(id, unc); c != nil {
+			d.PutComments = append(d.PutComments, commentToStore(c))
+		} else {
+			d.DeleteComments = append(d.DeleteComments, id)
 		}
 	}
 	if taken.meta {
@@ -243,6 +256,11 @@ func nodeToStore(n *canvas.Node) store.Node {
 		ID: n.ID, Kind: n.Kind, X: n.X, Y: n.Y, W: n.W, H: n.H, Z: n.Z, Data: data,
 		AuthorID: n.Author, CreatedAt: time.UnixMilli(n.CreatedAt).UTC(), UpdatedAt: time.UnixMilli(n.UpdatedAt).UTC(),
 	}
+}
+
+func commentToStore(c *canvas.Comment) store.Comment {
+	body, _ := json.Marshal(c)
+	return store.Comment{ID: c.ID, Thread: c.Thread, AuthorID: c.Author, Seq: c.Seq, Mentions: c.Mentions, Body: body}
 }
 
 func edgeToStore(e *canvas.Edge) store.Edge {

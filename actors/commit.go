@@ -331,6 +331,15 @@ func (a *canvasActor) committedEdge(id string, unc []*entry) *canvas.Edge {
 	return a.st.Edges[id]
 }
 
+func (a *canvasActor) committedComment(id string, unc []*entry) *canvas.Comment {
+	for _, e := range unc {
+		if c, ok := e.undo.PrevComment(id); ok {
+			return c
+		}
+	}
+	return a.st.Comments[id]
+}
+
 // committedExport is the snapshot clients may see: only what the journal
 // holds, never a batch still on its way.
 func (a *canvasActor) committedExport() canvas.Export {
@@ -377,8 +386,26 @@ func (a *canvasActor) committedExport() canvas.Export {
 			edges = append(edges, e)
 		}
 	}
+	commentIDs := map[string]bool{}
+	for _, e := range unc {
+		for _, id := range e.undo.CommentIDs() {
+			commentIDs[id] = true
+		}
+	}
+	var comments []*canvas.Comment
+	for _, c := range ex.Comments {
+		if !commentIDs[c.ID] {
+			comments = append(comments, c)
+		}
+	}
+	for id := range commentIDs {
+		if c := a.committedComment(id, unc); c != nil {
+			comments = append(comments, c)
+		}
+	}
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i].ID < nodes[j].ID })
 	sort.Slice(edges, func(i, j int) bool { return edges[i].ID < edges[j].ID })
-	ex.Nodes, ex.Edges = nodes, edges
+	sort.Slice(comments, func(i, j int) bool { return comments[i].ID < comments[j].ID })
+	ex.Nodes, ex.Edges, ex.Comments = nodes, edges, comments
 	return ex
 }

@@ -193,6 +193,13 @@ func stateFromStore(c store.Canvas, cp store.Checkpoint, limits canvas.Limits) *
 			Data: rawObject(e.Data), Author: e.AuthorID, CreatedAt: e.CreatedAt.UnixMilli(),
 		})
 	}
+	for _, c := range cp.Comments {
+		var cm canvas.Comment
+		if err := json.Unmarshal(c.Body, &cm); err != nil || cm.ID != c.ID {
+			continue // not written by SaveCheckpoint: nothing to show
+		}
+		st.PutComment(&cm)
+	}
 	return st
 }
 

@@ -84,6 +84,11 @@ func checkpointPlusReplay(t *testing.T, kind string) {
 	for i := range 30 {
 		step(h1, i)
 	}
+	text := func(s string) *string { return &s }
+	mustSubmit(t, h1, id, canvas.Op{Op: canvas.OpCommentAdd, ID: "t1", Node: "n1", X: f(1), Y: f(2), Text: text("first"), Mentions: []string{"u-2"}},
+		canvas.Op{Op: canvas.OpCommentAdd, ID: "t2", X: f(-5), Y: f(6), Text: text("second")})
+	mustSubmit(t, h1, id, canvas.Op{Op: canvas.OpCommentAdd, ID: "r1", Thread: "t1", Text: text("reply")},
+		canvas.Op{Op: canvas.OpCommentAdd, ID: "r2", Thread: "t2", Text: text("reply to second")})
 	cpSeq := mustSubmit(t, h1, id, aiNode("q", "What?"), aiNode("r", "Why?"), edge("e30", "n3", "q"), edge("e31", "n6", "r"))
 	shutdown(t, h1)
 
@@ -113,6 +118,11 @@ func checkpointPlusReplay(t *testing.T, kind string) {
 		{{Op: canvas.OpCanvasUpdate, Title: &renamed, Settings: map[string]json.RawMessage{"grid": raw(`null`), "zoom": raw(`2`)}}},
 		{setText("n7", "a"), {Op: canvas.OpNodeUpdate, ID: "n9", Set: map[string]json.RawMessage{"x": raw(`5`)}},
 			edge("e42", "n9", "n10"), {Op: canvas.OpEdgeDelete, ID: "e30"}}, // several in one batch
+		{{Op: canvas.OpCommentUpdate, ID: "t1", Resolved: ptrTo(true)}, {Op: canvas.OpCommentUpdate, ID: "r1", Text: text("edited")}}, // checkpointed comments
+		{{Op: canvas.OpCommentDelete, ID: "t2"}}, // takes checkpointed r2 along
+		{{Op: canvas.OpCommentAdd, ID: "t3", Node: "n20", Text: text("new thread"), Mentions: []string{"u-3"}}},
+		{{Op: canvas.OpCommentAdd, ID: "tmpc", X: f(0), Y: f(0), Text: text("gone soon")}}, // added ...
+		{{Op: canvas.OpCommentDelete, ID: "tmpc"}},                                         // ... and deleted in the span
 		{{Op: aicard.OpRun, ID: "q"}},
 		{{Op: aicard.OpRun, ID: "r"}},
 		{{Op: aicard.OpCancel, ID: "r"}},
@@ -133,6 +143,16 @@ func checkpointPlusReplay(t *testing.T, kind string) {
 	}
 	mustSubmit(t, h2, id, setText("n7", "last"))
 	live := exportJSON(t, snapshot(t, h2, id))
+	for _, want := range []string{`"id":"r1","thread":"t1","x":0,"y":0,"text":"edited"`, `"id":"t1","node":"n1","x":1,"y":2,"text":"first","mentions":["u-2"],"resolved":true`, `"id":"t3"`} {
+		if !strings.Contains(live, want) {
+			t.Fatalf("live export has no %s: %s", want, live)
+		}
+	}
+	for _, gone := range []string{`"id":"t2"`, `"id":"r2"`, `"id":"tmpc"`} {
+		if strings.Contains(live, gone) {
+			t.Fatalf("live export still has %s", gone)
+		}
+	}
 	cp, err := e.store.LoadCheckpoint(context.Background(), id)
 	if err != nil || cp.Seq != cpSeq {
 		t.Fatalf("checkpoint: got seq %d (%v); want %d", cp.Seq, err, cpSeq)
@@ -439,3 +459,5 @@ func FuzzExportSurvivesCheckpointAndReplay(f *testing.F) {
 		}
 	})
 }
+
+func ptrTo[T any](v T) *T { return &v }

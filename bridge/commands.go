@@ -270,8 +270,8 @@ func (c *commands) attempt(ctx context.Context, j *job) (o outcome, key string, 
 	case err != nil:
 		c.log.Warn("role lookup", "canvas_id", j.cmd.Canvas, "err", err)
 		return outcome{rej: unavailable("could not check your role; nothing was committed")}, key, true
-	case !role.CanEdit():
-		return outcome{rej: reject(apierr.Forbidden("viewers cannot change a canvas"))}, key, false
+	case !role.CanEdit() && !canvas.CommentOnly(j.ops):
+		return outcome{rej: reject(apierr.Forbidden("viewers cannot change a canvas; they may comment"))}, key, false
 	}
 	sctx, scancel := context.WithTimeout(ctx, c.cfg.SubmitTimeout)
 	defer scancel()

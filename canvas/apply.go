@@ -41,6 +41,7 @@ type Undo struct {
 	hasFirst bool             // firstID and first are set
 	nodes    map[string]*Node // previous values of the other nodes
 	edges    map[string]*Edge
+	comments map[string]*Comment
 	meta     *Meta
 	seq      uint64
 }
@@ -142,6 +143,9 @@ func (s *State) Revert(u *Undo) {
 	for id, e := range u.edges {
 		s.setEdge(id, e)
 	}
+	for id, c := range u.comments {
+		s.setComment(id, c)
+	}
 	if u.meta != nil {
 		s.Meta = *u.meta
 	}
@@ -162,6 +166,12 @@ func (s *State) applyOp(i int, op *Op, b Batch, u *Undo) error {
 		return s.edgeDelete(i, op, u)
 	case OpCanvasUpdate:
 		return s.canvasUpdate(i, op, u)
+	case OpCommentAdd:
+		return s.commentAdd(i, op, b, u)
+	case OpCommentUpdate:
+		return s.commentUpdate(i, op, b, u)
+	case OpCommentDelete:
+		return s.commentDelete(i, op, b, u)
 	case "":
 		return opErr(i, apierr.CodeInvalidOp, "op is required")
 	default:

@@ -19,6 +19,9 @@ type Export struct {
 	Seq      uint64                     `json:"seq"`
 	Nodes    []*Node                    `json:"nodes"`
 	Edges    []*Edge                    `json:"edges"`
+	// Comments are left out of the JSON where there are none, so that a
+	// canvas without comments exports as it did before they existed.
+	Comments []*Comment `json:"comments,omitempty"`
 }
 
 // Export returns the canvas in canonical form. The nodes and edges are
@@ -40,8 +43,12 @@ func (s *State) Export() Export {
 	for _, e := range s.Edges {
 		ex.Edges = append(ex.Edges, e)
 	}
+	for _, c := range s.Comments {
+		ex.Comments = append(ex.Comments, c)
+	}
 	sort.Slice(ex.Nodes, func(i, j int) bool { return ex.Nodes[i].ID < ex.Nodes[j].ID })
 	sort.Slice(ex.Edges, func(i, j int) bool { return ex.Edges[i].ID < ex.Edges[j].ID })
+	sort.Slice(ex.Comments, func(i, j int) bool { return ex.Comments[i].ID < ex.Comments[j].ID })
 	return ex
 }
 
@@ -56,6 +63,11 @@ type ImportFile struct {
 	Seq      uint64                     `json:"seq"`
 	Nodes    []*ImportNode              `json:"nodes"`
 	Edges    []*Edge                    `json:"edges"`
+	// Comments are read and left out: they are a conversation among the
+	// members of the canvas they were made on, and a comment's author
+	// alone may change it, so the importer cannot re-create them as
+	// their own.
+	Comments json.RawMessage `json:"comments"`
 }
 
 // ImportNode is a node of an ImportFile: a Node whose geometry may be left

@@ -180,6 +180,16 @@ var fuzzSeeds = [][]byte{
 		0, 1, 0, 2, 0, 2, 1, 14, 0, // node.update a set y=-0
 		0, 1, 0, 6, 0, 7, // canvas.update settings {z: -0E+1}
 	},
+	{
+		0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // node.add a
+		0, 1, 0, 7, 4, 0, 1, 1, 1, 1, 2, 0, 1, // comment.add c1 on a at (1, -1), "hi", mentions u1
+		0, 1, 1, 7, 5, 1, 0, 3, 0, // u2: comment.add c2 replying to c1
+		0, 1, 1, 7, 6, 0, 0, 0, // u2: comment.update c1 text: forbidden
+		0, 1, 1, 7, 6, 0, 1, 1, // u2: comment.update c1 resolved
+		0, 1, 0, 7, 7, 0, // u1: comment.delete c1, taking c2 along
+		7,                         // revert the delete
+		0, 1, 0, 7, 5, 2, 1, 0, 0, // comment.add c3 replying to the reply c2: invalid_op
+	},
 }
 
 type progReader struct {
@@ -273,24 +283,45 @@ func (r *progReader) genOp() Op {
 	case 6:
 		return Op{Op: OpCanvasUpdate, Title: pickFrom(r, fuzzTitles), Settings: pickFrom(r, fuzzSettings)}
 	default:
-		switch r.pick(4) {
+		switch r.pick(8) {
 		case 0:
 			return Op{}
 		case 1:
 			return Op{Op: "node.move", ID: "a"}
 		case 2:
 			return Op{Op: OpNodeDelete, ID: pickFrom(r, fuzzNodeIDs), Kind: "text"}
-		default:
+		case 3:
 			return Op{Op: OpEdgeDelete, ID: pickFrom(r, fuzzEdgeIDs), X: ptr(1.0)}
+		case 4: // a thread, anchored to a card, a point or neither
+			return Op{Op: OpCommentAdd, ID: pickFrom(r, fuzzCommentIDs), Node: pickFrom(r, fuzzCommentNodes),
+				X: r.number(), Y: r.number(), Text: pickFrom(r, fuzzCommentTexts), Mentions: pickFrom(r, fuzzMentions)}
+		case 5: // a reply, to a thread, a reply or nothing
+			return Op{Op: OpCommentAdd, ID: pickFrom(r, fuzzCommentIDs), Thread: pickFrom(r, fuzzCommentIDs),
+				Text: pickFrom(r, fuzzCommentTexts), Mentions: pickFrom(r, fuzzMentions)}
+		case 6:
+			op := Op{Op: OpCommentUpdate, ID: pickFrom(r, fuzzCommentIDs), Text: pickFrom(r, fuzzCommentTexts)}
+			if b := r.pick(3); b > 0 {
+				op.Resolved = ptr(b == 1)
+			}
+			return op
+		default:
+			return Op{Op: OpCommentDelete, ID: pickFrom(r, fuzzCommentIDs)}
 		}
 	}
 }
 
+var (
+	fuzzCommentIDs   = []string{"c1", "c2", "c3", ""}
+	fuzzCommentNodes = []string{"", "a", "b", "z"}
+	fuzzCommentTexts = []*string{ptr("hi"), nil, ptr(" "), ptr("ok <&>")}
+	fuzzMentions     = [][]string{nil, {"u1"}, {"u1", "u2"}, {"u1", "u1"}, {"a b"}}
+)
+
 // progStats counts what a program did, so that tests can check the seeds
 // reach the interesting paths.
 type progStats struct {
-	accepted, rejected, reverted int
-	maxNodes, maxEdges           int
+	accepted, rejected, reverted    int
+	maxNodes, maxEdges, maxComments int
 }
 
 type step struct {
@@ -387,6 +418,7 @@ func runProgram(t testing.TB, program []byte) progStats {
 		st.accepted++
 		st.maxNodes = max(st.maxNodes, len(live.Nodes))
 		st.maxEdges = max(st.maxEdges, len(live.Edges))
+		st.maxComments = max(st.maxComments, len(live.Comments))
 	}
 	return st
 }
@@ -407,6 +439,9 @@ func reload(t testing.TB, s *State) *State {
 	}
 	for _, e := range ex.Edges {
 		r.PutEdge(e)
+	}
+	for _, c := range ex.Comments {
+		r.PutComment(c)
 	}
 	return r
 }
@@ -429,8 +464,9 @@ func TestFuzzSeedsReachThePaths(t *testing.T) {
 		total.reverted += st.reverted
 		total.maxNodes = max(total.maxNodes, st.maxNodes)
 		total.maxEdges = max(total.maxEdges, st.maxEdges)
+		total.maxComments = max(total.maxComments, st.maxComments)
 	}
-	if total.accepted == 0 || total.rejected == 0 || total.reverted == 0 || total.maxNodes < fuzzLimits.MaxNodes || total.maxEdges == 0 {
-		t.Fatalf("seeds reach: got %+v; want accepted, rejected, reverted, a full canvas and an edge", total)
+	if total.accepted == 0 || total.rejected == 0 || total.reverted == 0 || total.maxNodes < fuzzLimits.MaxNodes || total.maxEdges == 0 || total.maxComments < 2 {
+		t.Fatalf("seeds reach: got %+v; want accepted, rejected, reverted, a full canvas, an edge and a thread with a reply", total)
 	}
 }

@@ -94,6 +94,16 @@ func checkState(s *State) error {
 	if err := checkLinks(s); err != nil {
 		return err
 	}
+	for id, c := range s.Comments {
+		switch {
+		case c == nil || c.ID != id:
+			return fmt.Errorf("comment under %q is %+v", id, c)
+		case c.Thread != "" && (s.Comments[c.Thread] == nil || s.Comments[c.Thread].Thread != ""):
+			return fmt.Errorf("comment %q replies to %q, which is not a thread", id, c.Thread)
+		case c.Thread != "" && (c.Resolved || c.Node != ""):
+			return fmt.Errorf("reply %q has a thread's fields: %+v", id, c)
+		}
+	}
 	if n := len(s.Nodes); n > s.limits.MaxNodes {
 		return fmt.Errorf("%d nodes; cap %d", n, s.limits.MaxNodes)
 	}

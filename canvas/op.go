@@ -13,12 +13,15 @@ import (
 
 // Op names.
 const (
-	OpNodeAdd      = "node.add"
-	OpNodeUpdate   = "node.update"
-	OpNodeDelete   = "node.delete"
-	OpEdgeAdd      = "edge.add"
-	OpEdgeDelete   = "edge.delete"
-	OpCanvasUpdate = "canvas.update"
+	OpNodeAdd       = "node.add"
+	OpNodeUpdate    = "node.update"
+	OpNodeDelete    = "node.delete"
+	OpEdgeAdd       = "edge.add"
+	OpEdgeDelete    = "edge.delete"
+	OpCanvasUpdate  = "canvas.update"
+	OpCommentAdd    = "comment.add"
+	OpCommentUpdate = "comment.update"
+	OpCommentDelete = "comment.delete"
 )
 
 // Op is one change. Which fields matter depends on Op:
@@ -29,6 +32,11 @@ const (
 //	edge.add      id, source, target, kind, data
 //	edge.delete   id
 //	canvas.update title, settings (a key set to null is removed)
+//	comment.add   id, text, mentions, and either thread (a reply) or
+//	              node and/or x, y (a new thread's anchor)
+//	comment.update id, text and mentions (its author only), resolved (a
+//	              thread's first comment, by anyone who may comment)
+//	comment.delete id (its author only; a thread's replies go with it)
 type Op struct {
 	Op       string                     `json:"op"`
 	ID       string                     `json:"id,omitempty"`
@@ -45,6 +53,11 @@ type Op struct {
 	Target   string                     `json:"target,omitempty"`
 	Title    *string                    `json:"title,omitempty"`
 	Settings map[string]json.RawMessage `json:"settings,omitempty"`
+	Thread   string                     `json:"thread,omitempty"`
+	Node     string                     `json:"node,omitempty"`
+	Text     *string                    `json:"text,omitempty"`
+	Mentions []string                   `json:"mentions,omitempty"`
+	Resolved *bool                      `json:"resolved,omitempty"`
 }
 
 // Batch is a list of ops that commits atomically, with who sent it and the

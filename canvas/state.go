@@ -60,14 +60,15 @@ type Meta struct {
 	Settings map[string]json.RawMessage `json:"settings"`
 }
 
-// State is one canvas: metadata, nodes, edges and the seq of the last batch
+// State is one canvas: metadata, nodes, edges, comments and the seq of the last batch
 // applied. Only Apply and Undo change it.
 type State struct {
-	ID    string
-	Meta  Meta
-	Seq   uint64
-	Nodes map[string]*Node
-	Edges map[string]*Edge
+	ID       string
+	Meta     Meta
+	Seq      uint64
+	Nodes    map[string]*Node
+	Edges    map[string]*Edge
+	Comments map[string]*Comment
 
 	limits Limits
 	// links maps a node id to the ids of the edges that touch it, so that
@@ -81,12 +82,13 @@ func NewState(id string, meta Meta, limits Limits) *State {
 		meta.Settings = map[string]json.RawMessage{}
 	}
 	return &State{
-		ID:     id,
-		Meta:   meta,
-		Nodes:  map[string]*Node{},
-		Edges:  map[string]*Edge{},
-		limits: limits.withDefaults(),
-		links:  map[string]map[string]struct{}{},
+		ID:       id,
+		Meta:     meta,
+		Nodes:    map[string]*Node{},
+		Edges:    map[string]*Edge{},
+		Comments: map[string]*Comment{},
+		limits:   limits.withDefaults(),
+		links:    map[string]map[string]struct{}{},
 	}
 }
 

@@ -38,7 +38,7 @@ func checkKey(i int, key, where string) error {
 // fieldSet is a set of the optional fields of an Op, one bit each. The bits
 // are in the order the fields are reported, so that a bad op always names
 // the same field whatever else it carries.
-type fieldSet uint16
+type fieldSet uint32
 
 const (
 	fID fieldSet = 1 << iota
@@ -55,10 +55,16 @@ const (
 	fTarget
 	fTitle
 	fSettings
+	fThread
+	fNode
+	fText
+	fMentions
+	fResolved
 )
 
 // fieldNames are the JSON names of the fields, by bit position.
-var fieldNames = [...]string{"id", "kind", "x", "y", "w", "h", "z", "data", "set", "unset", "source", "target", "title", "settings"}
+var fieldNames = [...]string{"id", "kind", "x", "y", "w", "h", "z", "data", "set", "unset", "source", "target", "title", "settings",
+	"thread", "node", "text", "mentions", "resolved"}
 
 // fields returns the set of fields op carries.
 func (op *Op) fields() fieldSet {
@@ -82,6 +88,11 @@ func (op *Op) fields() fieldSet {
 	set(fTarget, op.Target != "")
 	set(fTitle, op.Title != nil)
 	set(fSettings, op.Settings != nil)
+	set(fThread, op.Thread != "")
+	set(fNode, op.Node != "")
+	set(fText, op.Text != nil)
+	set(fMentions, op.Mentions != nil)
+	set(fResolved, op.Resolved != nil)
 	return f
 }
 
@@ -93,7 +104,7 @@ func onlyFields(i int, op *Op, allowed fieldSet) error {
 	if extra == 0 {
 		return nil
 	}
-	return opErr(i, apierr.CodeInvalidOp, "%s does not take %q", op.Op, fieldNames[bits.TrailingZeros16(uint16(extra))])
+	return opErr(i, apierr.CodeInvalidOp, "%s does not take %q", op.Op, fieldNames[bits.TrailingZeros32(uint32(extra))])
 }
 
 // setGeometry checks v for the named geometry field and stores it in n.

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/skerhq/sker/apierr"
@@ -69,6 +70,36 @@ func TestViewerCannotChange(t *testing.T) {
 	v.send(opsFrame(id, "v1", addNodeOp("n1")))
 	if f := v.next(); f.Type != "reject" || f.Code != "forbidden" {
 		t.Fatalf("viewer's ops: got %+v; want reject forbidden", f)
+	}
+}
+
+// TestViewerComments: a viewer's batch of comment ops commits and reaches
+// the others on the canvas at once, with its author; the same viewer's
+// card change is refused.
+func TestViewerComments(t *testing.T) {
+	s := newStack(t, nil, nil)
+	aID, aTok := s.user("a")
+	vID, vTok := s.user("v")
+	id := s.canvas(aID, map[string]store.Role{vID: store.RoleViewer})
+	a, v := s.dial(aTok), s.dial(vTok)
+	a.join(id, nil)
+	v.join(id, nil)
+	v.send(opsFrame(id, "c1", map[string]any{"op": "comment.add", "id": "t1", "x": 10, "y": 20, "text": "Looks good", "mentions": []string{aID}}))
+	if f := v.next(); f.Type != "ack" || f.Seq != 1 || f.CBID != "c1" {
+		t.Fatalf("viewer's comment: got %+v; want its ack at seq 1", f)
+	}
+	f := a.next()
+	if f.Type != "changes" || fmt.Sprint(f.batchSeqs()) != "[1]" || !strings.Contains(string(f.Raw), `"author":"`+vID+`"`) ||
+		!strings.Contains(string(f.Raw), `"op":"comment.add"`) {
+		t.Fatalf("the owner's next frame: got %s; want the viewer's comment at seq 1", f.Raw)
+	}
+	v.send(opsFrame(id, "c2", map[string]any{"op": "comment.update", "id": "t1", "resolved": true}, setTextOp("n1", "x")))
+	f = v.next()
+	for f.Type == "changes" { // its own batch, when it comes after the ack
+		f = v.next()
+	}
+	if f.Type != "reject" || f.Code != "forbidden" || f.CBID != "c2" {
+		t.Fatalf("viewer's comment with a card change: got %+v; want reject forbidden", f)
 	}
 }
 

@@ -42,7 +42,8 @@ func (s *session) submit(f *inFrame) {
 }
 
 // mayEdit checks the member's current role, rejecting the batch when it
-// may not change the canvas or the role cannot be looked up.
+// may not change the canvas (a viewer may send comment ops only) or the
+// role cannot be looked up.
 func (s *session) mayEdit(f *inFrame, m *membership) bool {
 	role, err := s.currentRole(f.Canvas, m)
 	switch {
@@ -50,8 +51,8 @@ func (s *session) mayEdit(f *inFrame, m *membership) bool {
 		s.reject(f, apierr.CodeNotFound, "canvas not found", nil)
 	case err != nil:
 		s.reject(f, apierr.CodeUnavailable, "could not check your role; nothing was committed", nil)
-	case !role.CanEdit():
-		s.reject(f, apierr.CodeForbidden, "viewers cannot change this canvas", nil)
+	case !role.CanEdit() && !canvas.CommentOnly(f.Ops):
+		s.reject(f, apierr.CodeForbidden, "viewers cannot change this canvas; they may comment", nil)
 	default:
 		return true
 	}

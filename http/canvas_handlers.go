@@ -39,6 +39,13 @@ func (s *Server) listCanvases(c *fiber.Ctx) error {
 		out = append(out, listedCanvasView{canvasView: viewCanvas(e.Canvas, e.Role), Present: []presentView{}})
 		ids[i] = e.Canvas.ID
 	}
+	unread, err := s.st.UnreadMentions(c.UserContext(), p.UserID)
+	if err != nil {
+		return fmt.Errorf("list canvases: unread mentions: %w", err)
+	}
+	for i := range out {
+		out[i].UnreadMentions = unread[out[i].ID]
+	}
 	if s.cfg.Presence != nil {
 		here := s.present(c.UserContext(), ids)
 		for i := range out {
@@ -128,7 +135,7 @@ func (s *Server) createCanvas(c *fiber.Ctx) error {
 }
 
 // getCanvas: GET /api/v1/canvases/:id → metadata, the caller's role and
-// the committed content (seq, nodes, edges); any member. Title and settings
+// the committed content (seq, nodes, edges, comments); any member. Title and settings
 // come from the snapshot, which is ahead of the store's copy.
 func (s *Server) getCanvas(c *fiber.Ctx) error {
 	id := c.Params("id")
@@ -145,7 +152,7 @@ func (s *Server) getCanvas(c *fiber.Ctx) error {
 		return canvasError(err)
 	}
 	cv.Title, cv.Settings = ex.Title, snapshotSettings(ex)
-	return c.JSON(snapshotView{canvasView: viewCanvas(cv, role), Seq: ex.Seq, Nodes: ex.Nodes, Edges: ex.Edges})
+	return c.JSON(snapshotView{canvasView: viewCanvas(cv, role), Seq: ex.Seq, Nodes: ex.Nodes, Edges: ex.Edges, Comments: nonNilComments(ex.Comments)})
 }
 
 // updateCanvas: PATCH /api/v1/canvases/:id {title?, settings?} → 200 with

@@ -31,17 +31,14 @@ type seqResponse struct {
 }
 
 // submitOps: POST /api/v1/canvases/:id/ops {cbid?, ops} → 200 {seq} once
-// the journal has the batch; owners and editors only. A rejected batch
-// changes nothing and answers with its op error (the op's index in the
-// message).
+// the journal has the batch; owners and editors, and viewers for a batch
+// of comment ops only. A rejected batch changes nothing and answers with
+// its op error (the op's index in the message).
 func (s *Server) submitOps(c *fiber.Ctx) error {
 	id := c.Params("id")
 	role, err := s.CanvasAccess(c, id)
 	if err != nil {
 		return err
-	}
-	if !role.CanEdit() {
-		return apierr.Forbidden("viewers cannot change a canvas")
 	}
 	var req opsRequest
 	if err := DecodeJSON(c, &req); err != nil {
@@ -56,6 +53,9 @@ func (s *Server) submitOps(c *fiber.Ctx) error {
 	ops, err := canvas.DecodeOps(req.Ops)
 	if err != nil {
 		return canvasError(err)
+	}
+	if !role.CanEdit() && !canvas.CommentOnly(ops) {
+		return apierr.Forbidden("viewers cannot change a canvas; they may comment")
 	}
 	p, _ := PrincipalFrom(c)
 	seq, err := s.cvs.Submit(c.UserContext(), id, p.UserID, req.ClientBatchID, ops)

@@ -253,6 +253,8 @@ func (s *Server) routes() {
 	api.Post("/canvases/:id/ops", authed, s.submitOps)
 	api.Get("/canvases/:id/history", authed, s.history)
 	api.Get("/canvases/:id/export", authed, s.exportCanvas)
+	api.Get("/canvases/:id/comments", authed, s.listComments)
+	api.Post("/canvases/:id/comments/read", authed, s.readComments)
 
 	api.Get("/canvases/:id/members", authed, s.listMembers)
 	api.Post("/canvases/:id/members", authed, s.addMember)

@@ -45,6 +45,9 @@ func viewCanvas(c store.Canvas, role store.Role) canvasView {
 type listedCanvasView struct {
 	canvasView
 	Present []presentView `json:"present"`
+	// UnreadMentions counts the comments by others that mention the
+	// caller after what they have read, as of the canvas's checkpoint.
+	UnreadMentions int `json:"unread_mentions"`
 }
 
 // presentView is one person on a canvas.
@@ -63,9 +66,10 @@ type stateView struct {
 // snapshotView is a canvas with its committed content.
 type snapshotView struct {
 	canvasView
-	Seq   uint64         `json:"seq"`
-	Nodes []*canvas.Node `json:"nodes"`
-	Edges []*canvas.Edge `json:"edges"`
+	Seq      uint64            `json:"seq"`
+	Nodes    []*canvas.Node    `json:"nodes"`
+	Edges    []*canvas.Edge    `json:"edges"`
+	Comments []*canvas.Comment `json:"comments"`
 }
 
 type memberView struct {

@@ -31,8 +31,8 @@ func TestDialectsInStep(t *testing.T) {
 	}
 	for name, fsys := range map[string]fs.FS{"postgres": migrations.Postgres(), "sqlite": migrations.SQLite()} {
 		latest, err := migrations.Latest(fsys)
-		if err != nil || latest != 7 {
-			t.Errorf("Latest(%s): got %d, %v; want 7, nil", name, latest, err)
+		if err != nil || latest != 8 {
+			t.Errorf("Latest(%s): got %d, %v; want 8, nil", name, latest, err)
 		}
 	}
 }
@@ -63,8 +63,8 @@ func TestSchemasMatch(t *testing.T) {
 	}
 	for _, db := range dbs {
 		applied, err := migrations.Up(ctx, db.db, db.dialect, db.fsys)
-		if err != nil || !slices.Equal(applied, []string{"00001_init.sql", "00002_ai_runs.sql", "00003_sessions_revoked.sql", "00004_refresh_sessions.sql", "00005_files.sql", "00006_files_unreferenced.sql", "00007_canvas_versions.sql"}) {
-			t.Fatalf("Up(%s): got %v, %v; want [00001_init.sql 00002_ai_runs.sql 00003_sessions_revoked.sql 00004_refresh_sessions.sql 00005_files.sql 00006_files_unreferenced.sql 00007_canvas_versions.sql], nil", db.name, applied, err)
+		if err != nil || !slices.Equal(applied, []string{"00001_init.sql", "00002_ai_runs.sql", "00003_sessions_revoked.sql", "00004_refresh_sessions.sql", "00005_files.sql", "00006_files_unreferenced.sql", "00007_canvas_versions.sql", "00008_comments.sql"}) {
+			t.Fatalf("Up(%s): got %v, %v; want [00001_init.sql 00002_ai_runs.sql 00003_sessions_revoked.sql 00004_refresh_sessions.sql 00005_files.sql 00006_files_unreferenced.sql 00007_canvas_versions.sql 00008_comments.sql], nil", db.name, applied, err)
 		}
 	}
 	const liteCols = "SELECT m.name, p.name FROM sqlite_schema m, pragma_table_info(m.name) p" +

@@ -95,6 +95,9 @@ var tables = []table{
 		cols(colText, "name", "created_by"), cols(colTime, "created_at"), cols(colNullTime, "unreferenced_at")), "canvas_id, id"},
 	{"canvas_versions", join(cols(colText, "canvas_id"), cols(colInt, "seq"), cols(colText, "kind", "name", "created_by"),
 		cols(colTime, "created_at"), cols(colText, "authors"), cols(colBytes, "state")), "canvas_id, seq, kind"},
+	{"canvas_comments", join(cols(colText, "canvas_id", "id", "thread", "author_id"), cols(colInt, "seq"),
+		cols(colText, "mentions", "body")), "canvas_id, id"},
+	{"comment_reads", join(cols(colText, "canvas_id", "user_id"), cols(colInt, "seq")), "canvas_id, user_id"},
 }
 
 // Tables lists the tables a dump holds, in the order it holds them.

@@ -102,7 +102,7 @@ func testDeleteCanvasCascades(t *testing.T, s store.Store) {
 	must(t, "CreateCanvas again", s.CreateCanvas(ctx, c, u.ID))
 	cp, err := s.LoadCheckpoint(ctx, c.ID)
 	isErr(t, "LoadCheckpoint of the new canvas", err, nil)
-	equal(t, "checkpoint of the new canvas", cp, store.Checkpoint{CanvasID: c.ID, Nodes: []store.Node{}, Edges: []store.Edge{}})
+	equal(t, "checkpoint of the new canvas", cp, store.Checkpoint{CanvasID: c.ID, Nodes: []store.Node{}, Edges: []store.Edge{}, Comments: []store.Comment{}})
 	members, err := s.Members(ctx, c.ID)
 	isErr(t, "Members of the new canvas", err, nil)
 	if len(members) != 1 || members[0].UserID != u.ID {

@@ -38,7 +38,7 @@ var (
 // and empty, non-nil Nodes and Edges. Seq and content are read in one
 // snapshot, so they always match.
 func (s *sqlStore) LoadCheckpoint(ctx context.Context, canvasID string) (Checkpoint, error) {
-	cp := Checkpoint{CanvasID: canvasID, Nodes: []Node{}, Edges: []Edge{}}
+	cp := Checkpoint{CanvasID: canvasID, Nodes: []Node{}, Edges: []Edge{}, Comments: []Comment{}}
 	err := s.inSnapshot(ctx, func(q querier) error {
 		var seq int64
 		err := queryOne(ctx, q,
@@ -59,7 +59,7 @@ func (s *sqlStore) LoadCheckpoint(ctx context.Context, canvasID string) (Checkpo
 		if err != nil {
 			return err
 		}
-		return queryAll(ctx, q, "SELECT "+edgeCols+" FROM edges WHERE canvas_id = ? ORDER BY id", []any{canvasID},
+		err = queryAll(ctx, q, "SELECT "+edgeCols+" FROM edges WHERE canvas_id = ? ORDER BY id", []any{canvasID},
 			func(r rows) error {
 				var e Edge
 				err := r.Scan(new(string), &e.ID, &e.Source, &e.Target, &e.Kind, (*[]byte)(&e.Data),
@@ -67,6 +67,10 @@ func (s *sqlStore) LoadCheckpoint(ctx context.Context, canvasID string) (Checkpo
 				cp.Edges = append(cp.Edges, e)
 				return err
 			})
+		if err != nil {
+			return err
+		}
+		return loadComments(ctx, q, canvasID, &cp)
 	})
 	if err != nil {
 		return Checkpoint{}, s.fail(err, "load checkpoint of canvas %s", canvasID)
@@ -88,6 +92,11 @@ func (s *sqlStore) SaveCheckpoint(ctx context.Context, d CheckpointDelta) error 
 	if d.Seq < d.FromSeq {
 		return fmt.Errorf("store: save checkpoint of canvas %s: seq %d is before from seq %d", d.CanvasID, d.Seq, d.FromSeq)
 	}
+	for _, c := range d.PutComments {
+		if _, err := seqArg(c.Seq); err != nil {
+			return s.fail(err, "save checkpoint of canvas %s: comment %s", d.CanvasID, c.ID)
+		}
+	}
 	err := s.inTx(ctx, func(q querier) error {
 		var err error
 		if d.Meta != nil {
@@ -107,7 +116,13 @@ func (s *sqlStore) SaveCheckpoint(ctx context.Context, d CheckpointDelta) error 
 		if err := putEdges(ctx, q, d.CanvasID, lastOfEach(d.PutEdges, func(e Edge) string { return e.ID })); err != nil {
 			return err
 		}
+		if err := putComments(ctx, q, d.CanvasID, lastOfEach(d.PutComments, func(c Comment) string { return c.ID })); err != nil {
+			return err
+		}
 		if err := deleteIDs(ctx, q, nodeDeletes, d.CanvasID, d.DeleteNodes); err != nil {
+			return err
+		}
+		if err := deleteIDs(ctx, q, commentDeletes, d.CanvasID, d.DeleteComments); err != nil {
 			return err
 		}
 		return deleteIDs(ctx, q, edgeDeletes, d.CanvasID, d.DeleteEdges)

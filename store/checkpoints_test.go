@@ -39,7 +39,7 @@ func testCheckpointEmpty(t *testing.T, s store.Store) {
 	u := mkUser(t, s, "emma")
 	c := mkCanvas(t, s, u.ID, 0)
 	cp := load(t, s, c.ID)
-	equal(t, "checkpoint of a new canvas", cp, store.Checkpoint{CanvasID: c.ID, Nodes: []store.Node{}, Edges: []store.Edge{}})
+	equal(t, "checkpoint of a new canvas", cp, store.Checkpoint{CanvasID: c.ID, Nodes: []store.Node{}, Edges: []store.Edge{}, Comments: []store.Comment{}})
 	if cp.Nodes == nil || cp.Edges == nil {
 		t.Errorf("checkpoint of a new canvas: got nil slices (nodes %v, edges %v); want empty ones", cp.Nodes == nil, cp.Edges == nil)
 	}
@@ -67,7 +67,7 @@ func testCheckpointDeltas(t *testing.T, s store.Store) {
 	}))
 	n2.CreatedAt, n2.UpdatedAt = at(time.Second), at(2*time.Second)
 	equal(t, "checkpoint at 3", load(t, s, c.ID),
-		store.Checkpoint{CanvasID: c.ID, Seq: 3, Nodes: []store.Node{n1, n2}, Edges: []store.Edge{e1}})
+		store.Checkpoint{CanvasID: c.ID, Seq: 3, Nodes: []store.Node{n1, n2}, Edges: []store.Edge{e1}, Comments: []store.Comment{}})
 	got, err := s.Canvas(ctx, c.ID)
 	isErr(t, "Canvas", err, nil)
 	equal(t, "canvas UpdatedAt after a save", got.UpdatedAt, at(time.Minute))
@@ -87,7 +87,7 @@ func testCheckpointDeltas(t *testing.T, s store.Store) {
 	}))
 	n3.Data = json.RawMessage("{}")
 	equal(t, "checkpoint at 5", load(t, s, c.ID),
-		store.Checkpoint{CanvasID: c.ID, Seq: 5, Nodes: []store.Node{n1b, n3}, Edges: []store.Edge{e2}})
+		store.Checkpoint{CanvasID: c.ID, Seq: 5, Nodes: []store.Node{n1b, n3}, Edges: []store.Edge{e2}, Comments: []store.Comment{}})
 	got, err = s.Canvas(ctx, c.ID)
 	isErr(t, "Canvas", err, nil)
 	want := c

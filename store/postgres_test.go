@@ -33,7 +33,7 @@ func TestPostgresSchemaCheck(t *testing.T) {
 
 	applied, err := store.MigratePostgres(ctx, url)
 	isErr(t, "MigratePostgres", err, nil)
-	equal(t, "migrations applied to an empty database", applied, []string{"00001_init.sql", "00002_ai_runs.sql", "00003_sessions_revoked.sql", "00004_refresh_sessions.sql", "00005_files.sql", "00006_files_unreferenced.sql", "00007_canvas_versions.sql"})
+	equal(t, "migrations applied to an empty database", applied, []string{"00001_init.sql", "00002_ai_runs.sql", "00003_sessions_revoked.sql", "00004_refresh_sessions.sql", "00005_files.sql", "00006_files_unreferenced.sql", "00007_canvas_versions.sql", "00008_comments.sql"})
 	applied, err = store.MigratePostgres(ctx, url)
 	isErr(t, "second MigratePostgres", err, nil)
 	equal(t, "migrations applied the second time", applied, []string{})
@@ -43,7 +43,7 @@ func TestPostgresSchemaCheck(t *testing.T) {
 	closeStore(t, s)
 
 	execSQL(t, url, "DELETE FROM goose_db_version WHERE version_id = (SELECT max(version_id) FROM goose_db_version)")
-	wantRefusal("of a database behind", "version 6")
+	wantRefusal("of a database behind", "version 7")
 }
 
 func TestPostgresUnreachable(t *testing.T) {

@@ -17,7 +17,7 @@ func TestSQLiteReopen(t *testing.T) {
 	path := testkit.SQLitePath(t)
 	applied, err := store.MigrateSQLite(ctx, path)
 	isErr(t, "MigrateSQLite of a new file", err, nil)
-	equal(t, "migrations applied to a new file", applied, []string{"00001_init.sql", "00002_ai_runs.sql", "00003_sessions_revoked.sql", "00004_refresh_sessions.sql", "00005_files.sql", "00006_files_unreferenced.sql", "00007_canvas_versions.sql"})
+	equal(t, "migrations applied to a new file", applied, []string{"00001_init.sql", "00002_ai_runs.sql", "00003_sessions_revoked.sql", "00004_refresh_sessions.sql", "00005_files.sql", "00006_files_unreferenced.sql", "00007_canvas_versions.sql", "00008_comments.sql"})
 	applied, err = store.MigrateSQLite(ctx, path)
 	isErr(t, "second MigrateSQLite", err, nil)
 	equal(t, "migrations applied the second time", applied, []string{})

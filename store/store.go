@@ -143,6 +143,16 @@ type Store interface {
 	DeleteVersions(ctx context.Context, canvasID string, seqs []uint64, kind string) (int64, error)
 	VersionCanvases(ctx context.Context, cutoff time.Time) ([]string, error)
 
+	// MarkCommentsRead records that a member has read a canvas's comments
+	// up to seq (a lower seq than recorded changes nothing), CommentsRead
+	// returns that seq (0: none read), and UnreadMentions counts, by
+	// canvas, the checkpointed comments by others that mention userID
+	// after what they have read, on the canvases they are a member of
+	// (store/comments.go).
+	MarkCommentsRead(ctx context.Context, canvasID, userID string, seq uint64) error
+	CommentsRead(ctx context.Context, canvasID, userID string) (uint64, error)
+	UnreadMentions(ctx context.Context, userID string) (map[string]int, error)
+
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.
@@ -265,12 +275,25 @@ type Edge struct {
 	CreatedAt time.Time
 }
 
+// Comment is a comment of a canvas as checkpointed: Body is the comment
+// as the canvas holds it (canvas.Comment JSON); the other fields are read
+// out of it for queries.
+type Comment struct {
+	ID       string
+	Thread   string
+	AuthorID string
+	Seq      uint64
+	Mentions []string
+	Body     json.RawMessage
+}
+
 // Checkpoint is the materialized content of a canvas at Seq.
 type Checkpoint struct {
 	CanvasID string
 	Seq      uint64
-	Nodes    []Node // ordered by ID
-	Edges    []Edge // ordered by ID
+	Nodes    []Node    // ordered by ID
+	Edges    []Edge    // ordered by ID
+	Comments []Comment // ordered by ID
 }
 
 // CheckpointDelta moves a canvas's materialized content from FromSeq to Seq
@@ -285,7 +308,11 @@ type CheckpointDelta struct {
 	DeleteNodes []string
 	PutEdges    []Edge // inserted or replaced whole
 	DeleteEdges []string
-	At          time.Time
+	// PutComments and DeleteComments are PutNodes and DeleteNodes for
+	// comments.
+	PutComments    []Comment
+	DeleteComments []string
+	At             time.Time
 }
 
 // CanvasMeta is the part of a canvas's metadata that ops can change.

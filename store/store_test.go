@@ -72,6 +72,7 @@ func runContract(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeleteWhileSaving", testDeleteWhileSaving},
 		{"AIRuns", testAIRuns},
 		{"Versions", testVersions},
+		{"Comments", testComments},
 		{"Ping", func(t *testing.T, s store.Store) {
 			if err := s.Ping(t.Context()); err != nil {
 				t.Errorf("Ping: got %v; want nil", err)

@@ -67,7 +67,9 @@ func (d Diff) Empty() bool {
 // target: edge deletions, node deletions, node additions and updates, edge
 // additions, then the title and settings. A node whose kind differs is
 // deleted and added again (an update cannot change a kind), and the edges
-// that touch it with it. Nil when there is nothing to change.
+// that touch it with it. Nil when there is nothing to change. Comments are
+// left as they are: a restore brings back content, not a conversation, and
+// only a comment's author may change it.
 func RestoreOps(cur, target *canvas.State) []canvas.Op {
 	recreate := map[string]bool{}
 	for id, n := range cur.Nodes {

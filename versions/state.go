@@ -19,8 +19,9 @@ func EncodeState(st *canvas.State) []byte {
 }
 
 // DecodeState rebuilds a state from its kept form. Anything but a JSON
-// export whose nodes and edges have ids, unique, and whose edges join
-// nodes it holds is ErrBadState.
+// export whose nodes, edges and comments have ids, unique, whose edges
+// join nodes it holds and whose replies answer threads it holds is
+// ErrBadState.
 func DecodeState(b []byte) (*canvas.State, error) {
 	var ex canvas.Export
 	if err := json.Unmarshal(b, &ex); err != nil {
@@ -60,6 +61,20 @@ func FromExport(ex canvas.Export) (*canvas.State, error) {
 			e.Data = map[string]json.RawMessage{}
 		}
 		st.PutEdge(e)
+	}
+	for i, c := range ex.Comments {
+		if c == nil || c.ID == "" {
+			return nil, fmt.Errorf("%w: comment %d has no id", ErrBadState, i)
+		}
+		if st.Comments[c.ID] != nil {
+			return nil, fmt.Errorf("%w: comment %q twice", ErrBadState, c.ID)
+		}
+		st.PutComment(c)
+	}
+	for _, c := range ex.Comments {
+		if t := st.Comments[c.Thread]; c.Thread != "" && (t == nil || t.Thread != "") {
+			return nil, fmt.Errorf("%w: comment %q replies to %q, which is not a thread it holds", ErrBadState, c.ID, c.Thread)
+		}
 	}
 	return st, nil
 }
