@@ -294,7 +294,7 @@ func Doctor(ctx context.Context, cfg config.Config, repair bool, log *slog.Logge
 	if err != nil && !errors.Is(err, journal.ErrNoStream) {
 		return DoctorReport{}, fmt.Errorf("app: doctor: %w", err)
 	}
-	rep, err := Diagnose(ctx, ds, j)
+	rep, err := diagnoseWhenAnswered(ctx, ds, j)
 	if err != nil {
 		return DoctorReport{}, err
 	}
@@ -396,6 +396,28 @@ const doctorJoinTimeout = 45 * time.Second
 
 // openJournalForDoctor opens the journal, trying again while a request
 // times out (a server that has not yet joined its cluster).
+// diagnoseWhenAnswered is Diagnose, run again while the journal's scan
+// times out, up to doctorJoinTimeout: a replicated journal answers once
+// its stream has a leader, which a cluster just met elects first. It
+// changes nothing, so running it again is safe.
+func diagnoseWhenAnswered(ctx context.Context, st doctorStore, j *journal.Journal) (DoctorReport, error) {
+	deadline := time.Now().Add(doctorJoinTimeout)
+	for {
+		rep, err := Diagnose(ctx, st, j)
+		if err == nil || !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+			return rep, err
+		}
+		if time.Now().After(deadline) {
+			return rep, fmt.Errorf("%w (the journal's stream has had no leader for %v: start enough nodes of the cluster to hold JOURNAL_REPLICAS, or point NATS_URL at it)", err, doctorJoinTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return DoctorReport{}, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
 func openJournalForDoctor(ctx context.Context, js jetstream.JetStream, names natsname.Names) (*journal.Journal, error) {
 	deadline := time.Now().Add(doctorJoinTimeout)
 	for {

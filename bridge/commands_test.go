@@ -213,3 +213,23 @@ func TestCommandGivesUpAfterAttempts(t *testing.T) {
 		t.Errorf("got %d messages back in the queue; want 0", n)
 	}
 }
+
+// A viewer's API token drives comments through the bridge as over REST:
+// a batch of comment ops commits, with the viewer as its author.
+func TestCommandViewerComments(t *testing.T) {
+	f := newFixture(t)
+	f.start(f.config())
+	replyTo, replies := f.replyQueue()
+	comment := `{"op":"comment.add","id":"c1","x":5,"y":5,"text":"from RabbitMQ"}`
+	f.send(f.viewerToken, cmd(f.canvas, comment), func(p *amqp.Publishing) { p.ReplyTo, p.CorrelationId = replyTo, "c" })
+	if r := f.nextReply(replies); r.Type != "ack" || r.Seq != 1 {
+		t.Fatalf("viewer's comment: got %+v; want an ack of seq 1", r)
+	}
+	ex, err := f.node.Hub.Snapshot(context.Background(), f.canvas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ex.Comments) != 1 || ex.Comments[0].Text != "from RabbitMQ" || ex.Comments[0].Author == f.owner {
+		t.Errorf("got comments %+v; want c1 by the viewer", ex.Comments)
+	}
+}
