@@ -16,6 +16,7 @@ import { Connection, type ConnectionStatus } from './connection';
 import { Doc, type Revert } from './doc';
 import { Emitter } from './emitter';
 import {
+  commentOnly,
   MaxBatchOps,
   type AIFrame,
   type Committed,
@@ -166,6 +167,11 @@ export class SyncClient extends Emitter<Events> {
     return this.role !== null && this.role !== 'viewer';
   }
 
+  /** Whether comments may be added, edited and resolved: every member, viewers included. */
+  get canComment(): boolean {
+    return this.role !== null;
+  }
+
   get user(): string {
     return this.conn.user;
   }
@@ -173,11 +179,11 @@ export class SyncClient extends Emitter<Events> {
   /**
    * Applies ops locally and queues them for the server, in batches of at
    * most MaxBatchOps. Returns the client batch ids, or null when nothing was
-   * done (a viewer, or ops that do not fit the canvas: an OpError is thrown
-   * for those, with the doc unchanged).
+   * done (a viewer, unless every op is a comment op; or ops that do not fit
+   * the canvas: an OpError is thrown for those, with the doc unchanged).
    */
   submit(ops: Op[]): string[] | null {
-    if (!this.canEdit || ops.length === 0) return null;
+    if (ops.length === 0 || !(this.canEdit || (this.canComment && commentOnly(ops)))) return null;
     const added: Pending[] = [];
     try {
       for (let i = 0; i < ops.length; i += MaxBatchOps) {
@@ -340,7 +346,7 @@ export class SyncClient extends Emitter<Events> {
         return;
       }
       try {
-        this.doc.apply(b.ops, b.author, b.at);
+        this.doc.apply(b.ops, b.author, b.at, b.seq);
       } catch {
         this.replay();
         this.resync();

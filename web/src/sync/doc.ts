@@ -6,12 +6,13 @@
 // object, so a reference taken earlier stays a true picture, and the UI can
 // tell what changed by comparing references.
 
-import type { CanvasEdge, CanvasNode, Json, Op, Snapshot } from './protocol';
+import type { CanvasComment, CanvasEdge, CanvasNode, CommentOp, Json, Op, Snapshot } from './protocol';
 
 /** What a batch replaced: enough to revert it. Only the first touch of an id is kept. */
 export interface Revert {
   nodes: Map<string, CanvasNode | undefined>;
   edges: Map<string, CanvasEdge | undefined>;
+  comments: Map<string, CanvasComment | undefined>;
   meta?: { title: string; settings: Record<string, Json> };
 }
 
@@ -27,6 +28,11 @@ export class OpError extends Error {
   }
 }
 
+/** Bounds of comments (canvas/comment.go). */
+export const MaxComments = 10_000;
+export const MaxCommentBytes = 10_000;
+export const MaxMentions = 20;
+
 const defaultW = 240;
 const defaultH = 120;
 
@@ -35,6 +41,8 @@ export class Doc {
   settings: Record<string, Json> = {};
   readonly nodes = new Map<string, CanvasNode>();
   readonly edges = new Map<string, CanvasEdge>();
+  /** Comments by id, threads and replies; like nodes, never modified in place. */
+  readonly comments = new Map<string, CanvasComment>();
   /** node id → ids of the edges that touch it */
   private readonly links = new Map<string, Set<string>>();
 
@@ -45,6 +53,8 @@ export class Doc {
     this.nodes.clear();
     this.edges.clear();
     this.links.clear();
+    this.comments.clear();
+    for (const c of s.comments ?? []) this.comments.set(c.id, c);
     for (const n of s.nodes ?? []) this.nodes.set(n.id, { ...n, data: n.data ?? {} });
     for (const e of s.edges ?? []) this.setEdge(e.id, { ...e, data: e.data ?? {} });
   }
@@ -56,12 +66,13 @@ export class Doc {
 
   /**
    * Applies ops as one unit: on success every op is applied and the result
-   * reverts them; on error nothing changed and an OpError is thrown.
+   * reverts them; on error nothing changed and an OpError is thrown. seq
+   * is the committed batch's (0 for a local change): comments keep it.
    */
-  apply(ops: readonly Op[], author = '', at = Date.now()): Revert {
-    const r: Revert = { nodes: new Map(), edges: new Map() };
+  apply(ops: readonly Op[], author = '', at = Date.now(), seq = 0): Revert {
+    const r: Revert = { nodes: new Map(), edges: new Map(), comments: new Map() };
     try {
-      ops.forEach((op, i) => this.applyOp(i, op, r, author, at));
+      ops.forEach((op, i) => this.applyOp(i, op, r, author, at, seq));
     } catch (err) {
       this.revert(r);
       throw err;
@@ -76,6 +87,10 @@ export class Doc {
       else this.nodes.delete(id);
     }
     for (const [id, e] of r.edges) this.setEdge(id, e);
+    for (const [id, c] of r.comments ?? []) {
+      if (c) this.comments.set(id, c);
+      else this.comments.delete(id);
+    }
     if (r.meta) {
       this.title = r.meta.title;
       this.settings = r.meta.settings;
@@ -108,8 +123,23 @@ export class Doc {
     }
   }
 
-  private applyOp(i: number, op: Op, r: Revert, author: string, at: number) {
+  /** The replies of a thread, oldest first. */
+  repliesOf(threadId: string): CanvasComment[] {
+    const out: CanvasComment[] = [];
+    for (const c of this.comments.values()) if (c.thread === threadId) out.push(c);
+    return out.sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : 1));
+  }
+
+  private saveComment(r: Revert, id: string) {
+    if (!r.comments.has(id)) r.comments.set(id, this.comments.get(id));
+  }
+
+  private applyOp(i: number, op: Op, r: Revert, author: string, at: number, seq: number) {
     switch (op.op) {
+      case 'comment.add':
+      case 'comment.update':
+      case 'comment.delete':
+        return applyCommentOp(this, i, op, (id) => this.saveComment(r, id), author, at, seq);
       case 'node.add': {
         if (this.nodes.has(op.id)) throw new OpError(i, 'duplicate_id', `node ${op.id} already exists`);
         this.saveNode(r, op.id);
@@ -192,6 +222,86 @@ export class Doc {
       }
     }
   }
+}
+
+/** The comment ops with the server's rules (canvas/comment.go), so that a refusal shows before the round trip. */
+function applyCommentOp(doc: Doc, i: number, op: CommentOp, save: (id: string) => void, author: string, at: number, seq: number) {
+  const comments = doc.comments;
+  switch (op.op) {
+    case 'comment.add': {
+      if (comments.has(op.id)) throw new OpError(i, 'duplicate_id', `comment ${op.id} already exists`);
+      if (comments.size >= MaxComments) throw new OpError(i, 'canvas_full', `the canvas holds its maximum of ${MaxComments} comments`);
+      if (typeof op.text !== 'string') throw new OpError(i, 'invalid_op', 'comment.add needs a text');
+      const c: CanvasComment = { id: op.id, x: 0, y: 0, text: '', author, created_at: at, updated_at: at, seq };
+      if (op.thread) {
+        if (op.node || op.x !== undefined || op.y !== undefined) throw new OpError(i, 'invalid_op', "a reply takes its thread's place: no node, x or y");
+        const t = comments.get(op.thread);
+        if (!t) throw new OpError(i, 'unknown_id', `no comment ${op.thread} to reply to`);
+        if (t.thread) throw new OpError(i, 'invalid_op', `comment ${op.thread} is a reply: reply to its thread ${t.thread}`);
+        c.thread = op.thread;
+      } else {
+        if (!op.node && (op.x === undefined || op.y === undefined)) throw new OpError(i, 'invalid_op', 'a new thread needs a node, or x and y');
+        if (op.node && !doc.nodes.has(op.node)) throw new OpError(i, 'missing_node', `no node ${op.node} to comment on`);
+        if (op.node) c.node = op.node;
+        c.x = op.x ?? 0;
+        c.y = op.y ?? 0;
+      }
+      setCommentText(i, c, op.text, op.mentions);
+      save(op.id);
+      comments.set(op.id, c);
+      return;
+    }
+    case 'comment.update': {
+      const old = comments.get(op.id);
+      if (!old) throw new OpError(i, 'unknown_id', `no comment ${op.id}`);
+      if (op.text === undefined && op.mentions === undefined && op.resolved === undefined) throw new OpError(i, 'invalid_op', 'comment.update needs text, mentions or resolved');
+      const c: CanvasComment = { ...old };
+      if (op.text !== undefined || op.mentions !== undefined) {
+        if (old.author !== author) throw new OpError(i, 'forbidden', `comment ${op.id} is another member's: only its author edits it`);
+        setCommentText(i, c, op.text ?? old.text, op.mentions ?? old.mentions);
+        c.updated_at = at;
+      }
+      if (op.resolved !== undefined) {
+        if (old.thread) throw new OpError(i, 'invalid_op', `comment ${op.id} is a reply: resolve its thread ${old.thread}`);
+        if (op.resolved) c.resolved = true;
+        else delete c.resolved;
+      }
+      save(op.id);
+      comments.set(op.id, c);
+      return;
+    }
+    case 'comment.delete': {
+      const c = comments.get(op.id);
+      if (!c) throw new OpError(i, 'unknown_id', `no comment ${op.id}`);
+      if (c.author !== author) throw new OpError(i, 'forbidden', `comment ${op.id} is another member's: only its author deletes it`);
+      if (!c.thread) {
+        // Its replies go with it, whoever wrote them: a thread is one conversation.
+        for (const reply of doc.repliesOf(c.id)) {
+          save(reply.id);
+          comments.delete(reply.id);
+        }
+      }
+      save(op.id);
+      comments.delete(op.id);
+      return;
+    }
+  }
+}
+
+const utf8 = new TextEncoder();
+
+function setCommentText(i: number, c: CanvasComment, text: string, mentions: string[] | undefined) {
+  if (text.trim() === '') throw new OpError(i, 'invalid_op', "a comment's text must not be empty");
+  const bytes = utf8.encode(text).length;
+  if (bytes > MaxCommentBytes) throw new OpError(i, 'data_too_large', `comment text is ${bytes} bytes; at most ${MaxCommentBytes}`);
+  const ms = mentions ?? [];
+  if (ms.length > MaxMentions) throw new OpError(i, 'invalid_op', `${ms.length} mentions; at most ${MaxMentions}`);
+  ms.forEach((m, k) => {
+    if (ms.indexOf(m) !== k) throw new OpError(i, 'invalid_op', `mentions[${k}]: ${m} is mentioned twice`);
+  });
+  c.text = text;
+  if (ms.length) c.mentions = [...ms];
+  else delete c.mentions;
 }
 
 const geometry = new Set(['x', 'y', 'w', 'h', 'z']);

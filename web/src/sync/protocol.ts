@@ -33,6 +33,28 @@ export interface CanvasEdge {
   created_at?: number;
 }
 
+/**
+ * A comment (canvas.Comment): a thread (no thread field) anchored to a card
+ * and/or a point, or a reply naming its thread (docs/comments.md).
+ */
+export interface CanvasComment {
+  id: string;
+  thread?: string;
+  node?: string;
+  x: number;
+  y: number;
+  text: string;
+  /** User ids mentioned. */
+  mentions?: string[];
+  /** On a thread: resolved or open. */
+  resolved?: boolean;
+  author: string;
+  created_at: number;
+  updated_at: number;
+  /** The seq of the batch that added it; 0 while it is a local change not yet committed. */
+  seq: number;
+}
+
 /** One change (canvas.Op). Which fields matter depends on op. */
 export type Op =
   | {
@@ -53,7 +75,19 @@ export type Op =
   | { op: 'canvas.update'; title?: string; settings?: Record<string, Json> }
   /** Runs an AI card (alone in its batch); the server turns it into node.update ops. */
   | { op: 'ai.run'; id: string }
-  | { op: 'ai.cancel'; id: string };
+  | { op: 'ai.cancel'; id: string }
+  | CommentOp;
+
+/** The ops of comments (docs/comments.md); a viewer's batch may hold only these. */
+export type CommentOp =
+  | { op: 'comment.add'; id: string; thread?: string; node?: string; x?: number; y?: number; text: string; mentions?: string[] }
+  | { op: 'comment.update'; id: string; text?: string; mentions?: string[]; resolved?: boolean }
+  | { op: 'comment.delete'; id: string };
+
+/** Whether every op is a comment op (and there is one): a batch a viewer may send (canvas.CommentOnly). */
+export function commentOnly(ops: readonly Op[]): boolean {
+  return ops.length > 0 && ops.every((o) => o.op === 'comment.add' || o.op === 'comment.update' || o.op === 'comment.delete');
+}
 
 /** The canonical form of a canvas (canvas.Export): the join snapshot. */
 export interface Snapshot {
@@ -64,6 +98,8 @@ export interface Snapshot {
   seq: number;
   nodes: CanvasNode[];
   edges: CanvasEdge[];
+  /** Absent when the canvas has none. */
+  comments?: CanvasComment[];
 }
 
 /** A committed batch as the server fans it out (journal.Committed). */
