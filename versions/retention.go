@@ -2,6 +2,8 @@ package versions
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/skerhq/sker/store"
@@ -15,35 +17,59 @@ type Sweeper interface {
 
 // Thinning with age: automatic points older than a day keep one per hour,
 // older than a week one per day. Named and AI versions are not thinned.
+// Youngest age last: Sweep reads it as the age from which thinning starts.
 var thinning = []struct{ age, every time.Duration }{
 	{7 * 24 * time.Hour, 24 * time.Hour},
 	{24 * time.Hour, time.Hour},
 }
 
 // Sweep deletes the versions older than the retention and thins the
-// automatic points by age; it returns how many went.
+// automatic points by age; it returns how many went. A canvas whose
+// versions cannot be listed or deleted is logged with its id and the
+// cause and left for the next Sweep, and the others are swept; the error
+// returned is the first failure. Every step is idempotent: nodes may sweep
+// the same store at the same time.
 func (s *Service) Sweep(ctx context.Context, sw Sweeper) (int64, error) {
 	now := s.cfg.Now()
-	ids, err := sw.VersionCanvases(ctx, now.Add(-24*time.Hour))
+	// The youngest version anything could delete: one past the retention,
+	// or an automatic point old enough to be thinned.
+	ids, err := sw.VersionCanvases(ctx, now.Add(-min(s.cfg.Retention, thinning[len(thinning)-1].age)))
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("versions: sweep: %w", err)
 	}
 	var n int64
+	var first error
 	for _, id := range ids {
-		vs, err := s.cfg.Store.ListVersions(ctx, id)
+		m, err := s.sweepCanvas(ctx, sw, id, now)
+		n += m
 		if err != nil {
-			return n, err
-		}
-		drop := map[string][]uint64{}
-		for kind, seqs := range expired(vs, now, s.cfg.Retention) {
-			drop[kind] = append(drop[kind], seqs...)
-		}
-		for kind, seqs := range drop {
-			m, err := sw.DeleteVersions(ctx, id, seqs, kind)
-			n += m
-			if err != nil {
-				return n, err
+			if ctx.Err() != nil {
+				return n, errors.Join(first, err)
 			}
+			s.cfg.Logger.Warn("version sweep: canvas skipped", "canvas_id", id, "deleted", m, "err", err)
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	if n > 0 {
+		s.cfg.Logger.Info("version sweep", "canvases", len(ids), "deleted", n, "retention", s.cfg.Retention)
+	}
+	return n, first
+}
+
+// sweepCanvas deletes the expired versions of one canvas at now.
+func (s *Service) sweepCanvas(ctx context.Context, sw Sweeper, canvasID string, now time.Time) (int64, error) {
+	vs, err := s.cfg.Store.ListVersions(ctx, canvasID)
+	if err != nil {
+		return 0, fmt.Errorf("versions: sweep canvas %s: %w", canvasID, err)
+	}
+	var n int64
+	for kind, seqs := range expired(vs, now, s.cfg.Retention) {
+		m, err := sw.DeleteVersions(ctx, canvasID, seqs, kind)
+		n += m
+		if err != nil {
+			return n, fmt.Errorf("versions: sweep canvas %s: delete %s versions: %w", canvasID, kind, err)
 		}
 	}
 	return n, nil
