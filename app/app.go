@@ -76,6 +76,10 @@ type App struct {
 	backups    backups   // one backup at a time; the scheduled ones
 	sweep      fileSweep // FILE_SWEEP_INTERVAL's sweep of unreferenced files
 	accessFile *os.File  // ACCESS_LOG's file, when it names one
+
+	// versionSweep is VERSION_SWEEP_INTERVAL's sweep of the versions
+	// past VERSION_RETENTION.
+	versionSweep versionSweep
 }
 
 // New builds every component but serves nothing until Run. On error, what was built is closed again.
@@ -443,6 +447,7 @@ func (a *App) Run(ctx context.Context) error {
 	go func() { errc <- a.http.Serve(skerhttp.Lingering(ln)) }()
 	a.startBackups(ctx)
 	a.startFileSweep(ctx)
+	a.startVersionSweep(ctx)
 	a.startBridge(ctx)
 	var err error
 	select {
@@ -490,6 +495,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	}
 	a.backups.stop() // a scheduled backup in progress is abandoned
 	a.sweep.stop()
+	a.versionSweep.stop()
 	if a.router != nil {
 		// No more requests from the other nodes: they retry theirs until
 		// the leases below are released, then go to the new owners.

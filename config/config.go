@@ -99,6 +99,7 @@ type Config struct {
 	CanvasHistory            int           // CANVAS_HISTORY: recent batches each live canvas keeps for catch-up; default 1000
 	CanvasHistorySize        int64         // CANVAS_HISTORY_SIZE: at most this many bytes of them; default 8MB
 	VersionRetention         time.Duration // VERSION_RETENTION: how long a canvas's history (its kept versions) is kept; default 720h (30 days)
+	VersionSweepInterval     time.Duration // VERSION_SWEEP_INTERVAL: how often each node deletes the versions past VERSION_RETENTION; default 1h
 	ShutdownTimeout          time.Duration // SHUTDOWN_TIMEOUT: how long shutdown waits for in-flight work; default 15s
 
 	BackupInterval  time.Duration // BACKUP_INTERVAL: a scheduled backup this often; zero (the default) means none
@@ -236,6 +237,7 @@ var settings = []setting{
 	{"CANVAS_HISTORY", "1000", "recent batches each live canvas keeps for catch-up", intRange(10, 100_000, func(c *Config) *int { return &c.CanvasHistory })},
 	{"CANVAS_HISTORY_SIZE", "8MB", "at most this much of them, encoded", size(func(c *Config) *int64 { return &c.CanvasHistorySize })},
 	{"VERSION_RETENTION", "720h", "how long a canvas's version history is kept", duration(time.Hour, 87600*time.Hour, func(c *Config) *time.Duration { return &c.VersionRetention })},
+	{"VERSION_SWEEP_INTERVAL", "1h", "how often each node deletes the versions older than VERSION_RETENTION", duration(time.Second, 24*time.Hour, func(c *Config) *time.Duration { return &c.VersionSweepInterval })},
 	{"SHUTDOWN_TIMEOUT", "15s", "how long shutdown waits for in-flight work", duration(0, time.Hour, func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{"BACKUP_INTERVAL", "", "a scheduled backup this often, like 6h or 1d (empty or 0: none)", days(10*time.Second, func(c *Config) *time.Duration { return &c.BackupInterval })},
 	{"BACKUP_DIR", "", "folder of the scheduled backups (default DATA_DIR/backups)", str(func(c *Config) *string { return &c.BackupDir })},
