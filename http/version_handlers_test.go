@@ -8,9 +8,11 @@ import (
 	"github.com/skerhq/sker/versions"
 )
 
-func versionHarness(t *testing.T) *harness {
+// versionHarness is a server with the history routes on a store of kind
+// (sqlite or postgres).
+func versionHarness(t *testing.T, kind string) *storeNode {
 	t.Helper()
-	h := newHarness(t)
+	h := newStoreNode(t, kind)
 	svc, err := versions.New(versions.Config{Store: h.st, Journal: h.journal, Canvases: h.hub})
 	if err != nil {
 		t.Fatal(err)
@@ -19,8 +21,16 @@ func versionHarness(t *testing.T) *harness {
 	return h
 }
 
+// TestVersionRoutes: the timeline, any seq (0 included), the diff, naming
+// and restoring, with their permissions and refusals, on both stores.
 func TestVersionRoutes(t *testing.T) {
-	h := versionHarness(t)
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) { testVersionRoutes(t, kind) })
+	}
+}
+
+func testVersionRoutes(t *testing.T, kind string) {
+	h := versionHarness(t, kind)
 	owner := h.user("owner@example.com").AccessToken
 	viewer := h.user("viewer@example.com").AccessToken
 	stranger := h.user("stranger@example.com").AccessToken
@@ -61,6 +71,23 @@ func TestVersionRoutes(t *testing.T) {
 	h.get(base+"/versions/diff?from=3&to=4", viewer).decode(t, http.StatusOK, &d)
 	if fmt.Sprint(d.NodesRemoved) != "[n0]" {
 		t.Errorf("diff 3..4: got removed %v; want [n0]", d.NodesRemoved)
+	}
+	// Seq 0 is the canvas as created, before any change.
+	var created struct {
+		Seq   *uint64
+		Title string
+		Nodes []struct{ ID string }
+		Edges []struct{ ID string }
+	}
+	h.get(base+"/versions/0", viewer).decode(t, http.StatusOK, &created)
+	if created.Seq == nil || *created.Seq != 0 || created.Title != "Plan" || len(created.Nodes) != 0 || len(created.Edges) != 0 {
+		t.Errorf("versions/0: got seq %v, title %q, %d nodes, %d edges; want 0, \"Plan\", none, none",
+			created.Seq, created.Title, len(created.Nodes), len(created.Edges))
+	}
+	var fromZero versions.Diff
+	h.get(base+"/versions/diff?from=0&to=3", viewer).decode(t, http.StatusOK, &fromZero)
+	if fmt.Sprint(fromZero.NodesAdded) != "[n0 n1 n2]" || len(fromZero.NodesRemoved) != 0 {
+		t.Errorf("diff 0..3: got added %v, removed %v; want [n0 n1 n2], none", fromZero.NodesAdded, fromZero.NodesRemoved)
 	}
 	h.get(base+"/versions/99", viewer).wantError(t, http.StatusBadRequest, "invalid_field", "seq")
 	h.get(base+"/versions/x", viewer).wantError(t, http.StatusBadRequest, "invalid_field", "seq")
