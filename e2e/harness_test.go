@@ -389,9 +389,17 @@ func (s *Sker) Stop() {
 // a route connection whose peer went away while it wrote to it: when nodes
 // join, two of them may dial each other at once and one of the two
 // connections is dropped as a duplicate, and a node that stops closes its
-// routes. nats-server logs these at error level; they lose nothing.
+// routes; and nodes that start together dial routes to peers not yet
+// listening, and dial again. nats-server logs these at error level; they
+// lose nothing.
 func routeTransportError(l string) bool {
-	if !strings.Contains(l, `"component":"nats"`) || !strings.Contains(l, " - rid:") {
+	if !strings.Contains(l, `"component":"nats"`) {
+		return false
+	}
+	if strings.Contains(l, "Error trying to connect to route") && strings.Contains(l, "connection refused") {
+		return true
+	}
+	if !strings.Contains(l, " - rid:") {
 		return false
 	}
 	for _, s := range []string{"broken pipe", "connection reset by peer", "use of closed network connection"} {
