@@ -228,6 +228,7 @@ func (s *Server) routes() {
 				"this node serves no clients (SKER_ROLES has no gateway role); connect to a gateway node")
 		})
 	}
+	api.Get("/openapi.json", s.openAPI)
 	api.Post("/auth/register", s.register)
 	api.Post("/auth/login", s.login)
 	api.Post("/auth/refresh", s.refresh)

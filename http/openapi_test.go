@@ -1,0 +1,300 @@
+package skerhttp_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/gofiber/fiber/v2"
+	"github.com/skerhq/sker/files"
+	skerhttp "github.com/skerhq/sker/http"
+	"github.com/skerhq/sker/versions"
+)
+
+// appRoutes are the routes of the spec that package app registers on the
+// server, not this package: app/ops.go, app/membership.go,
+// app/bridge_routes.go and app/app.go (/ws). app/openapi_routes_test.go
+// holds them, with every other route, to the spec on a whole App.
+var appRoutes = []string{
+	"POST /ops/backup",
+	"GET /cluster",
+	"GET /cluster/canvases/{id}",
+	"GET /bridge",
+	"GET /ws",
+}
+
+// spec is the served document, loaded and validated once for every test
+// of the package.
+type spec struct {
+	doc    *openapi3.T
+	router routers.Router
+}
+
+var loadSpec = sync.OnceValues(func() (*spec, error) {
+	raw, err := skerhttp.OpenAPI()
+	if err != nil {
+		return nil, err
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(raw)
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	if !doc.IsOpenAPI31OrLater() {
+		return nil, fmt.Errorf("openapi %q; want 3.1", doc.OpenAPI)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		return nil, fmt.Errorf("validate: %w", err)
+	}
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	return &spec{doc: doc, router: router}, nil
+})
+
+func mustSpec(t testing.TB) *spec {
+	t.Helper()
+	s, err := loadSpec()
+	if err != nil {
+		t.Fatalf("openapi.yaml: %v", err)
+	}
+	return s
+}
+
+// TestOpenAPIDocument: the document is OpenAPI 3.1, valid, and every
+// operation has an id, a summary, and responses for the errors its
+// security implies.
+func TestOpenAPIDocument(t *testing.T) {
+	s := mustSpec(t)
+	ids := map[string]string{}
+	for _, op := range specOperations(s.doc) {
+		o := s.doc.Paths.Find(op.path).GetOperation(op.method)
+		name := op.method + " " + op.path
+		if o.OperationID == "" || o.Summary == "" {
+			t.Errorf("%s: want an operationId and a summary", name)
+		}
+		if prev, ok := ids[o.OperationID]; ok {
+			t.Errorf("%s: operationId %q is also %s's", name, o.OperationID, prev)
+		}
+		ids[o.OperationID] = name
+		if o.Responses.Len() == 0 {
+			t.Errorf("%s: no responses", name)
+		}
+		needsBearer := o.Security == nil // the document's default: bearer
+		if needsBearer && o.Responses.Status(http.StatusUnauthorized) == nil {
+			t.Errorf("%s: signed in, and no 401 response", name)
+		}
+		if strings.HasPrefix(op.path, "/api/v1/") && o.Responses.Status(http.StatusNotFound) == nil {
+			// A node without the gateway role answers 404 on all of /api/v1.
+			t.Errorf("%s: no 404 response", name)
+		}
+		if o.RequestBody != nil && op.path != "/api/v1/canvases/{id}/files" &&
+			o.Responses.Status(http.StatusUnsupportedMediaType) == nil {
+			t.Errorf("%s: takes a JSON body, and no 415 response", name)
+		}
+	}
+	for _, name := range []string{"Error", "User", "Session", "Canvas", "ListedCanvas", "Snapshot", "Node", "Edge",
+		"Comment", "Op", "Member", "Token", "Version", "Diff", "File", "History"} {
+		if s.doc.Components.Schemas[name] == nil {
+			t.Errorf("components.schemas has no %s", name)
+		}
+	}
+}
+
+// TestOpenAPIServed: GET /api/v1/openapi.json answers the embedded
+// document as JSON, to anyone, cacheable, and 304 to its ETag.
+func TestOpenAPIServed(t *testing.T) {
+	h := newHarness(t)
+	want, err := skerhttp.OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := h.get("/api/v1/openapi.json", "")
+	if r.status != http.StatusOK || !bytes.Equal(r.body, want) {
+		t.Fatalf("got %d with %d bytes; want 200 with the %d bytes of the document", r.status, len(r.body), len(want))
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("got Content-Type %q; want application/json", ct)
+	}
+	if cc := r.header.Get("Cache-Control"); !strings.Contains(cc, "max-age=") || strings.Contains(cc, "no-store") {
+		t.Errorf("got Cache-Control %q; want cacheable", cc)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(r.body, &doc); err != nil || doc["openapi"] != "3.1.0" {
+		t.Fatalf("got openapi %v (%v); want 3.1.0", doc["openapi"], err)
+	}
+	etag := r.header.Get("ETag")
+	if etag == "" {
+		t.Fatal("no ETag")
+	}
+	again := h.do(request{method: "GET", path: "/api/v1/openapi.json", header: map[string]string{"If-None-Match": etag}})
+	if again.status != http.StatusNotModified || len(again.body) != 0 {
+		t.Errorf("got %d with %d bytes for If-None-Match; want 304 and no body", again.status, len(again.body))
+	}
+}
+
+// TestOpenAPICoversRoutes: every route of a fully wired server is in the
+// spec with its method, and every operation of the spec is a route (those
+// package app adds are listed in appRoutes).
+func TestOpenAPICoversRoutes(t *testing.T) {
+	s := mustSpec(t)
+	h := newHarness(t)
+	st, err := files.NewFS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pv, err := files.NewPreviews(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.srv.ServeFiles(skerhttp.FilesConfig{Store: st, Previews: pv})
+	svc, err := versions.New(versions.Config{Store: h.st, Journal: h.journal, Canvases: h.hub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.srv.ServeVersions(svc)
+
+	registered := routeSet(h.srv.App())
+	documented := map[string]bool{}
+	for _, op := range specOperations(s.doc) {
+		documented[op.method+" "+op.path] = true
+	}
+	for _, r := range appRoutes {
+		if !documented[r] {
+			t.Errorf("%s is listed as registered by package app, and the spec does not have it", r)
+		}
+		registered[r] = true
+	}
+	for _, r := range sortedKeys(registered) {
+		if !documented[r] {
+			t.Errorf("route %s is not in http/openapi.yaml", r)
+		}
+	}
+	for _, r := range sortedKeys(documented) {
+		if !registered[r] {
+			t.Errorf("the spec has %s, and no such route is registered", r)
+		}
+	}
+	if len(registered) < 40 {
+		t.Errorf("got %d routes; want the whole API (40 or more)", len(registered))
+	}
+}
+
+// fiberParam is a Fiber path parameter, :name.
+var fiberParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
+
+// routeSet is every route of app as "METHOD /path/{param}", as the spec
+// writes them: middleware and the HEAD that Fiber adds to each GET left
+// out.
+func routeSet(app *fiber.App) map[string]bool {
+	out := map[string]bool{}
+	for _, r := range app.GetRoutes(true) {
+		if r.Method == fiber.MethodHead {
+			continue
+		}
+		out[r.Method+" "+fiberParam.ReplaceAllString(r.Path, "{$1}")] = true
+	}
+	return out
+}
+
+type specOp struct{ method, path string }
+
+func specOperations(doc *openapi3.T) []specOp {
+	var out []specOp
+	for _, path := range doc.Paths.InMatchingOrder() {
+		for method := range doc.Paths.Value(path).Operations() {
+			out = append(out, specOp{method: method, path: path})
+		}
+	}
+	slices.SortFunc(out, func(a, b specOp) int { return strings.Compare(a.path+a.method, b.path+b.method) })
+	return out
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// checkSpec holds a response that a test received to the spec: its
+// status must be one the operation lists, with the headers and body that
+// status documents. A request the spec has no operation for (an unknown
+// route, a method the path does not take) must be answered with the error
+// shape. HEAD and OPTIONS answers have no body to check.
+func (h *harness) checkSpec(req *http.Request, status int, header http.Header, body []byte) {
+	h.t.Helper()
+	if req.Method == http.MethodHead || req.Method == http.MethodOptions {
+		return
+	}
+	s := mustSpec(h.t)
+	if header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err == nil {
+			body, err = io.ReadAll(zr)
+		}
+		if err != nil {
+			h.t.Errorf("%s %s: gzip body: %v", req.Method, req.URL.Path, err)
+			return
+		}
+		header = header.Clone()
+		header.Del("Content-Encoding")
+	}
+	route, params, err := s.router.FindRoute(req)
+	var notInSpec *routers.RouteError // no such path, or not with this method
+	if errors.As(err, &notInSpec) {
+		if status < 400 {
+			h.t.Errorf("%s %s answered %d, and the spec has no such operation", req.Method, req.URL.Path, status)
+			return
+		}
+		if err := checkErrorBody(s, body); err != nil {
+			h.t.Errorf("%s %s answered %d: %v", req.Method, req.URL.Path, status, err)
+		}
+		return
+	}
+	if err != nil {
+		h.t.Errorf("%s %s: find route: %v", req.Method, req.URL.Path, err)
+		return
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
+		Status:                 status,
+		Header:                 header,
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	in.SetBodyBytes(body)
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		h.t.Errorf("%s %s answered %d %.300s, which the spec (%s %s) does not allow: %v",
+			req.Method, req.URL.Path, status, body, route.Method, route.Path, err)
+	}
+}
+
+// checkErrorBody checks body against the spec's Error schema.
+func checkErrorBody(s *spec, body []byte) error {
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return fmt.Errorf("body %.200q is not JSON: %w", body, err)
+	}
+	if err := s.doc.Components.Schemas["Error"].Value.VisitJSON(v, openapi3.EnableJSONSchema2020()); err != nil {
+		return fmt.Errorf("body %.200s is not the error shape: %w", body, err)
+	}
+	return nil
+}
