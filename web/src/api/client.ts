@@ -35,6 +35,8 @@ export interface CanvasInfo {
   role: Role;
   /** Who is on the canvas now, on every node (one entry per person). */
   present?: { user_id: string; name: string; connections: number }[];
+  /** Comments by others that mention me, added after my read marker (counted from the last checkpoint). */
+  unread_mentions?: number;
 }
 
 export interface Member {

@@ -11,6 +11,7 @@ import { Connection } from '../sync/connection';
 import { CanvasWatcher, type Presence } from '../sync/watcher';
 import { errorText } from './errors';
 import { ShareDialog } from './ShareDialog';
+import '../editor/comments.css';
 
 function knownSeq(id: string): number | undefined {
   try {
@@ -164,6 +165,11 @@ export function CanvasList({ user }: { user: User }) {
                   <Link to={`/c/${c.id}`} className="canvas-link">
                     {c.title}
                   </Link>
+                )}
+                {(c.unread_mentions ?? 0) > 0 && (
+                  <span className="list-unread" title={t('comments.unread', { count: c.unread_mentions })} aria-label={t('comments.unread', { count: c.unread_mentions })} data-testid="unread-mentions">
+                    @{c.unread_mentions}
+                  </span>
                 )}
                 <div className="meta">
                   {t('list.updated', { when: fmt.format(new Date(c.updated_at)) })}

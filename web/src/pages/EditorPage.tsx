@@ -8,6 +8,9 @@ import { Link, useParams } from 'react-router';
 import type { User } from '../api/client';
 import { Canvas, type CanvasHandle } from '../editor/Canvas';
 import { initials } from '../editor/ids';
+import { CommentPins, CommentPlacer } from '../editor/CommentPins';
+import { CommentsPanel } from '../editor/CommentsPanel';
+import { useComments } from '../editor/useComments';
 import { useAIProviders } from '../editor/ModelPicker';
 import { useCanvasSync, type CanvasSync } from '../editor/useCanvasSync';
 import { useUploads, type Uploads } from '../editor/useUploads';
@@ -30,6 +33,9 @@ function Editor({ canvasId, user }: { canvasId: string; user: User }) {
   const uploads = useUploads(canvasId);
   const imageInput = useRef<HTMLInputElement>(null);
   const fileInput = useRef<HTMLInputElement>(null);
+  // Comments: every member, viewers too.
+  const comments = useComments(canvasId, client, undo, user.id, version);
+  const canComment = role !== null;
   const canEdit = role === 'owner' || role === 'editor';
   const title = client.doc.title;
 
@@ -63,6 +69,14 @@ function Editor({ canvasId, user }: { canvasId: string; user: User }) {
         <div className="spacer" />
         <Avatars sync={sync} me={user} />
         <StatusIndicator sync={sync} />
+        <button type="button" aria-pressed={comments.open} onClick={() => comments.setOpen(!comments.open)} data-testid="comments-toggle">
+          {t('comments.toggle')}
+          {comments.unread > 0 && (
+            <span className="comments-unread" title={t('comments.unread', { count: comments.unread })} data-testid="comments-unread">
+              {comments.unread}
+            </span>
+          )}
+        </button>
         <button type="button" onClick={() => setSharing(true)}>
           {t('editor.share')}
         </button>
@@ -100,6 +114,9 @@ function Editor({ canvasId, user }: { canvasId: string; user: User }) {
         <button type="button" onClick={() => canvas.current?.fitView()}>
           {t('editor.fitView')}
         </button>
+        <button type="button" aria-pressed={comments.placing} disabled={!canComment} title={t('comments.toolHint')} onClick={() => comments.setPlacing(!comments.placing)} data-testid="comment-tool">
+          {t('comments.tool')}
+        </button>
         <span className="hint">{role === 'viewer' ? t('editor.viewOnlyHint') : t('editor.shortcuts')}</span>
       </div>
       <main className="editor-main">
@@ -118,6 +135,9 @@ function Editor({ canvasId, user }: { canvasId: string; user: User }) {
               onSelectionCount={onSelectionCount}
               uploads={uploads}
             />
+            <CommentPins comments={comments} version={version} />
+            <CommentPlacer comments={comments} enabled={canComment} />
+            {comments.open && <CommentsPanel comments={comments} version={version} />}
           </ReactFlowProvider>
         )}
       </main>

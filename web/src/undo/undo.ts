@@ -15,13 +15,16 @@
 // of its own, which goes on the redo stack.
 
 import { getProp, jsonEqual, type Doc } from '../sync/doc';
-import type { CanvasEdge, CanvasNode, Json, Op } from '../sync/protocol';
+import type { CanvasComment, CanvasEdge, CanvasNode, Json, Op } from '../sync/protocol';
+import { captureComments, commentPairs, inverseCommentOps, mergeCommentPairs, type CommentPair } from './comments';
 
 /** Values before a change, captured before it is applied. */
 export interface Before {
   nodes: Map<string, CanvasNode | undefined>;
   edges: Map<string, CanvasEdge | undefined>;
   title?: string;
+  /** The comments the change touches (undo/comments.ts). */
+  comments?: Map<string, CanvasComment | undefined>;
 }
 
 interface Pair<T> {
@@ -34,6 +37,7 @@ export interface Entry {
   nodes: Map<string, Pair<CanvasNode>>;
   edges: Map<string, Pair<CanvasEdge>>;
   title?: Pair<string>;
+  comments?: Map<string, CommentPair>;
   /** Client batch ids of the change, to forget it if the server refuses it. */
   cbids: string[];
   /** Consecutive entries with the same key (typing in one card) merge. */
@@ -63,6 +67,9 @@ export function capture(ops: readonly Op[], doc: Doc): Before {
         break;
     }
   }
+  const comments = new Map<string, CanvasComment | undefined>();
+  captureComments(comments, ops, doc);
+  if (comments.size) b.comments = comments;
   return b;
 }
 
@@ -80,6 +87,7 @@ export function entryFrom(before: Before, doc: Doc, cbids: string[], mergeKey?: 
   for (const [id, n] of before.nodes) e.nodes.set(id, { before: n, after: doc.nodes.get(id) });
   for (const [id, x] of before.edges) e.edges.set(id, { before: x, after: doc.edges.get(id) });
   if (before.title !== undefined) e.title = { before: before.title, after: doc.title };
+  if (before.comments) e.comments = commentPairs(before.comments, doc);
   return e;
 }
 
@@ -146,6 +154,7 @@ export function inverseOps(e: Entry, doc: Doc): Op[] {
   if (e.title && e.title.before !== undefined && doc.title === e.title.after && e.title.before !== e.title.after) {
     ops.push({ op: 'canvas.update', title: e.title.before });
   }
+  ops.push(...inverseCommentOps(e.comments, doc));
   return ops;
 }
 
@@ -246,6 +255,7 @@ function merge(into: Entry, e: Entry) {
     into.edges.set(id, { before: old ? old.before : p.before, after: p.after });
   }
   if (e.title) into.title = { before: into.title ? into.title.before : e.title.before, after: e.title.after };
+  if (e.comments) mergeCommentPairs((into.comments ??= new Map()), e.comments);
   into.cbids.push(...e.cbids);
   into.at = e.at;
 }
