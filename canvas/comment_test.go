@@ -2,6 +2,7 @@ package canvas
 
 import (
 	"bytes"
+	"math"
 	"strings"
 	"testing"
 
@@ -13,7 +14,7 @@ func commentState(t *testing.T) *State {
 	s := NewState("cv", Meta{}, Limits{})
 	applyEach(t, s, []Op{{Op: OpNodeAdd, ID: "n1", Kind: "note"}})
 	mustApply(t, s, Batch{Author: "ann", At: 10, Ops: []Op{
-		{Op: OpCommentAdd, ID: "t1", Node: "n1", X: ptr(5.0), Y: ptr(-0.0), Text: ptr("Is this right, @bob?"), Mentions: []string{"bob"}},
+		{Op: OpCommentAdd, ID: "t1", Node: "n1", X: ptr(5.0), Y: ptr(math.Copysign(0, -1)), Text: ptr("Is this right, @bob?"), Mentions: []string{"bob"}},
 	}})
 	mustApply(t, s, Batch{Author: "bob", At: 20, Ops: []Op{
 		{Op: OpCommentAdd, ID: "r1", Thread: "t1", Text: ptr("Yes.")},
@@ -29,7 +30,7 @@ func TestCommentThread(t *testing.T) {
 	if t1 == nil || r1 == nil {
 		t.Fatalf("comments: %v", s.Comments)
 	}
-	if t1.Node != "n1" || t1.X != 5 || t1.Author != "ann" || t1.Seq != 2 || len(t1.Mentions) != 1 || t1.Mentions[0] != "bob" {
+	if t1.Node != "n1" || t1.X != 5 || math.Signbit(t1.Y) || t1.Author != "ann" || t1.Seq != 2 || len(t1.Mentions) != 1 || t1.Mentions[0] != "bob" {
 		t.Errorf("thread: %+v", t1)
 	}
 	if r1.Thread != "t1" || r1.Author != "bob" || r1.Seq != 3 || r1.CreatedAt != 20 {
