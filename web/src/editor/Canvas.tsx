@@ -28,6 +28,7 @@ import { CardNode, textField, type CardRFNode } from './CardNode';
 import { clipboard, copy, pasteOps } from './clipboard';
 import { EditorContext, type EditorApi } from './context';
 import { Cursors } from './Cursors';
+import { markClass, type CanvasPreview } from './history';
 import { newId } from './ids';
 import type { Uploads } from './useUploads';
 
@@ -69,6 +70,8 @@ interface Props {
   onSelectionCount(n: number): void;
   /** The editor's uploads; without it, files cannot be dropped or pasted. */
   uploads?: Uploads;
+  /** An earlier version to show instead of the live canvas (read-only; pass canEdit false). */
+  preview?: CanvasPreview;
 }
 
 interface Override {
@@ -86,7 +89,7 @@ const sizes: Record<NodeKind, { w: number; h: number }> = {
   file: { w: 240, h: 104 },
 };
 
-export const Canvas = forwardRef<CanvasHandle, Props>(function Canvas({ client, undo, canEdit, version, peers, aiProviders = null, onSelectionCount, uploads }, ref) {
+export const Canvas = forwardRef<CanvasHandle, Props>(function Canvas({ client, undo, canEdit, version, peers, aiProviders = null, onSelectionCount, uploads, preview }, ref) {
   const { t } = useTranslation();
   const flow = useReactFlow<CardRFNode>();
   // Level of detail: far out, cards are drawn as plain boxes (see styles.css).
@@ -95,13 +98,16 @@ export const Canvas = forwardRef<CanvasHandle, Props>(function Canvas({ client, 
   const [selected, setSelected] = useState<Set<string>>(() => new Set());
   const [selectedEdges, setSelectedEdges] = useState<Set<string>>(() => new Set());
   const [overrides, setOverrides] = useState<Map<string, Override>>(() => new Map());
-  const cache = useRef(new Map<string, { src: CanvasNode; sel: boolean; peer?: string; editable: boolean; rf: CardRFNode }>());
+  const cache = useRef(new Map<string, { src: CanvasNode; sel: boolean; peer?: string; editable: boolean; mark?: string; rf: CardRFNode }>());
   const drag = useRef<{ before: Before; timer: ReturnType<typeof setInterval> | null; dirty: boolean } | null>(null);
   const resizeBefore = useRef<Before | null>(null);
   const pasteCount = useRef(0);
   // Fit the view at first only to a canvas with cards: fitting an empty
   // one would zoom onto the first card added.
   const [fitAtStart] = useState(() => client.doc.nodes.size > 0);
+
+  // What is shown: the live canvas, or an earlier version while one is previewed.
+  const doc = preview?.doc ?? client.doc;
 
   const api = useMemo<EditorApi>(() => ({ client, undo, canEdit, resizeBefore, aiProviders }), [client, undo, canEdit, aiProviders]);
 
@@ -115,13 +121,14 @@ export const Canvas = forwardRef<CanvasHandle, Props>(function Canvas({ client, 
   const nodes = useMemo(() => {
     const out: CardRFNode[] = [];
     const seen = new Set<string>();
-    for (const n of client.doc.nodes.values()) {
+    for (const n of doc.nodes.values()) {
       seen.add(n.id);
       const sel = selected.has(n.id);
       const ov = overrides.get(n.id);
-      const peer = peerSel.get(n.id);
+      const peer = preview ? undefined : peerSel.get(n.id);
+      const mark = markClass(preview?.nodeMarks.get(n.id));
       const c = cache.current.get(n.id);
-      if (c && !ov && c.src === n && c.sel === sel && c.peer === peer?.color && c.editable === canEdit) {
+      if (c && !ov && c.src === n && c.sel === sel && c.peer === peer?.color && c.editable === canEdit && c.mark === mark) {
         out.push(c.rf);
         continue;
       }
@@ -138,55 +145,75 @@ export const Canvas = forwardRef<CanvasHandle, Props>(function Canvas({ client, 
         selected: sel,
         draggable: canEdit,
         connectable: canEdit,
+        className: mark,
         data: { node: n, peer },
       };
-      if (!ov) cache.current.set(n.id, { src: n, sel, peer: peer?.color, editable: canEdit, rf });
+      if (!ov) cache.current.set(n.id, { src: n, sel, peer: peer?.color, editable: canEdit, mark, rf });
       out.push(rf);
     }
     for (const id of cache.current.keys()) if (!seen.has(id)) cache.current.delete(id);
+    // Cards added since the version previewed: drawn as ghosts from the live canvas.
+    for (const n of preview?.ghostNodes ?? []) {
+      out.push({
+        id: n.id,
+        type: 'card',
+        position: { x: n.x, y: n.y },
+        width: n.w,
+        height: n.h,
+        measured: { width: n.w, height: n.h },
+        zIndex: n.z,
+        selectable: false,
+        draggable: false,
+        connectable: false,
+        className: 'diff-added is-ghost',
+        data: { node: n },
+      });
+    }
     return out;
     // version: the doc changed.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [version, selected, overrides, peerSel, canEdit, client]);
+  }, [version, selected, overrides, peerSel, canEdit, client, preview]);
 
   const edgeCache = useRef(new Map<string, Edge>());
   const edges = useMemo<Edge[]>(() => {
     const centre = (id: string) => {
-      const n = client.doc.nodes.get(id);
+      const n = doc.nodes.get(id) ?? preview?.ghostNodes.find((g) => g.id === id);
       const ov = overrides.get(id);
       if (!n) return { x: 0, y: 0 };
       return { x: (ov?.x ?? n.x) + (ov?.w ?? n.w) / 2, y: (ov?.y ?? n.y) + (ov?.h ?? n.h) / 2 };
     };
     const out: Edge[] = [];
     const next = new Map<string, Edge>();
-    for (const e of client.doc.edges.values()) {
+    for (const e of [...doc.edges.values(), ...(preview?.ghostEdges ?? [])]) {
       const [sourceHandle, targetHandle] = facingSides(centre(e.source), centre(e.target));
       const selected = selectedEdges.has(e.id);
+      const className = markClass(preview?.edgeMarks.get(e.id));
       const old = edgeCache.current.get(e.id);
       const rf =
-        old && old.source === e.source && old.target === e.target && old.sourceHandle === sourceHandle && old.targetHandle === targetHandle && old.selected === selected && old.deletable === canEdit
+        old && old.source === e.source && old.target === e.target && old.sourceHandle === sourceHandle && old.targetHandle === targetHandle && old.selected === selected && old.deletable === canEdit && old.className === className
           ? old
-          : { id: e.id, source: e.source, target: e.target, sourceHandle, targetHandle, selected, deletable: canEdit, markerEnd: arrow };
+          : { id: e.id, source: e.source, target: e.target, sourceHandle, targetHandle, selected, deletable: canEdit, markerEnd: arrow, className };
       next.set(e.id, rf);
       out.push(rf);
     }
     edgeCache.current = next;
     return out;
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [version, overrides, selectedEdges, canEdit, client]);
+  }, [version, overrides, selectedEdges, canEdit, client, preview]);
 
   // Forget selections and overrides of cards that are gone.
   useEffect(() => {
     const prune = <T,>(s: Set<string> | Map<string, T>, has: (id: string) => boolean) => [...s.keys()].some((id) => !has(id));
-    if (prune(selected, (id) => client.doc.nodes.has(id))) setSelected((s) => new Set([...s].filter((id) => client.doc.nodes.has(id))));
-    if (prune(selectedEdges, (id) => client.doc.edges.has(id)))
-      setSelectedEdges((s) => new Set([...s].filter((id) => client.doc.edges.has(id))));
-  }, [version, client, selected, selectedEdges]);
+    if (prune(selected, (id) => doc.nodes.has(id))) setSelected((s) => new Set([...s].filter((id) => doc.nodes.has(id))));
+    if (prune(selectedEdges, (id) => doc.edges.has(id))) setSelectedEdges((s) => new Set([...s].filter((id) => doc.edges.has(id))));
+  }, [version, doc, selected, selectedEdges]);
 
+  // A selection in an earlier version is not shown to others.
+  const previewing = preview !== undefined;
   useEffect(() => {
-    client.setPresence({ selection: [...selected] });
+    client.setPresence({ selection: previewing ? [] : [...selected] });
     onSelectionCount(selected.size + selectedEdges.size);
-  }, [selected, selectedEdges, client, onSelectionCount]);
+  }, [selected, selectedEdges, client, onSelectionCount, previewing]);
 
   const onNodesChange = useCallback((changes: NodeChange<CardRFNode>[]) => {
     let sel: Set<string> | null = null;
@@ -399,9 +426,9 @@ export const Canvas = forwardRef<CanvasHandle, Props>(function Canvas({ client, 
         if (canEdit) undo.redo();
       } else if (mod && k === 'a') {
         e.preventDefault();
-        setSelected(new Set(client.doc.nodes.keys()));
+        setSelected(new Set(doc.nodes.keys()));
       } else if (mod && k === 'c') {
-        if (selectedRef.current.size) copy(client.doc, selectedRef.current);
+        if (selectedRef.current.size) copy(doc, selectedRef.current);
         pasteCount.current = 0;
       } else if (mod && k === 'x' && canEdit) {
         if (selectedRef.current.size) copy(client.doc, selectedRef.current);
@@ -509,7 +536,7 @@ export const Canvas = forwardRef<CanvasHandle, Props>(function Canvas({ client, 
           <Background gap={24} />
           <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={2} />
           <Controls showInteractive={false} />
-          <Cursors peers={peers} />
+          {!preview && <Cursors peers={peers} />}
         </ReactFlow>
         {uploads && uploads.items.length > 0 && (
           <div className="uploads" aria-live="polite">

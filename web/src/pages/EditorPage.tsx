@@ -2,17 +2,20 @@
 // toolbar, the canvas, and messages for changes the server refused.
 
 import { ReactFlowProvider } from '@xyflow/react';
-import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
 import type { User } from '../api/client';
 import { Canvas, type CanvasHandle } from '../editor/Canvas';
+import { buildPreview } from '../editor/history';
+import { HistoryPanel, PreviewBanner } from '../editor/HistoryPanel';
 import { initials } from '../editor/ids';
 import { CommentPins, CommentPlacer } from '../editor/CommentPins';
 import { CommentsPanel } from '../editor/CommentsPanel';
 import { useComments } from '../editor/useComments';
 import { useAIProviders } from '../editor/ModelPicker';
 import { useCanvasSync, type CanvasSync } from '../editor/useCanvasSync';
+import { useHistory } from '../editor/useHistory';
 import { useUploads, type Uploads } from '../editor/useUploads';
 import { LanguageSwitch } from './LanguageSwitch';
 import { ShareDialog } from './ShareDialog';
@@ -33,11 +36,21 @@ function Editor({ canvasId, user }: { canvasId: string; user: User }) {
   const uploads = useUploads(canvasId);
   const imageInput = useRef<HTMLInputElement>(null);
   const fileInput = useRef<HTMLInputElement>(null);
-  // Comments: every member, viewers too.
+  const history = useHistory(canvasId, client, undo, client.seq);
+  // Comments: every member, viewers too; not on an earlier version.
   const comments = useComments(canvasId, client, undo, user.id, version);
-  const canComment = role !== null;
-  const canEdit = role === 'owner' || role === 'editor';
+  const canComment = role !== null && !history.shown;
+  const mayEdit = role === 'owner' || role === 'editor';
+  // An earlier version on the canvas is read-only.
+  const canEdit = mayEdit && !history.shown;
   const title = client.doc.title;
+  const { shown, diff } = history;
+  const preview = useMemo(
+    () => (shown ? buildPreview(shown.seq, shown.doc, client.doc, diff) : undefined),
+    // version: the live canvas changed (the cards added since are drawn from it).
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [shown, diff, client, version],
+  );
 
   useEffect(() => {
     document.title = title ? `${title} · SKER` : 'SKER';
@@ -76,6 +89,9 @@ function Editor({ canvasId, user }: { canvasId: string; user: User }) {
               {comments.unread}
             </span>
           )}
+        </button>
+        <button type="button" aria-pressed={history.open} onClick={() => history.setOpen(!history.open)} data-testid="history-toggle">
+          {t('history.open')}
         </button>
         <button type="button" onClick={() => setSharing(true)}>
           {t('editor.share')}
@@ -119,7 +135,7 @@ function Editor({ canvasId, user }: { canvasId: string; user: User }) {
         </button>
         <span className="hint">{role === 'viewer' ? t('editor.viewOnlyHint') : t('editor.shortcuts')}</span>
       </div>
-      <main className="editor-main">
+      <main className={`editor-main${history.open ? ' with-history' : ''}`}>
         {client.seq === undefined ? (
           <div className="page-message">{t('editor.loading')}</div>
         ) : (
@@ -134,12 +150,15 @@ function Editor({ canvasId, user }: { canvasId: string; user: User }) {
               aiProviders={aiProviders}
               onSelectionCount={onSelectionCount}
               uploads={uploads}
+              preview={preview}
             />
-            <CommentPins comments={comments} version={version} />
+            {!preview && <CommentPins comments={comments} version={version} />}
             <CommentPlacer comments={comments} enabled={canComment} />
             {comments.open && <CommentsPanel comments={comments} version={version} />}
           </ReactFlowProvider>
         )}
+        <PreviewBanner history={history} />
+        {history.open && <HistoryPanel history={history} mayEdit={mayEdit} liveSeq={client.seq} />}
       </main>
       <Toasts sync={sync} uploads={uploads} />
       {sharing && <ShareDialog canvasId={canvasId} title={title} myRole={role} me={user} onClose={() => setSharing(false)} />}

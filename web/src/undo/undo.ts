@@ -202,6 +202,13 @@ export class UndoManager {
     this.redoStack.length = 0;
   }
 
+  /** Records an entry built elsewhere: a change the server committed for us (a restore of an earlier version). */
+  recordEntry(e: Entry): void {
+    this.undoStack.push(e);
+    if (this.undoStack.length > this.limit) this.undoStack.shift();
+    this.redoStack.length = 0;
+  }
+
   get canUndo(): boolean {
     return this.undoStack.length > 0;
   }
