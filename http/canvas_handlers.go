@@ -131,6 +131,7 @@ func (s *Server) createCanvas(c *fiber.Ctx) error {
 	if err := s.st.CreateCanvas(c.UserContext(), cv, p.UserID); err != nil {
 		return fmt.Errorf("create canvas: %w", err)
 	}
+	s.keepBase(c.UserContext(), cv)
 	return c.Status(http.StatusCreated).JSON(viewCanvas(cv, store.RoleOwner))
 }
 

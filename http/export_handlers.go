@@ -86,6 +86,7 @@ func (s *Server) importCanvas(c *fiber.Ctx) error {
 	if err := s.st.CreateCanvas(ctx, cv, p.UserID); err != nil {
 		return fmt.Errorf("import canvas: %w", err)
 	}
+	s.keepBase(ctx, cv)
 	if err := s.importBundleFiles(c, id, p.UserID, b, ex); err != nil {
 		s.discardImport(c, id, err)
 		return err

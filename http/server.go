@@ -33,6 +33,7 @@ import (
 	"github.com/skerhq/sker/auth"
 	"github.com/skerhq/sker/presence"
 	"github.com/skerhq/sker/store"
+	"github.com/skerhq/sker/versions"
 )
 
 // DefaultBodyLimit is the request body cap when Config.BodyLimit is zero.
@@ -153,6 +154,8 @@ type Server struct {
 	api     fiber.Router
 	metrics *metrics
 	files   *fileRoutes // set by ServeFiles; nil: no files (and no bundles)
+	// versions is set by ServeVersions; nil: no history is kept.
+	versions *versions.Service
 }
 
 // New builds the Fiber app with its middleware and routes. It panics when

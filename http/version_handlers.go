@@ -1,6 +1,7 @@
 package skerhttp
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -17,6 +18,18 @@ import (
 // MaxVersionNameLen is the longest name of a named version, in characters.
 const MaxVersionNameLen = 200
 
+// keepBase keeps a new canvas as created, its history's first point; a
+// failure is logged (the canvas's seqs before any later point then
+// rebuild with its current title).
+func (s *Server) keepBase(ctx context.Context, cv store.Canvas) {
+	if s.versions == nil {
+		return
+	}
+	if err := s.versions.KeepBase(ctx, cv); err != nil {
+		s.log.WarnContext(ctx, "the canvas as created is not kept in its history", "canvas_id", cv.ID, "err", err)
+	}
+}
+
 // versionRoutes answers the history routes (docs/history.md).
 type versionRoutes struct {
 	s   *Server
@@ -28,6 +41,7 @@ type versionRoutes struct {
 // restoring an earlier one. Any member may read; owners and editors may
 // name and restore.
 func (s *Server) ServeVersions(svc *versions.Service) {
+	s.versions = svc
 	vr := &versionRoutes{s: s, svc: svc}
 	authed := s.RequireAuth()
 	s.api.Get("/canvases/:id/versions", authed, vr.list)

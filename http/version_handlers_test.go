@@ -56,8 +56,9 @@ func testVersionRoutes(t *testing.T, kind string) {
 		}
 	}
 	h.get(base+"/versions", viewer).decode(t, http.StatusOK, &tl)
-	if len(tl.Versions) != 1 || tl.Versions[0].Name != "three cards" || tl.Versions[0].Kind != "named" {
-		t.Errorf("timeline: got %+v; want the named version", tl.Versions)
+	if len(tl.Versions) != 2 || tl.Versions[0].Seq != 0 || tl.Versions[0].Kind != "auto" ||
+		tl.Versions[1].Name != "three cards" || tl.Versions[1].Kind != "named" {
+		t.Errorf("timeline: got %+v; want the canvas as created, then the named version", tl.Versions)
 	}
 	var at struct {
 		Seq   uint64
@@ -107,5 +108,19 @@ func testVersionRoutes(t *testing.T, kind string) {
 	h.get(base+"/versions/5", viewer).decode(t, http.StatusOK, &at)
 	if len(at.Nodes) != 3 {
 		t.Errorf("after restore: got %d nodes; want 3", len(at.Nodes))
+	}
+
+	// Renamed later, the canvas still shows its first title at the seqs
+	// before the rename: the canvas as created is kept.
+	h.patch(base, owner, map[string]string{"title": "Renamed"}).decode(t, http.StatusOK, nil)
+	for _, seq := range []string{"0", "2"} {
+		h.get(base+"/versions/"+seq, viewer).decode(t, http.StatusOK, &created)
+		if created.Title != "Plan" {
+			t.Errorf("versions/%s after the rename: title %q; want \"Plan\"", seq, created.Title)
+		}
+	}
+	h.get(base+"/versions/6", viewer).decode(t, http.StatusOK, &created)
+	if created.Title != "Renamed" {
+		t.Errorf("versions/6, the rename: title %q; want \"Renamed\"", created.Title)
 	}
 }

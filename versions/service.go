@@ -258,6 +258,21 @@ func (f AIFinisher) FinishAIRun(ctx context.Context, canvasID, nodeID, runID str
 	return f.Next.FinishAIRun(ctx, canvasID, nodeID, runID, r)
 }
 
+// KeepBase keeps the canvas as created: seq 0, no content, its first title
+// and settings, as an automatic point. The seqs before any later kept
+// version rebuild from it, so they show the title the canvas had then
+// rather than its current one. One already kept is not an error.
+func (s *Service) KeepBase(ctx context.Context, c store.Canvas) error {
+	settings := map[string]json.RawMessage{}
+	if len(c.Settings) > 0 {
+		if err := json.Unmarshal(c.Settings, &settings); err != nil {
+			return fmt.Errorf("versions: base of canvas %s: settings: %w", c.ID, err)
+		}
+	}
+	ex := canvas.Export{Version: canvas.ExportVersion, ID: c.ID, Title: c.Title, Settings: settings}
+	return s.keep(ctx, c.ID, ex, store.VersionAuto, "", "")
+}
+
 // KeepPoint keeps an automatic version from a checkpoint's state
 // (actors.Config.KeepPoint); one already kept at that seq is not an error.
 func (s *Service) KeepPoint(ctx context.Context, canvasID string, ex canvas.Export) error {

@@ -80,7 +80,7 @@ func newEnv(t *testing.T, kind string, hubEdit ...func(*actors.Config, **version
 func (e *env) commit(t *testing.T, batches []journal.Committed, points map[uint64]bool) {
 	t.Helper()
 	ctx := t.Context()
-	// The canvas as created: what creating a canvas keeps (KeepBase).
+	// The canvas as created, as creating a canvas keeps it (KeepBase).
 	if _, err := e.svc.Keep(ctx, e.id, store.VersionAuto, "", ""); err != nil {
 		t.Fatalf("Keep at 0: %v", err)
 	}
