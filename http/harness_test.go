@@ -167,7 +167,7 @@ func (h *harness) do(r request) response {
 	if err != nil {
 		h.t.Fatalf("%s %s: read body: %v", r.method, r.path, err)
 	}
-	h.checkSpec(req, resp.StatusCode, resp.Header, raw) // openapi_test.go
+	h.checkSpec(r, req, resp.StatusCode, resp.Header, raw) // openapi_test.go
 	return response{status: resp.StatusCode, header: resp.Header, body: raw}
 }
 

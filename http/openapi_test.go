@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"regexp"
 	"slices"
@@ -237,10 +238,12 @@ func sortedKeys(m map[string]bool) []string {
 
 // checkSpec holds a response that a test received to the spec: its
 // status must be one the operation lists, with the headers and body that
-// status documents. A request the spec has no operation for (an unknown
-// route, a method the path does not take) must be answered with the error
-// shape. HEAD and OPTIONS answers have no body to check.
-func (h *harness) checkSpec(req *http.Request, status int, header http.Header, body []byte) {
+// status documents; and a request the server accepted (2xx) must be one
+// the spec accepts, its JSON body included. A request the spec has no
+// operation for (an unknown route, a method the path does not take) must
+// be answered with the error shape. HEAD and OPTIONS answers have no body
+// to check.
+func (h *harness) checkSpec(r request, req *http.Request, status int, header http.Header, body []byte) {
 	h.t.Helper()
 	if req.Method == http.MethodHead || req.Method == http.MethodOptions {
 		return
@@ -282,8 +285,39 @@ func (h *harness) checkSpec(req *http.Request, status int, header http.Header, b
 	}
 	in.SetBodyBytes(body)
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
-		h.t.Errorf("%s %s answered %d %.300s, which the spec (%s %s) does not allow: %v",
+		h.t.Errorf("%s %s answered %d %.300q, which the spec (%s %s) does not allow: %v",
 			req.Method, req.URL.Path, status, body, route.Method, route.Path, err)
+	}
+	if status >= 200 && status < 300 {
+		h.checkAccepted(r, req, route, params)
+	}
+}
+
+// checkAccepted checks a request that the server accepted against the
+// operation's parameters and, when it is JSON, its request body. Other
+// bodies (files, bundles) are bytes the spec does not describe further.
+func (h *harness) checkAccepted(r request, req *http.Request, route *routers.Route, params map[string]string) {
+	h.t.Helper()
+	var raw []byte
+	switch b := r.body.(type) {
+	case nil:
+	case string:
+		raw = []byte(b)
+	default:
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
+			h.t.Fatalf("marshal body: %v", err)
+		}
+	}
+	sent := req.Clone(context.Background())
+	sent.Body = io.NopCloser(bytes.NewReader(raw))
+	mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	in := &openapi3filter.RequestValidationInput{Request: sent, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true,
+			ExcludeRequestBody: len(raw) == 0 || mt != "application/json"}}
+	if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+		h.t.Errorf("%s %s %.300q was accepted, and the spec (%s %s) does not allow it: %v",
+			req.Method, req.URL, raw, route.Method, route.Path, err)
 	}
 }
 
@@ -297,4 +331,61 @@ func checkErrorBody(s *spec, body []byte) error {
 		return fmt.Errorf("body %.200s is not the error shape: %w", body, err)
 	}
 	return nil
+}
+
+// TestOpenAPIContractWalk calls, through do and so through checkSpec, the
+// routes and statuses that the other tests reach by other means (the file
+// routes' own request helper) or not at all.
+func TestOpenAPIContractWalk(t *testing.T) {
+	h := newFileHarness(t)
+	owner := h.owner.AccessToken
+	cv := h.cv.ID
+	viewer := h.user("viewer@example.com")
+	h.addMember(owner, cv, "viewer@example.com", "viewer")
+	files := "/api/v1/canvases/" + cv + "/files"
+	img := string(pngOf(t, 600, 400))
+	raw := map[string]string{"Content-Type": "image/png"}
+
+	var f struct {
+		ID string `json:"id"`
+	}
+	h.do(request{method: "POST", path: files + "?name=a.png", token: owner, body: img, header: raw}).decode(t, http.StatusCreated, &f)
+	file := files + "/" + f.ID
+	var tok struct {
+		Token string `json:"token"`
+	}
+	h.post("/api/v1/tokens", owner, map[string]string{"name": "walk"}).decode(t, http.StatusCreated, &tok)
+	for _, tc := range []struct {
+		name   string
+		req    request
+		status int
+	}{
+		{"upload as a viewer", request{method: "POST", path: files, token: viewer.AccessToken, body: img, header: raw}, http.StatusForbidden},
+		{"upload nothing", request{method: "POST", path: files, token: owner, body: "", header: raw}, http.StatusBadRequest},
+		{"upload a bad name", request{method: "POST", path: files + "?name=%01", token: owner, body: img, header: raw}, http.StatusBadRequest},
+		{"list files", request{method: "GET", path: files, token: viewer.AccessToken}, http.StatusOK},
+		{"get a file", request{method: "GET", path: file, token: viewer.AccessToken}, http.StatusOK},
+		{"get a range", request{method: "GET", path: file, token: owner, header: map[string]string{"Range": "bytes=0-9"}}, http.StatusPartialContent},
+		{"get a range outside", request{method: "GET", path: file, token: owner, header: map[string]string{"Range": "bytes=99999999-"}}, http.StatusRequestedRangeNotSatisfiable},
+		{"get a file again", request{method: "GET", path: file, token: owner, header: map[string]string{"If-None-Match": `"` + f.ID + `"`}}, http.StatusNotModified},
+		{"get no file", request{method: "GET", path: files + "/" + strings.Repeat("0", 64), token: owner}, http.StatusNotFound},
+		{"get a file signed out", request{method: "GET", path: file}, http.StatusUnauthorized},
+		{"preview", request{method: "GET", path: file + "/preview?width=128", token: owner}, http.StatusOK},
+		{"preview again", request{method: "GET", path: file + "/preview?width=128", token: owner, header: map[string]string{"If-None-Match": `"` + f.ID + `-128"`}}, http.StatusNotModified},
+		{"preview a bad width", request{method: "GET", path: file + "/preview?width=7", token: owner}, http.StatusBadRequest},
+		{"export a bundle", request{method: "GET", path: "/api/v1/canvases/" + cv + "/export?files=1", token: owner}, http.StatusOK},
+		{"export gzipped", request{method: "GET", path: "/api/v1/canvases/" + cv + "/export", token: owner, header: map[string]string{"Accept-Encoding": "gzip"}}, http.StatusOK},
+		{"AI providers", request{method: "GET", path: "/api/v1/ai/providers", token: owner}, http.StatusOK},
+		{"AI usage", request{method: "GET", path: "/api/v1/ai/usage?days=7", token: owner}, http.StatusOK},
+		{"AI usage of a bad span", request{method: "GET", path: "/api/v1/ai/usage?days=0", token: owner}, http.StatusBadRequest},
+		{"compressed body", request{method: "POST", path: "/api/v1/canvases", token: owner, body: `{"title":"x"}`, header: map[string]string{"Content-Encoding": "gzip"}}, http.StatusUnsupportedMediaType},
+		{"body too large", request{method: "POST", path: "/api/v1/canvases", token: owner, body: `{"title":"` + strings.Repeat("x", 2<<20) + `"}`}, http.StatusRequestEntityTooLarge},
+		{"sign out everywhere with an API token", request{method: "POST", path: "/api/v1/auth/logout-everywhere", token: tok.Token}, http.StatusForbidden},
+		{"sign out everywhere", request{method: "POST", path: "/api/v1/auth/logout-everywhere", token: viewer.AccessToken}, http.StatusNoContent},
+		{"signed out everywhere", request{method: "GET", path: "/api/v1/me", token: viewer.AccessToken}, http.StatusUnauthorized},
+	} {
+		if r := h.do(tc.req); r.status != tc.status {
+			t.Errorf("%s: got %d %.200s; want %d", tc.name, r.status, r.body, tc.status)
+		}
+	}
 }
