@@ -105,6 +105,10 @@ func TestOpenAPIDocument(t *testing.T) {
 			// A node without the gateway role answers 404 on all of /api/v1.
 			t.Errorf("%s: no 404 response", name)
 		}
+		if strings.HasPrefix(op.path, "/api/v1/canvases") && o.Responses.Status(http.StatusInternalServerError) == nil {
+			// Every canvas route reads the store, which may fail.
+			t.Errorf("%s: no 500 response", name)
+		}
 		if o.RequestBody != nil && op.path != "/api/v1/canvases/{id}/files" &&
 			o.Responses.Status(http.StatusUnsupportedMediaType) == nil {
 			t.Errorf("%s: takes a JSON body, and no 415 response", name)
