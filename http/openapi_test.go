@@ -7,12 +7,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"mime"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -391,5 +396,52 @@ func TestOpenAPIContractWalk(t *testing.T) {
 		if r := h.do(tc.req); r.status != tc.status {
 			t.Errorf("%s: got %d %.200s; want %d", tc.name, r.status, r.body, tc.status)
 		}
+	}
+}
+
+// TestOpenAPIErrorCodes: the spec's ErrorCode enum is exactly the codes of
+// apierr/codes.go, less the group of the WebSocket protocol only, so that
+// a code added there is added to the contract too.
+func TestOpenAPIErrorCodes(t *testing.T) {
+	s := mustSpec(t)
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, filepath.Join("..", "apierr", "codes.go"), nil, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST || strings.Contains(g.Doc.Text(), "WebSocket protocol only") {
+			continue
+		}
+		for _, spec := range g.Specs {
+			for _, v := range spec.(*ast.ValueSpec).Values {
+				if lit, ok := v.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					code, err := strconv.Unquote(lit.Value)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want[code] = true
+				}
+			}
+		}
+	}
+	got := map[string]bool{}
+	for _, c := range s.doc.Components.Schemas["ErrorCode"].Value.Enum {
+		got[fmt.Sprint(c)] = true
+	}
+	for _, c := range sortedKeys(want) {
+		if !got[c] {
+			t.Errorf("apierr code %s is not in the spec's ErrorCode", c)
+		}
+	}
+	for _, c := range sortedKeys(got) {
+		if !want[c] {
+			t.Errorf("the spec's ErrorCode has %s, which apierr/codes.go does not", c)
+		}
+	}
+	if len(want) < 30 {
+		t.Errorf("read %d codes from apierr/codes.go; want all of them", len(want))
 	}
 }
