@@ -129,7 +129,11 @@ func (vr *versionRoutes) diff(c *fiber.Ctx) error {
 	}
 	d, err := vr.svc.DiffSeqs(c.UserContext(), id, from, to)
 	if err != nil {
-		return versionError(err)
+		later := "to" // a seq past the current one is the later of the two
+		if from > to {
+			later = "from"
+		}
+		return versionErrorFor(err, later)
 	}
 	return c.JSON(d)
 }
@@ -173,10 +177,14 @@ func seqParam(field, raw string) (uint64, error) {
 // versionError maps the history's errors: a seq past the canvas's is
 // invalid, one that can no longer be rebuilt is gone (410
 // history_trimmed, saying why); others as for any canvas call.
-func versionError(err error) error {
+func versionError(err error) error { return versionErrorFor(err, "seq") }
+
+// versionErrorFor is versionError naming field for a seq after the
+// canvas's current one.
+func versionErrorFor(err error, field string) error {
 	switch {
 	case errors.Is(err, versions.ErrFutureSeq):
-		return apierr.Invalid("seq", err.Error())
+		return apierr.Invalid(field, err.Error())
 	case errors.Is(err, versions.ErrNotRebuildable):
 		return apierr.New(http.StatusGone, apierr.CodeHistoryTrimmed, err.Error())
 	}

@@ -92,6 +92,8 @@ func testVersionRoutes(t *testing.T, kind string) {
 	}
 	h.get(base+"/versions/99", viewer).wantError(t, http.StatusBadRequest, "invalid_field", "seq")
 	h.get(base+"/versions/x", viewer).wantError(t, http.StatusBadRequest, "invalid_field", "seq")
+	h.get(base+"/versions/diff?from=0&to=99", viewer).wantError(t, http.StatusBadRequest, "invalid_field", "to")
+	h.get(base+"/versions/diff?from=99&to=1", viewer).wantError(t, http.StatusBadRequest, "invalid_field", "from")
 	h.get(base+"/versions", stranger).wantError(t, http.StatusNotFound, "not_found", "")
 	h.get(base+"/versions/1", stranger).wantError(t, http.StatusNotFound, "not_found", "")
 	h.post(base+"/restore", stranger, map[string]any{"seq": 3}).wantError(t, http.StatusNotFound, "not_found", "")
