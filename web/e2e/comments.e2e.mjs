@@ -7,7 +7,8 @@
 // without a reload. O's canvas list (a third page) shows the unread mention
 // badge once the canvas is checkpointed, and it goes when O opens the
 // canvas's comments. O replies and V sees the reply live; V has edit and
-// delete on V's own comment and none on O's reply. O resolves the thread:
+// delete on V's own comment and none on O's reply. O moves the card and
+// the pin follows it for both. O resolves the thread:
 // it moves to Resolved for both. After a reload the thread, its reply and
 // its resolved state are still there: they were committed. Screenshots go
 // to test-artifacts/e2e/comments-*.png.
@@ -203,6 +204,26 @@ async function main() {
       assert((await buttons(o, replyId)) === 2, `O's own reply has ${await buttons(o, replyId)} edit/delete buttons; want 2`);
       assert((await buttons(o, threadId)) === 0, `V's comment shows ${await buttons(o, threadId)} edit/delete buttons to O; want 0`);
       await shot(v, 'viewer-reply');
+    });
+
+    await step("O moves the card: the pin follows it, in O's view and live in V's", async () => {
+      const before = await v.locator(`.react-flow__node[data-id="${card}"]`).boundingBox();
+      const box = await o.locator(`.react-flow__node[data-id="${card}"] .card-kind`).boundingBox();
+      await o.mouse.move(box.x + 10, box.y + 5);
+      await o.mouse.down();
+      for (let i = 1; i <= 10; i++) await o.mouse.move(box.x + 10 - 20 * i, box.y + 5 + 12 * i);
+      await o.mouse.up();
+      for (const [who, page] of [['O', o], ['V', v]]) {
+        await seesLive(who, 'the pin on the moved card', async () => {
+          const pin = await page.locator(`[data-testid="comment-pin"][data-thread="${threadId}"] .comment-pin-face`).boundingBox();
+          const c = await page.locator(`.react-flow__node[data-id="${card}"]`).boundingBox();
+          const moved = page !== v || Math.abs(c.x - before.x) > 50;
+          return pin && c && moved && Math.abs(pin.x - (c.x + c.width)) < 4 && Math.abs(pin.y + pin.height - c.y) < 4;
+        });
+      }
+      // Clicking the thread in the panel selects its pin.
+      await v.click(`[data-testid="comment-thread"][data-thread="${threadId}"] [data-testid="comment-jump"]`);
+      await waitFor("V's pin selected", async () => (await v.getAttribute(`[data-testid="comment-pin"][data-thread="${threadId}"]`, 'class')).includes('selected'), 2000);
     });
 
     await step('O resolves the thread: it moves to Resolved for both', async () => {

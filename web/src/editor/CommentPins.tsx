@@ -21,11 +21,13 @@ export function CommentPins({ comments, version }: { comments: CommentsState; ve
   void version;
   const threads = threadsOf(doc, false);
   if (comments.showResolved && comments.open) threads.push(...threadsOf(doc, true));
-  const cardOf = (id: string | undefined) => {
-    const n = id ? drawn.find((d) => d.id === id) : undefined;
-    return n ? { x: n.position.x, y: n.position.y, w: n.width ?? n.measured?.width ?? 0 } : undefined;
-  };
   const draft = comments.draft;
+  // The cards the pins are on, as drawn: one pass over the cards, not one per pin.
+  const anchored = new Set(threads.map((th) => th.root.node).filter(Boolean));
+  if (draft?.node) anchored.add(draft.node);
+  const cards = new Map<string, { x: number; y: number; w: number }>();
+  if (anchored.size) for (const n of drawn) if (anchored.has(n.id)) cards.set(n.id, { x: n.position.x, y: n.position.y, w: n.width ?? n.measured?.width ?? 0 });
+  const cardOf = (id: string | undefined) => (id ? cards.get(id) : undefined);
   const draftAt = draft && (draft.node && cardOf(draft.node) ? cardCorner(cardOf(draft.node)!) : draft);
   return (
     <ViewportPortal>
