@@ -1,6 +1,7 @@
 // The REST client: JSON over /api/v1 with the access token, refreshed once
 // (for all callers at the same time) when it has expired.
 
+import { localStore } from '../offline/store';
 import { session, type Session } from './session';
 
 /** An error answer of the API: {"error":{"code","message","field"}}. */
@@ -140,6 +141,8 @@ export const auth = {
   async logout(): Promise<void> {
     const s = session.get();
     session.set(null);
+    // What the device kept of this user's canvases goes with the session.
+    if (s && localStore.available) await localStore.clearUser(s.user.id).catch(() => undefined);
     if (s) await request('POST', '/auth/logout', { refresh_token: s.refreshToken }).catch(() => undefined);
   },
 };

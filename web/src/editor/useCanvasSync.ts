@@ -8,6 +8,8 @@ import { SyncClient, type Peer, type RejectInfo, type SyncStatus } from '../sync
 import { Connection } from '../sync/connection';
 import type { Role } from '../sync/protocol';
 import { UndoManager } from '../undo/undo';
+import { persist, restore, type Persisting } from '../offline/persist';
+import { localStore } from '../offline/store';
 import { colorFor } from './ids';
 
 export interface CanvasSync {
@@ -21,6 +23,8 @@ export interface CanvasSync {
   role: Role | null;
   peers: Map<string, Peer>;
   fatal: boolean;
+  /** Showing what the device kept, until the server answers the join. */
+  local: boolean;
   rejects: RejectInfo[];
   dismissReject(cbid: string): void;
   color: string;
@@ -40,10 +44,10 @@ export function useCanvasSync(canvasId: string, user: { id: string; name: string
   const color = colorFor(user.id);
   const { conn, client, undo } = useMemo(() => {
     const conn = new Connection({ url: wsURL(), getToken: accessToken });
-    const client = new SyncClient({ canvas: canvasId, conn, name: user.name, color });
+    const client = new SyncClient({ canvas: canvasId, conn, name: user.name, color, user: user.id });
     const undo = new UndoManager(client);
     return { conn, client, undo };
-  }, [canvasId, user.name, color]);
+  }, [canvasId, user.id, user.name, color]);
 
   const [version, setVersion] = useState(0);
   const [status, setStatus] = useState<SyncStatus>(client.status);
@@ -51,6 +55,7 @@ export function useCanvasSync(canvasId: string, user: { id: string; name: string
   const [role, setRole] = useState<Role | null>(null);
   const [peers, setPeers] = useState<Map<string, Peer>>(new Map());
   const [fatal, setFatal] = useState(false);
+  const [local, setLocal] = useState(false);
   const [rejects, setRejects] = useState<RejectInfo[]>([]);
 
   useEffect(() => {
@@ -72,6 +77,7 @@ export function useCanvasSync(canvasId: string, user: { id: string; name: string
       }),
       client.on('joined', ({ role }) => {
         setRole(role);
+        setLocal(false);
         setStatus(client.status);
       }),
       client.on('peers', (p) => setPeers(new Map(p))),
@@ -86,8 +92,28 @@ export function useCanvasSync(canvasId: string, user: { id: string; name: string
     window.addEventListener('online', online);
     window.addEventListener('offline', offline);
     if (!navigator.onLine) conn.setBrowserOnline(false);
-    conn.start();
+    // The device's copy first, so that the join asks only for what is
+    // newer and the kept batches go out again; then the connection.
+    let saving: Persisting | null = null;
+    let closed = false;
+    const begin = (restored: boolean) => {
+      if (closed) return;
+      if (restored && !client.isJoined) {
+        setLocal(true);
+        setRole(client.role);
+        setPending(client.pending.length);
+      }
+      saving = persist(client, localStore, { user: user.id });
+      conn.start();
+    };
+    if (localStore.available) restore(client, localStore, user.id).then(begin, () => begin(false));
+    else conn.start();
+    const flush = () => void saving?.flush();
+    window.addEventListener('pagehide', flush);
     return () => {
+      closed = true;
+      window.removeEventListener('pagehide', flush);
+      void saving?.stop();
       for (const off of offs) off();
       window.removeEventListener('online', online);
       window.removeEventListener('offline', offline);
@@ -96,7 +122,7 @@ export function useCanvasSync(canvasId: string, user: { id: string; name: string
       client.close();
       conn.stop();
     };
-  }, [conn, client, undo, canvasId]);
+  }, [conn, client, undo, canvasId, user.id]);
 
   useEffect(() => {
     const save = () => rememberSeq(canvasId, client.seq);
@@ -114,6 +140,7 @@ export function useCanvasSync(canvasId: string, user: { id: string; name: string
     role,
     peers,
     fatal,
+    local,
     rejects,
     dismissReject: (cbid) => setRejects((rs) => rs.filter((r) => r.cbid !== cbid)),
     color,

@@ -171,6 +171,8 @@ export const en = {
     stopped: 'Disconnected',
     pending_one: '{{count}} change waiting',
     pending_other: '{{count}} changes waiting',
+    local: 'saved copy',
+    localHint: 'Shown from this device until the server answers',
   },
   errors: {
     generic: 'Something went wrong: {{message}}',

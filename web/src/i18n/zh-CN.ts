@@ -171,6 +171,8 @@ export const zhCN: Strings = {
     stopped: '已断开',
     pending_one: '{{count}} 项更改待同步',
     pending_other: '{{count}} 项更改待同步',
+    local: '本地副本',
+    localHint: '在服务器响应之前，显示本设备保存的内容',
   },
   errors: {
     generic: '出错了：{{message}}',

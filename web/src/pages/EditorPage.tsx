@@ -231,12 +231,13 @@ function Avatars({ sync, me }: { sync: CanvasSync; me: User }) {
 
 function StatusIndicator({ sync }: { sync: CanvasSync }) {
   const { t } = useTranslation();
-  const { status, pending } = sync;
+  const { status, pending, local } = sync;
   return (
-    <span className={`status status-${status}`} data-testid="status" data-status={status} data-pending={pending} role="status">
+    <span className={`status status-${status}`} data-testid="status" data-status={status} data-pending={pending} data-local={local ? 'true' : undefined} role="status">
       <span className="dot" />
       {t(`status.${status}`)}
       {pending > 0 && status !== 'connected' ? ` · ${t('status.pending', { count: pending })}` : ''}
+      {local && <span title={t('status.localHint')}>{` · ${t('status.local')}`}</span>}
     </span>
   );
 }

@@ -25,6 +25,7 @@ import {
   type PresenceFrame,
   type Role,
   type ServerFrame,
+  type Snapshot,
 } from './protocol';
 
 /** A local batch not yet confirmed by a committed change. */
@@ -105,6 +106,16 @@ export interface SyncClientOptions {
   color?: string;
   /** Prefix of client batch ids; default random. */
   cbidPrefix?: string;
+  /** The signed-in user's id, the author of local changes until the server says hello. */
+  user?: string;
+}
+
+/** A canvas as kept on the device (see restore). */
+export interface LocalCanvas {
+  seq: number;
+  role: Role | null;
+  snapshot: Snapshot;
+  pending: Array<{ cbid: string; ops: Op[] }>;
 }
 
 export class SyncClient extends Emitter<Events> {
@@ -124,6 +135,7 @@ export class SyncClient extends Emitter<Events> {
   private catchUpTo: number | null = null;
   private counter = 0;
   private readonly cbidPrefix: string;
+  private readonly userHint: string;
   private readonly offs: Array<() => void> = [];
   private presence: { cursor?: Cursor; selection?: string[]; name?: string; color?: string } = {};
   private presenceSentAt = 0;
@@ -136,6 +148,7 @@ export class SyncClient extends Emitter<Events> {
     this.canvas = opts.canvas;
     this.conn = opts.conn;
     this.cbidPrefix = opts.cbidPrefix ?? Math.random().toString(36).slice(2, 10);
+    this.userHint = opts.user ?? '';
     this.presence = { name: opts.name, color: opts.color };
     this.offs.push(
       this.conn.on('open', () => this.join()),
@@ -173,7 +186,50 @@ export class SyncClient extends Emitter<Events> {
   }
 
   get user(): string {
-    return this.conn.user;
+    return this.conn.user || this.userHint;
+  }
+
+  /** Whether the canvas was joined on the current connection (the server has answered). */
+  get isJoined(): boolean {
+    return this.joined;
+  }
+
+  /**
+   * Starts from what the device kept of the canvas, before the first join:
+   * the committed snapshot at seq, and the batches not confirmed then,
+   * which are applied on top and sent again, with their cbids, once the
+   * join from seq has caught up. Ignored once the canvas was joined.
+   */
+  restore(saved: LocalCanvas): void {
+    if (this.seq !== undefined || this.joined) return;
+    this.rewind();
+    this.doc.load(saved.snapshot);
+    this.seq = saved.seq;
+    this.role = saved.role;
+    const known = new Set(this.pending.map((p) => p.cbid));
+    const kept = saved.pending.filter((b) => !known.has(b.cbid)).map((b) => ({ cbid: b.cbid, ops: b.ops, revert: null, sent: false }));
+    this.pending.unshift(...kept);
+    this.replay();
+    this.emit('change', { remote: true });
+  }
+
+  /** The committed state (the doc without the pending batches); undefined before anything was loaded. */
+  committed(): { seq: number; snapshot: Snapshot } | undefined {
+    if (this.seq === undefined) return undefined;
+    this.rewind();
+    const d = this.doc;
+    const snapshot: Snapshot = {
+      version: 1,
+      id: this.canvas,
+      title: d.title,
+      settings: { ...d.settings },
+      seq: this.seq,
+      nodes: [...d.nodes.values()],
+      edges: [...d.edges.values()],
+      comments: [...d.comments.values()],
+    };
+    this.replay();
+    return { seq: this.seq, snapshot };
   }
 
   /**
