@@ -10,7 +10,9 @@
 // cache, index.html with no-cache, and index.html for every other GET path
 // that is not a file and not the server's own (/api, /ws, /health, /ready,
 // /metrics), so that client routes survive a reload. Compression is left
-// to the server's middleware.
+// to the server's middleware. The studio's service worker, /sw.js, is one
+// of the unhashed files: served from the root (its scope is the whole
+// studio) with no-cache, so that the browser sees a new one at once.
 package ui
 
 import (

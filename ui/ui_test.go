@@ -176,3 +176,30 @@ func TestEmbeddedHandler(t *testing.T) {
 		t.Fatalf("Built() = %v disagrees with the page served", ui.Built())
 	}
 }
+
+// TestHandlerServesServiceWorker: the studio's service worker (web/public/sw.js)
+// is served from the root, so that its scope is the whole studio, as
+// JavaScript, and revalidated on every check so that a new one is seen.
+func TestHandlerServesServiceWorker(t *testing.T) {
+	const sw = "self.addEventListener('fetch', () => {});"
+	app := newApp(t, ui.New(fstest.MapFS{
+		"index.html": {Data: []byte(indexHTML)},
+		"sw.js":      {Data: []byte(sw)},
+	}))
+	r := get(t, app, "GET", "/sw.js", nil)
+	if r.status != 200 || r.body != sw {
+		t.Fatalf("GET /sw.js: got %d %.80q; want 200 and the worker", r.status, r.body)
+	}
+	if got := r.header.Get("Cache-Control"); got != "no-cache" {
+		t.Errorf("GET /sw.js: got Cache-Control %q; want no-cache", got)
+	}
+	if got := r.header.Get("Content-Type"); !strings.HasPrefix(got, "text/javascript") {
+		t.Errorf("GET /sw.js: got Content-Type %q; want text/javascript", got)
+	}
+
+	// A build without one answers 404, never the page as a script.
+	app = newApp(t, ui.New(fstest.MapFS{"index.html": {Data: []byte(indexHTML)}}))
+	if r := get(t, app, "GET", "/sw.js", nil); r.status != 404 {
+		t.Fatalf("GET /sw.js without a worker: got %d; want 404", r.status)
+	}
+}
