@@ -132,7 +132,9 @@ passed
 # end-to-end scenarios (web/e2e/studio.e2e.mjs, web/e2e/files.e2e.mjs for
 # image and file cards, web/e2e/comments.e2e.mjs for comments between an
 # owner and a viewer, web/e2e/history.e2e.mjs for version history
-# (preview, restore, undo), web/e2e/ai.e2e.mjs with
+# (preview, restore, undo), web/e2e/offline.e2e.mjs for offline editing
+# (a reload while the server is down, the edits committed once on its
+# return, a refused one rolled back), web/e2e/ai.e2e.mjs with
 # a fake OpenAI-compatible server, web/e2e/cluster.e2e.mjs,
 # web/e2e/bridge.e2e.mjs with the machine's RabbitMQ and the AI worker's
 # amqplib, and web/e2e/nginx.e2e.mjs through Debian's nginx with
@@ -182,6 +184,7 @@ if [ -f web/package.json ] && [ "${SKIP_WEB:-}" != 1 ]; then
 	(cd web && CHROMIUM_PATH="$CHROMIUM" node e2e/files.e2e.mjs)
 	(cd web && CHROMIUM_PATH="$CHROMIUM" node e2e/comments.e2e.mjs)
 	(cd web && CHROMIUM_PATH="$CHROMIUM" node e2e/history.e2e.mjs)
+	(cd web && CHROMIUM_PATH="$CHROMIUM" node e2e/offline.e2e.mjs)
 	(cd web && CHROMIUM_PATH="$CHROMIUM" node e2e/cluster.e2e.mjs)
 	(cd web && CHROMIUM_PATH="$CHROMIUM" node e2e/bridge.e2e.mjs)
 	(cd web && CHROMIUM_PATH="$CHROMIUM" node e2e/nginx.e2e.mjs)
