@@ -60,13 +60,13 @@ self.addEventListener('activate', (event) => {
   );
 });
 
-async function page(request) {
+async function page(event) {
+  const request = event.request;
   try {
     const r = await fetch(request);
-    // Only the real shell is kept: an error page or the placeholder is not.
+    // Only an HTML page is kept as the shell, never an error answer.
     if (r.ok && (r.headers.get('content-type') || '').startsWith('text/html')) {
-      const copy = r.clone();
-      keepShell(copy).catch(() => undefined);
+      event.waitUntil(keepShell(r.clone()).catch(() => undefined));
     }
     return r;
   } catch (err) {
@@ -91,7 +91,7 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(req.url);
   if (url.origin !== self.location.origin || isReserved(url.pathname)) return;
   if (req.mode === 'navigate') {
-    event.respondWith(page(req));
+    event.respondWith(page(event));
     return;
   }
   if (url.pathname.startsWith('/assets/')) event.respondWith(asset(req));

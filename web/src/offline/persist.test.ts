@@ -112,7 +112,7 @@ describe('LocalStore', () => {
 describe('persist and restore', () => {
   it('writes each pending batch at once, and the snapshot without them', async () => {
     const store = newStore();
-    const { cbids } = await editOffline(store);
+    const { client, cbids } = await editOffline(store);
     // No flush: the pending batches are written as they are made.
     await vi.waitFor(async () => expect((await store.load(ME, 'c1'))?.pending.map((b) => b.cbid)).toEqual(cbids));
     const saved = (await store.load(ME, 'c1'))!;
@@ -124,6 +124,19 @@ describe('persist and restore', () => {
     expect(saved.snapshot.nodes.map((n) => n.id).sort()).toEqual(['a', 'b']);
     expect(saved.snapshot.nodes.find((n) => n.id === 'a')?.data.text).toBe('hi');
     expect(saved.pending[1].ops).toEqual([setText('a', 'changed')]);
+
+    // A rename waiting too: the committed state keeps the title, the card
+    // texts and the cards as committed, and the doc stays as it shows.
+    client.submit([{ op: 'canvas.update', title: 'Renamed' }]);
+    const c = client.committed()!;
+    expect(c.seq).toBe(5);
+    expect(c.snapshot.title).toBe('Plan');
+    expect(c.snapshot.nodes.map((n) => n.id).sort()).toEqual(['a', 'b']);
+    expect(c.snapshot.nodes.find((n) => n.id === 'a')?.data.text).toBe('hi');
+    expect(client.doc.title).toBe('Renamed');
+    expect(client.doc.nodes.get('a')?.data.text).toBe('changed');
+    expect(client.doc.nodes.has('n1')).toBe(true);
+    await vi.waitFor(async () => expect((await store.load(ME, 'c1'))?.pending).toHaveLength(3));
   });
 
   it('a reload shows the kept canvas with its edits, joins from its seq and sends the batches again with their cbids, rebased', async () => {

@@ -213,22 +213,36 @@ export class SyncClient extends Emitter<Events> {
     this.emit('change', { remote: true });
   }
 
-  /** The committed state (the doc without the pending batches); undefined before anything was loaded. */
+  /**
+   * The committed state: the doc with the pending batches taken out, read
+   * from their reverts (newest first) without touching the doc; undefined
+   * before anything was loaded.
+   */
   committed(): { seq: number; snapshot: Snapshot } | undefined {
     if (this.seq === undefined) return undefined;
-    this.rewind();
     const d = this.doc;
+    const nodes = new Map(d.nodes);
+    const edges = new Map(d.edges);
+    const comments = new Map(d.comments);
+    let { title, settings } = d;
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      const r = this.pending[i].revert;
+      if (!r) continue;
+      for (const [id, n] of r.nodes) n ? nodes.set(id, n) : nodes.delete(id);
+      for (const [id, e] of r.edges) e ? edges.set(id, e) : edges.delete(id);
+      for (const [id, c] of r.comments) c ? comments.set(id, c) : comments.delete(id);
+      if (r.meta) ({ title, settings } = r.meta);
+    }
     const snapshot: Snapshot = {
       version: 1,
       id: this.canvas,
-      title: d.title,
-      settings: { ...d.settings },
+      title,
+      settings: { ...settings },
       seq: this.seq,
-      nodes: [...d.nodes.values()],
-      edges: [...d.edges.values()],
-      comments: [...d.comments.values()],
+      nodes: [...nodes.values()],
+      edges: [...edges.values()],
+      comments: [...comments.values()],
     };
-    this.replay();
     return { seq: this.seq, snapshot };
   }
 
