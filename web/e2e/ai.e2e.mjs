@@ -16,7 +16,7 @@
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { artifacts, buildSker, launchBrowser, log, Sker, sleep, waitFor, scenario } from './lib.mjs';
+import { artifacts, buildSker, launchBrowser, log, Sker, sleep, waitFor, scenario, status, openCanvas } from './lib.mjs';
 
 const liveMs = 1000; // what one user sees, the other sees within this
 
@@ -96,7 +96,6 @@ function fakeOpenAI() {
 
 const nodeIds = (page) => page.$$eval('.react-flow__node', (els) => els.map((e) => e.getAttribute('data-id')));
 const edgeCount = (page) => page.$$eval('.react-flow__edge', (els) => els.length);
-const status = (page) => page.getAttribute('[data-testid="status"]', 'data-status');
 const inCard = (id, testid) => `[data-testid="card-${id}"] [data-testid="${testid}"]`;
 const cardText = (page, id) => page.locator(inCard(id, 'card-text')).textContent({ timeout: 500 });
 
@@ -131,12 +130,6 @@ async function signIn(ctx, base, s) {
     s,
   );
   return page;
-}
-
-async function openCanvas(page, base, id) {
-  await page.goto(`${base}/c/${id}`);
-  await page.waitForSelector('.react-flow__pane');
-  await waitFor('connected', async () => (await status(page)) === 'connected', 10000);
 }
 
 /** Adds a card from the toolbar; returns its id once the page shows it. */

@@ -26,7 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { artifacts, buildSker, launchBrowser, log, repoRoot, Sker, sleep, waitFor, scenario } from './lib.mjs';
+import { artifacts, buildSker, launchBrowser, log, repoRoot, Sker, sleep, waitFor, scenario, status } from './lib.mjs';
 
 const liveMs = 2000; // a command's card must be in the studio within this of its publish
 const burstSize = 60; // commands published just before sker gets SIGTERM
@@ -58,7 +58,6 @@ const position = (page, id) =>
     const m = /translate\(([-\d.]+)px,\s*([-\d.]+)px\)/.exec(el.style.transform);
     return m ? { x: Number(m[1]), y: Number(m[2]) } : null;
   });
-const status = (page) => page.getAttribute('[data-testid="status"]', 'data-status');
 const pending = async (page) => Number(await page.getAttribute('[data-testid="status"]', 'data-pending'));
 
 async function register(page, url, name, email) {

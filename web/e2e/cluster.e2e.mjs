@@ -23,7 +23,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { artifacts, buildSker, freePort, launchBrowser, log, Sker, sleep, waitFor, scenario } from './lib.mjs';
+import { artifacts, buildSker, freePort, launchBrowser, log, Sker, sleep, waitFor, scenario, register, accessToken, status, openCanvas } from './lib.mjs';
 
 const liveMs = 2000; // what one user does, the other sees within this (through the owner node)
 const failoverMs = 20_000; // after the owner's kill -9, both see every card within this
@@ -94,31 +94,11 @@ const placeOf = (node, canvasID) => opsGet(node, `/cluster/canvases/${canvasID}`
 
 const nodeIds = (page) => page.$$eval('.react-flow__node', (els) => els.map((e) => e.getAttribute('data-id')));
 const cardText = (page, id) => page.locator(`[data-testid="card-${id}"] [data-testid="card-text"]`).textContent({ timeout: 500 });
-const status = (page) => page.getAttribute('[data-testid="status"]', 'data-status');
 const pending = async (page) => Number(await page.getAttribute('[data-testid="status"]', 'data-pending'));
 const cursorAt = (page) => page.getAttribute('[data-testid="peer-cursor"]', 'style', { timeout: 500 });
 const hasAll = (have, want) => want.every((id) => have.includes(id));
 /** obj with its keys in order, as JSON: two canvases' cards compare equal as strings. */
 const sortedJSON = (obj) => JSON.stringify(Object.fromEntries(Object.entries(obj).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))));
-
-async function register(page, base, name, email) {
-  await page.goto(`${base}/register`);
-  await page.fill('input[name="name"]', name);
-  await page.fill('input[name="email"]', email);
-  await page.fill('input[name="password"]', 'correct horse battery');
-  await page.click('[data-testid="auth-submit"]');
-  await page.waitForSelector('[data-testid="new-title"]');
-}
-
-async function accessToken(page) {
-  return page.evaluate(() => JSON.parse(localStorage.getItem('sker.session')).accessToken);
-}
-
-async function openCanvas(page, base, id) {
-  await page.goto(`${base}/c/${id}`);
-  await page.waitForSelector('.react-flow__pane');
-  await waitFor('connected', async () => (await status(page)) === 'connected', 15_000);
-}
 
 /** Adds a note through the toolbar and returns its id (the one card on page that was not in before). */
 async function addNote(page) {

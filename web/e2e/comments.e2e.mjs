@@ -17,7 +17,7 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { artifacts, buildSker, launchBrowser, log, Sker, waitFor, scenario } from './lib.mjs';
+import { artifacts, buildSker, launchBrowser, log, Sker, waitFor, scenario, register, status, openCanvas } from './lib.mjs';
 
 const liveMs = 1500; // each must see the other's comment change within this
 // unread_mentions counts the checkpointed comments: the canvas actor
@@ -26,26 +26,10 @@ const checkpointMs = 45_000;
 
 const { results, step, assert, seesLive } = scenario(liveMs);
 
-const status = (page) => page.getAttribute('[data-testid="status"]', 'data-status');
 const shot = (page, name) => page.screenshot({ path: join(artifacts, `comments-${name}.png`) });
-
-async function register(page, base, name, email) {
-  await page.goto(`${base}/register`);
-  await page.fill('input[name="name"]', name);
-  await page.fill('input[name="email"]', email);
-  await page.fill('input[name="password"]', 'correct horse battery');
-  await page.click('[data-testid="auth-submit"]');
-  await page.waitForSelector('[data-testid="new-title"]');
-}
 
 async function session(page) {
   return page.evaluate(() => JSON.parse(localStorage.getItem('sker.session')));
-}
-
-async function openCanvas(page, base, id) {
-  await page.goto(`${base}/c/${id}`);
-  await page.waitForSelector('.react-flow__pane');
-  await waitFor('connected', async () => (await status(page)) === 'connected', 10000);
 }
 
 /** The threads listed in a page's comments panel: id, resolved, and the texts of its comments. */

@@ -14,14 +14,12 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { artifacts, buildSker, launchBrowser, log, Sker, sleep, waitFor, scenario } from './lib.mjs';
+import { artifacts, buildSker, launchBrowser, log, Sker, sleep, waitFor, scenario, register, status, openCanvas } from './lib.mjs';
 
 const liveMs = 1000; // B must see A's card within this
 const maxFileSize = 65536;
 
 const { results, step, assert, seesLive } = scenario(liveMs);
-
-const status = (page) => page.getAttribute('[data-testid="status"]', 'data-status');
 
 /** The cards on a page: id, kind, and the size React Flow gives them. */
 const cards = (page) =>
@@ -94,21 +92,6 @@ async function dropFile(page, { name, type, bytes }, x, y) {
     },
     { name, type, b64: bytes.toString('base64'), x, y },
   );
-}
-
-async function register(page, base, name, email) {
-  await page.goto(`${base}/register`);
-  await page.fill('input[name="name"]', name);
-  await page.fill('input[name="email"]', email);
-  await page.fill('input[name="password"]', 'correct horse battery');
-  await page.click('[data-testid="auth-submit"]');
-  await page.waitForSelector('[data-testid="new-title"]');
-}
-
-async function openCanvas(page, base, id) {
-  await page.goto(`${base}/c/${id}`);
-  await page.waitForSelector('.react-flow__pane');
-  await waitFor('connected', async () => (await status(page)) === 'connected', 10000);
 }
 
 async function share(page, email, role) {

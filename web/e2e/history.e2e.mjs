@@ -16,7 +16,7 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { artifacts, buildSker, launchBrowser, log, Sker, waitFor, scenario } from './lib.mjs';
+import { artifacts, buildSker, launchBrowser, log, Sker, waitFor, scenario, register, accessToken, status, openCanvas } from './lib.mjs';
 
 const liveMs = 1000; // Bo must see Ada's change within this
 
@@ -25,28 +25,8 @@ const { results, step, assert, seesLive } = scenario(liveMs);
 const nodeIds = (page) => page.$$eval('.react-flow__node', (els) => els.map((e) => e.getAttribute('data-id')));
 const cardText = (page, id) => page.locator(`[data-testid="card-${id}"] [data-testid="card-text"]`).first().textContent({ timeout: 500 });
 const nodeClass = (page, id) => page.getAttribute(`.react-flow__node[data-id="${id}"]`, 'class', { timeout: 500 });
-const status = (page) => page.getAttribute('[data-testid="status"]', 'data-status');
 const pending = async (page) => Number(await page.getAttribute('[data-testid="status"]', 'data-pending'));
 const banner = (page) => page.locator('[data-testid="history-banner"]');
-
-async function register(page, base, name, email) {
-  await page.goto(`${base}/register`);
-  await page.fill('input[name="name"]', name);
-  await page.fill('input[name="email"]', email);
-  await page.fill('input[name="password"]', 'correct horse battery');
-  await page.click('[data-testid="auth-submit"]');
-  await page.waitForSelector('[data-testid="new-title"]');
-}
-
-async function accessToken(page) {
-  return page.evaluate(() => JSON.parse(localStorage.getItem('sker.session')).accessToken);
-}
-
-async function openCanvas(page, base, id) {
-  await page.goto(`${base}/c/${id}`);
-  await page.waitForSelector('.react-flow__pane');
-  await waitFor('connected', async () => (await status(page)) === 'connected', 10000);
-}
 
 /** Waits until every change of page is committed. */
 async function synced(page) {

@@ -251,3 +251,28 @@ export function scenario(liveMs) {
     },
   };
 }
+
+/** The studio's connection state on page: "connected", "offline", … */
+export const status = (page) => page.getAttribute('[data-testid="status"]', 'data-status');
+
+/** Registers name and email through the studio's form; waits for the canvas list. */
+export async function register(page, base, name, email) {
+  await page.goto(`${base}/register`);
+  await page.fill('input[name="name"]', name);
+  await page.fill('input[name="email"]', email);
+  await page.fill('input[name="password"]', 'correct horse battery');
+  await page.click('[data-testid="auth-submit"]');
+  await page.waitForSelector('[data-testid="new-title"]');
+}
+
+/** The access token of the studio's session on page. */
+export async function accessToken(page) {
+  return page.evaluate(() => JSON.parse(localStorage.getItem('sker.session')).accessToken);
+}
+
+/** Opens canvas id on page and waits until its connection is up. */
+export async function openCanvas(page, base, id) {
+  await page.goto(`${base}/c/${id}`);
+  await page.waitForSelector('.react-flow__pane');
+  await waitFor('connected', async () => (await status(page)) === 'connected', 15_000);
+}

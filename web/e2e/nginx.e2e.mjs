@@ -18,7 +18,7 @@ import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { artifacts, buildSker, freePort, launchBrowser, log, repoRoot, Sker, waitFor, scenario } from './lib.mjs';
+import { artifacts, buildSker, freePort, launchBrowser, log, repoRoot, Sker, waitFor, scenario, status } from './lib.mjs';
 
 const liveMs = 1000; // B must see A's change within this
 const foreignOrigin = 'https://elsewhere.example';
@@ -27,8 +27,6 @@ const { results, step, assert, seesLive } = scenario(liveMs);
 
 const nodeIds = (page) => page.$$eval('.react-flow__node', (els) => els.map((e) => e.getAttribute('data-id')));
 const cardText = (page, id) => page.locator(`[data-testid="card-${id}"] [data-testid="card-text"]`).textContent({ timeout: 500 });
-const status = (page) => page.getAttribute('[data-testid="status"]', 'data-status');
-
 const executable = (p) => {
   try {
     accessSync(p, constants.X_OK);

@@ -13,7 +13,7 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { artifacts, buildSker, launchBrowser, log, Sker, sleep, waitFor, scenario } from './lib.mjs';
+import { artifacts, buildSker, launchBrowser, log, Sker, sleep, waitFor, scenario, register, accessToken, status, openCanvas } from './lib.mjs';
 
 const liveMs = 1000; // B must see A's change within this
 
@@ -27,27 +27,6 @@ const position = (page, id) =>
     return m ? { x: Number(m[1]), y: Number(m[2]) } : null;
   });
 const edgeCount = (page) => page.$$eval('.react-flow__edge', (els) => els.length);
-const status = (page) => page.getAttribute('[data-testid="status"]', 'data-status');
-
-async function register(page, base, name, email) {
-  await page.goto(`${base}/register`);
-  await page.fill('input[name="name"]', name);
-  await page.fill('input[name="email"]', email);
-  await page.fill('input[name="password"]', 'correct horse battery');
-  await page.click('[data-testid="auth-submit"]');
-  await page.waitForSelector('[data-testid="new-title"]');
-}
-
-async function accessToken(page) {
-  return page.evaluate(() => JSON.parse(localStorage.getItem('sker.session')).accessToken);
-}
-
-async function openCanvas(page, base, id) {
-  await page.goto(`${base}/c/${id}`);
-  await page.waitForSelector('.react-flow__pane');
-  await waitFor('connected', async () => (await status(page)) === 'connected', 10000);
-}
-
 async function main() {
   mkdirSync(artifacts, { recursive: true });
   const bin = buildSker();
