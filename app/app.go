@@ -73,13 +73,13 @@ type App struct {
 	canvases   canvases.Canvases   // the canvas contract every part uses: the router, or the hub alone
 	versions   *versions.Service   // the canvases' history (docs/history.md)
 	ln         net.Listener
-	backups    backups   // one backup at a time; the scheduled ones
-	sweep      fileSweep // FILE_SWEEP_INTERVAL's sweep of unreferenced files
-	accessFile *os.File  // ACCESS_LOG's file, when it names one
+	backups    backups  // one backup at a time; the scheduled ones
+	sweep      periodic // FILE_SWEEP_INTERVAL's sweep of unreferenced files
+	accessFile *os.File // ACCESS_LOG's file, when it names one
 
 	// versionSweep is VERSION_SWEEP_INTERVAL's sweep of the versions
 	// past VERSION_RETENTION.
-	versionSweep versionSweep
+	versionSweep periodic
 }
 
 // New builds every component but serves nothing until Run. On error, what was built is closed again.

@@ -74,9 +74,8 @@ type backupStore interface {
 // backups is the node's backup state: one backup at a time, and the
 // scheduled ones' goroutine.
 type backups struct {
-	mu     sync.Mutex // held while a backup runs
-	wg     sync.WaitGroup
-	cancel context.CancelFunc // stops the scheduled ones; nil without
+	mu       sync.Mutex // held while a backup runs
+	schedule periodic   // BACKUP_INTERVAL's backups
 }
 
 // Backup writes a consistent backup of the running node to the folder

@@ -27,19 +27,7 @@ func (a *App) startBackups(ctx context.Context) {
 		return
 	}
 	a.log.Info("scheduled backups", "every", every, "dir", a.cfg.BackupDir, "retention", a.cfg.BackupRetention)
-	ctx, a.backups.cancel = context.WithCancel(ctx)
-	a.backups.wg.Go(func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			a.scheduledBackup(ctx)
-		}
-	})
+	a.backups.schedule.start(ctx, every, a.scheduledBackup)
 }
 
 func (a *App) scheduledBackup(ctx context.Context) {
@@ -98,9 +86,4 @@ func PruneBackups(dir string, now time.Time, retention time.Duration) []string {
 func mkdirBackupDir(dir string) error { return os.MkdirAll(dir, 0o700) }
 
 // stop ends the scheduled backups and waits for them.
-func (b *backups) stop() {
-	if b.cancel != nil {
-		b.cancel()
-	}
-	b.wg.Wait()
-}
+func (b *backups) stop() { b.schedule.stop() }

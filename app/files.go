@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -115,13 +114,6 @@ func (a *App) openFiles(ctx context.Context, js jetstream.JetStream) (files.Stor
 	return st, nil
 }
 
-// fileSweep runs the file sweep (package filesweep) every
-// FILE_SWEEP_INTERVAL on a node with a file store.
-type fileSweep struct {
-	wg     sync.WaitGroup
-	cancel context.CancelFunc // nil when none runs
-}
-
 // startFileSweep sweeps the files every FILE_SWEEP_INTERVAL until ctx
 // ends or Shutdown stops it. Every node with a file store sweeps: the
 // sweep is idempotent, and a node whose UPLOAD_PATH is its own disk must
@@ -132,26 +124,9 @@ func (a *App) startFileSweep(ctx context.Context) {
 		return
 	}
 	sw := filesweep.New(filesweep.Config{Store: a.store, Journal: a.journal, Files: a.files, Grace: a.cfg.FileGrace, Logger: a.log})
-	ctx, a.sweep.cancel = context.WithCancel(ctx)
-	a.sweep.wg.Go(func() {
-		t := time.NewTicker(a.cfg.FileSweepInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if _, err := sw.Sweep(ctx, time.Now()); err != nil && ctx.Err() == nil {
-				a.log.Warn("file sweep incomplete", "err", err)
-			}
+	a.sweep.start(ctx, a.cfg.FileSweepInterval, func(ctx context.Context) {
+		if _, err := sw.Sweep(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			a.log.Warn("file sweep incomplete", "err", err)
 		}
 	})
-}
-
-func (s *fileSweep) stop() {
-	if s.cancel != nil {
-		s.cancel()
-	}
-	s.wg.Wait()
 }

@@ -1,17 +1,6 @@
 package app
 
-import (
-	"context"
-	"sync"
-	"time"
-)
-
-// versionSweep runs the retention sweep of the canvases' history
-// (versions.Service.Sweep) every VERSION_SWEEP_INTERVAL.
-type versionSweep struct {
-	wg     sync.WaitGroup
-	cancel context.CancelFunc // nil when none runs
-}
+import "context"
 
 // startVersionSweep deletes the versions older than VERSION_RETENTION,
 // and thins the old automatic points, every VERSION_SWEEP_INTERVAL until
@@ -26,27 +15,9 @@ func (a *App) startVersionSweep(ctx context.Context) {
 	if a.versions == nil || every <= 0 {
 		return
 	}
-	ctx, a.versionSweep.cancel = context.WithCancel(ctx)
-	a.versionSweep.wg.Go(func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if _, err := a.versions.Sweep(ctx, a.store); err != nil && ctx.Err() == nil {
-				a.log.Warn("version sweep incomplete", "err", err, "retry_in", every)
-			}
+	a.versionSweep.start(ctx, every, func(ctx context.Context) {
+		if _, err := a.versions.Sweep(ctx, a.store); err != nil && ctx.Err() == nil {
+			a.log.Warn("version sweep incomplete", "err", err, "retry_in", every)
 		}
 	})
-}
-
-// stop ends the version sweep and waits for it.
-func (s *versionSweep) stop() {
-	if s.cancel != nil {
-		s.cancel()
-	}
-	s.wg.Wait()
 }
