@@ -355,57 +355,37 @@ func (a *canvasActor) committedExport() canvas.Export {
 			break
 		}
 	}
-	nodeIDs, edgeIDs := map[string]bool{}, map[string]bool{}
-	for _, e := range unc {
-		for _, id := range e.undo.NodeIDs() {
-			nodeIDs[id] = true
-		}
-		for _, id := range e.undo.EdgeIDs() {
-			edgeIDs[id] = true
-		}
-	}
-	nodes := ex.Nodes[:0:0]
-	for _, n := range ex.Nodes {
-		if !nodeIDs[n.ID] {
-			nodes = append(nodes, n)
-		}
-	}
-	for id := range nodeIDs {
-		if n := a.committedNode(id, unc); n != nil {
-			nodes = append(nodes, n)
-		}
-	}
-	edges := ex.Edges[:0:0]
-	for _, e := range ex.Edges {
-		if !edgeIDs[e.ID] {
-			edges = append(edges, e)
-		}
-	}
-	for id := range edgeIDs {
-		if e := a.committedEdge(id, unc); e != nil {
-			edges = append(edges, e)
-		}
-	}
-	commentIDs := map[string]bool{}
-	for _, e := range unc {
-		for _, id := range e.undo.CommentIDs() {
-			commentIDs[id] = true
-		}
-	}
-	var comments []*canvas.Comment
-	for _, c := range ex.Comments {
-		if !commentIDs[c.ID] {
-			comments = append(comments, c)
-		}
-	}
-	for id := range commentIDs {
-		if c := a.committedComment(id, unc); c != nil {
-			comments = append(comments, c)
-		}
-	}
-	sort.Slice(nodes, func(i, j int) bool { return nodes[i].ID < nodes[j].ID })
-	sort.Slice(edges, func(i, j int) bool { return edges[i].ID < edges[j].ID })
-	sort.Slice(comments, func(i, j int) bool { return comments[i].ID < comments[j].ID })
-	ex.Nodes, ex.Edges, ex.Comments = nodes, edges, comments
+	ex.Nodes = committedItems(ex.Nodes, unc, (*canvas.Undo).NodeIDs, func(n *canvas.Node) string { return n.ID },
+		func(id string) *canvas.Node { return a.committedNode(id, unc) })
+	ex.Edges = committedItems(ex.Edges, unc, (*canvas.Undo).EdgeIDs, func(e *canvas.Edge) string { return e.ID },
+		func(id string) *canvas.Edge { return a.committedEdge(id, unc) })
+	ex.Comments = committedItems(ex.Comments, unc, (*canvas.Undo).CommentIDs, func(c *canvas.Comment) string { return c.ID },
+		func(id string) *canvas.Comment { return a.committedComment(id, unc) })
 	return ex
+}
+
+// committedItems is cur (an export's nodes, edges or comments, sorted by
+// id) with each item an uncommitted batch touched (touched of its undo)
+// put back as the journal has it (committed; gone where that is nil),
+// sorted by id again.
+func committedItems[T any](cur []*T, unc []*entry, touched func(*canvas.Undo) []string, id func(*T) string, committed func(string) *T) []*T {
+	ids := map[string]bool{}
+	for _, e := range unc {
+		for _, i := range touched(e.undo) {
+			ids[i] = true
+		}
+	}
+	out := cur[:0:0]
+	for _, it := range cur {
+		if !ids[id(it)] {
+			out = append(out, it)
+		}
+	}
+	for i := range ids {
+		if it := committed(i); it != nil {
+			out = append(out, it)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return id(out[i]) < id(out[j]) })
+	return out
 }
