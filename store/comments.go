@@ -91,7 +91,7 @@ func (s *sqlStore) UnreadMentions(ctx context.Context, userID string) (map[strin
 			" LEFT JOIN comment_reads r ON r.canvas_id = c.canvas_id AND r.user_id = ?"+
 			" WHERE c.mentions LIKE ? ESCAPE '\\' AND c.author_id <> ? AND c.seq > COALESCE(r.seq, 0)"+
 			" GROUP BY c.canvas_id",
-		[]any{userID, userID, "%," + likeEscape(userID) + ",%", userID}, func(r rows) error {
+		[]any{userID, userID, "%," + likeEscaper.Replace(userID) + ",%", userID}, func(r rows) error {
 			var id string
 			var n int64
 			err := r.Scan(&id, &n)
@@ -104,7 +104,6 @@ func (s *sqlStore) UnreadMentions(ctx context.Context, userID string) (map[strin
 	return out, nil
 }
 
-// likeEscape makes s match itself only in a LIKE pattern with ESCAPE '\'.
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
-}
+// likeEscaper makes a string match itself only in a LIKE pattern with
+// ESCAPE '\'.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)

@@ -209,8 +209,12 @@ func (s *Service) keep(ctx context.Context, canvasID string, ex canvas.Export, k
 	if err != nil {
 		return err
 	}
+	authors := []string{} // none before the first batch: no journal read on a canvas's creation
+	if ex.Seq > 0 {
+		authors = s.authorsSince(ctx, canvasID, ex.Seq)
+	}
 	v := store.Version{CanvasID: canvasID, Seq: ex.Seq, Kind: kind, Name: name, CreatedBy: by,
-		CreatedAt: s.cfg.Now().UTC(), Authors: s.authorsSince(ctx, canvasID, ex.Seq), State: EncodeState(st)}
+		CreatedAt: s.cfg.Now().UTC(), Authors: authors, State: EncodeState(st)}
 	err = s.cfg.Store.SaveVersion(ctx, v)
 	if errors.Is(err, store.ErrConflict) {
 		return nil
