@@ -70,7 +70,10 @@ func fill(t *testing.T, s store.Store) (canvasID string) {
 	n := node("n1", 0)
 	n.X, n.Data = -1e-300, json.RawMessage(`{"text":"日本語 \u2028 \"q\" <b>"}`)
 	must(t, "SaveCheckpoint", s.SaveCheckpoint(ctx, store.CheckpointDelta{CanvasID: c.ID, FromSeq: 0, Seq: 42,
-		PutNodes: []store.Node{n, node("n2", time.Second)}, PutEdges: []store.Edge{edge("e1", "n1", "n2")}, At: at(time.Hour)}))
+		PutNodes: []store.Node{n, node("n2", time.Second)}, PutEdges: []store.Edge{edge("e1", "n1", "n2")}, At: at(time.Hour),
+		PutComments: []store.Comment{{ID: "c1", AuthorID: v.ID, Seq: 40, Mentions: []string{u.ID},
+			Body: json.RawMessage(`{"id":"c1","node":"n1","x":0,"y":0,"text":"日本語 <b>","author":"` + v.ID + `"}`)}}}))
+	must(t, "MarkCommentsRead", s.MarkCommentsRead(ctx, c.ID, u.ID, 39))
 	mkCanvas(t, s, u.ID, 0) // never checkpointed
 	must(t, "RecordAIRun", s.RecordAIRun(ctx, store.AIRun{ID: newID("run"), UserID: u.ID, CanvasID: c.ID, NodeID: "n1",
 		Provider: "openai", Model: "m", InputTokens: 1 << 40, OutputTokens: 2, Duration: time.Second, Outcome: "done", CreatedAt: base}))
@@ -201,7 +204,17 @@ func TestBackupWhileWriting(t *testing.T) {
 					}
 				})
 			}
-			time.Sleep(100 * time.Millisecond)
+			// Every writer has saved at least once, however slow the
+			// machine, and the backup then runs while they go on.
+			for _, c := range canvases {
+				for deadline := time.Now().Add(10 * time.Second); load(t, s, c.ID).Seq == 0; {
+					if time.Now().After(deadline) {
+						t.Fatalf("canvas %s: no checkpoint saved within 10s", c.ID)
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
 			dir := t.TempDir()
 			info, files, err := s.Backup(ctx, dir)
 			stop.Store(true)

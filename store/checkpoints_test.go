@@ -222,6 +222,7 @@ func sameCheckpoint(t *testing.T, what string, got, want store.Checkpoint) {
 	equal(t, what+": seq", got.Seq, want.Seq)
 	firstDiff(t, what+": nodes", got.Nodes, want.Nodes)
 	firstDiff(t, what+": edges", got.Edges, want.Edges)
+	firstDiff(t, what+": comments", got.Comments, want.Comments)
 }
 
 func firstDiff[T any](t *testing.T, what string, got, want []T) {
