@@ -4,11 +4,11 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +16,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers/legacy"
-	"github.com/gofiber/fiber/v2"
 
 	"github.com/skerhq/sker/config"
 	skerhttp "github.com/skerhq/sker/http"
@@ -34,13 +33,13 @@ func TestOpenAPICoversAppRoutes(t *testing.T) {
 			documented[method+" "+path] = true
 		}
 	}
-	registered := routeSet(a.http.App())
-	for _, r := range sortedRoutes(registered) {
+	registered := skerhttp.Routes(a.http.App())
+	for _, r := range slices.Sorted(maps.Keys(registered)) {
 		if !documented[r] {
 			t.Errorf("route %s is not in http/openapi.yaml", r)
 		}
 	}
-	for _, r := range sortedRoutes(documented) {
+	for _, r := range slices.Sorted(maps.Keys(documented)) {
 		if !registered[r] {
 			t.Errorf("http/openapi.yaml has %s, and a node registers no such route", r)
 		}
@@ -152,30 +151,4 @@ func newOpenAPINode(t *testing.T) (*App, *openapi3.T) {
 		t.Fatalf("load the OpenAPI document: %v", err)
 	}
 	return a, doc
-}
-
-// fiberParam is a Fiber path parameter, :name.
-var fiberParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
-
-// routeSet is every route of app as "METHOD /path/{param}", as the
-// OpenAPI document writes them: middleware and the HEAD that Fiber adds
-// to each GET left out.
-func routeSet(app *fiber.App) map[string]bool {
-	out := map[string]bool{}
-	for _, r := range app.GetRoutes(true) {
-		if r.Method == fiber.MethodHead {
-			continue
-		}
-		out[r.Method+" "+fiberParam.ReplaceAllString(r.Path, "{$1}")] = true
-	}
-	return out
-}
-
-func sortedRoutes(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -11,12 +11,11 @@ import (
 	"go/parser"
 	"go/token"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,7 +25,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
-	"github.com/gofiber/fiber/v2"
 	"github.com/skerhq/sker/files"
 	skerhttp "github.com/skerhq/sker/http"
 	"github.com/skerhq/sker/versions"
@@ -180,7 +178,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	}
 	h.srv.ServeVersions(svc)
 
-	registered := routeSet(h.srv.App())
+	registered := skerhttp.Routes(h.srv.App())
 	documented := map[string]bool{}
 	for _, op := range specOperations(s.doc) {
 		documented[op.method+" "+op.path] = true
@@ -191,12 +189,12 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 		}
 		registered[r] = true
 	}
-	for _, r := range sortedKeys(registered) {
+	for _, r := range slices.Sorted(maps.Keys(registered)) {
 		if !documented[r] {
 			t.Errorf("route %s is not in http/openapi.yaml", r)
 		}
 	}
-	for _, r := range sortedKeys(documented) {
+	for _, r := range slices.Sorted(maps.Keys(documented)) {
 		if !registered[r] {
 			t.Errorf("the spec has %s, and no such route is registered", r)
 		}
@@ -204,23 +202,6 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	if len(registered) < 40 {
 		t.Errorf("got %d routes; want the whole API (40 or more)", len(registered))
 	}
-}
-
-// fiberParam is a Fiber path parameter, :name.
-var fiberParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
-
-// routeSet is every route of app as "METHOD /path/{param}", as the spec
-// writes them: middleware and the HEAD that Fiber adds to each GET left
-// out.
-func routeSet(app *fiber.App) map[string]bool {
-	out := map[string]bool{}
-	for _, r := range app.GetRoutes(true) {
-		if r.Method == fiber.MethodHead {
-			continue
-		}
-		out[r.Method+" "+fiberParam.ReplaceAllString(r.Path, "{$1}")] = true
-	}
-	return out
 }
 
 type specOp struct{ method, path string }
@@ -233,15 +214,6 @@ func specOperations(doc *openapi3.T) []specOp {
 		}
 	}
 	slices.SortFunc(out, func(a, b specOp) int { return strings.Compare(a.path+a.method, b.path+b.method) })
-	return out
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
 
@@ -431,12 +403,12 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 	for _, c := range s.doc.Components.Schemas["ErrorCode"].Value.Enum {
 		got[fmt.Sprint(c)] = true
 	}
-	for _, c := range sortedKeys(want) {
+	for _, c := range slices.Sorted(maps.Keys(want)) {
 		if !got[c] {
 			t.Errorf("apierr code %s is not in the spec's ErrorCode", c)
 		}
 	}
-	for _, c := range sortedKeys(got) {
+	for _, c := range slices.Sorted(maps.Keys(got)) {
 		if !want[c] {
 			t.Errorf("the spec's ErrorCode has %s, which apierr/codes.go does not", c)
 		}
